@@ -1,0 +1,540 @@
+//! The traits the derives implement, and their implementations for the field
+//! types an ereport may hold.
+//!
+//! Every implementation carries a *static* maximum encoded length. The
+//! arithmetic is done in `u64` with saturation and clamped to `usize` last,
+//! so it is the same on a 32-bit SP as on a 64-bit host and cannot overflow
+//! in either (a saturated length is then refused by the 1024-byte check).
+
+use minicbor::Encoder;
+use minicbor::encode::{Error, Write};
+
+/// Largest ereport body packrat accepts, in bytes. A derived ereport whose
+/// maximum encoded length exceeds this does not compile.
+pub const MAX_EREPORT_LEN: usize = 1024;
+
+/// Bytes of the CBOR head (major type and argument) for argument `n`.
+pub const fn head_len(n: u64) -> usize {
+    if n < 24 {
+        1
+    } else if n <= u8::MAX as u64 {
+        2
+    } else if n <= u16::MAX as u64 {
+        3
+    } else if n <= u32::MAX as u64 {
+        5
+    } else {
+        9
+    }
+}
+
+/// Bytes of a CBOR text string of `len` bytes, head included.
+pub const fn str_len(len: usize) -> usize {
+    sat_add(head_len(len as u64), len)
+}
+
+/// `a + b`, saturating at `usize::MAX`.
+pub const fn sat_add(a: usize, b: usize) -> usize {
+    a.saturating_add(b)
+}
+
+/// `a * b`, saturating at `usize::MAX`.
+pub const fn sat_mul(a: usize, b: usize) -> usize {
+    a.saturating_mul(b)
+}
+
+/// The larger of `a` and `b`.
+pub const fn max(a: usize, b: usize) -> usize {
+    if a > b { a } else { b }
+}
+
+/// A value that can be an ereport field: it encodes itself as one CBOR item
+/// and knows, at compile time, the most bytes that can take.
+///
+/// Implemented for integers, `bool`, floats, `Option<T>`, arrays,
+/// `heapless::String<N>`, `heapless::Vec<T, N>`, and anything with
+/// `#[derive(EreportField)]`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be an ereport field: it has no static maximum encoded length",
+    label = "no static maximum length",
+    note = "use fixed-capacity types: integers, bools, floats, arrays, `heapless::String<N>`, `heapless::Vec<T, N>`, or a type with `#[derive(EreportField)]`"
+)]
+pub trait EreportField {
+    /// The most bytes [`encode`](Self::encode) can write.
+    const MAX_LEN: usize;
+
+    /// Encodes `self` as one CBOR item.
+    fn encode<W: Write>(&self, e: &mut Encoder<W>) -> Result<(), Error<W::Error>>;
+}
+
+/// A type whose fields can join a parent map (`#[ereport(flatten)]`).
+///
+/// Structs with named fields implement it, as do enums whose variants all
+/// have named fields (or are unit variants of an enum with a `variant_id`),
+/// and `Option<T>` of such a type (which adds nothing when `None`).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be flattened into an ereport map",
+    label = "cannot flatten",
+    note = "only structs with named fields, enums with named-field variants, and `Option`s of them can be flattened"
+)]
+pub trait FlattenFields {
+    /// The most map entries [`encode_entries`](Self::encode_entries) writes.
+    const MAX_ENTRIES: usize;
+    /// The most bytes [`encode_entries`](Self::encode_entries) writes.
+    const MAX_ENTRIES_LEN: usize;
+    /// Every key this type can write, for the compile-time collision check.
+    const KEYS: Keys;
+
+    /// How many map entries `self` writes.
+    fn entry_count(&self) -> usize;
+
+    /// Writes the entries (key, value pairs) without a map head.
+    fn encode_entries<W: Write>(&self, e: &mut Encoder<W>) -> Result<(), Error<W::Error>>;
+}
+
+/// An ereport class: a CBOR map with `"k"` (class) and `"v"` (version) first.
+///
+/// Implement it with `#[derive(Ereport)]`:
+///
+/// ```
+/// use ereport_sdk::{Ereport, Ereport as _};
+///
+/// #[derive(Ereport)]
+/// #[ereport(class = "hw.pwr.pmbus.alert", version = 0)]
+/// struct PmbusAlert {
+///     rail: u8,
+///     status_word: u16,
+/// }
+///
+/// let mut buf = [0u8; PmbusAlert::MAX_LEN];
+/// let n = PmbusAlert { rail: 3, status_word: 0x0840 }.encode_to_slice(&mut buf).unwrap();
+/// assert!(n <= PmbusAlert::MAX_LEN);
+/// assert_eq!(PmbusAlert::CLASS, "hw.pwr.pmbus.alert");
+/// ```
+pub trait Ereport {
+    /// The class, `"k"`: dot-separated lowercase segments.
+    const CLASS: &'static str;
+    /// The version of the class's message format, `"v"`.
+    const VERSION: u32;
+    /// The most bytes [`encode`](Self::encode) can write; at most
+    /// [`MAX_EREPORT_LEN`].
+    const MAX_LEN: usize;
+
+    /// Encodes the whole ereport map.
+    fn encode<W: Write>(&self, e: &mut Encoder<W>) -> Result<(), Error<W::Error>>;
+
+    /// Encodes into `buf`, returning the length. A buffer of
+    /// [`MAX_LEN`](Self::MAX_LEN) bytes always suffices.
+    fn encode_to_slice(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
+        let mut cursor = minicbor::encode::write::Cursor::new(buf);
+        let mut e = Encoder::new(&mut cursor);
+        self.encode(&mut e).map_err(|err| {
+            if err.is_write() {
+                EncodeError::BufferTooSmall
+            } else {
+                EncodeError::Invalid
+            }
+        })?;
+        Ok(cursor.position())
+    }
+}
+
+/// Why [`Ereport::encode_to_slice`] failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EncodeError {
+    /// The buffer is smaller than the encoding.
+    BufferTooSmall,
+    /// A field's encoder refused its value.
+    Invalid,
+}
+
+impl core::fmt::Display for EncodeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            EncodeError::BufferTooSmall => "buffer too small for the ereport",
+            EncodeError::Invalid => "a field failed to encode",
+        })
+    }
+}
+
+impl core::error::Error for EncodeError {}
+
+/// The keys a map can hold, as a tree: a struct's own keys plus those of its
+/// flattened fields, or the alternatives of an enum. Built in consts by the
+/// derives so that [`first_duplicate`] can reject colliding keys at compile
+/// time, even through `flatten`.
+#[derive(Clone, Copy, Debug)]
+pub enum Keys {
+    /// All of these are written together: they must be distinct.
+    All {
+        /// Keys of the type's own fields (and its variant-id key).
+        own: &'static [&'static str],
+        /// Keys of flattened fields.
+        flattened: &'static [&'static Keys],
+    },
+    /// One of these is written (an enum's variants): they may overlap.
+    AnyOf(&'static [&'static Keys]),
+}
+
+const fn str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// Whether `keys` can write `key`.
+pub const fn may_write(keys: &Keys, key: &str) -> bool {
+    match keys {
+        Keys::All { own, flattened } => {
+            let mut i = 0;
+            while i < own.len() {
+                if str_eq(own[i], key) {
+                    return true;
+                }
+                i += 1;
+            }
+            let mut j = 0;
+            while j < flattened.len() {
+                if may_write(flattened[j], key) {
+                    return true;
+                }
+                j += 1;
+            }
+            false
+        }
+        Keys::AnyOf(alts) => {
+            let mut i = 0;
+            while i < alts.len() {
+                if may_write(alts[i], key) {
+                    return true;
+                }
+                i += 1;
+            }
+            false
+        }
+    }
+}
+
+/// A key that both `a` and `b` can write, if any.
+const fn overlap(a: &Keys, b: &Keys) -> Option<&'static str> {
+    match a {
+        Keys::All { own, flattened } => {
+            let mut i = 0;
+            while i < own.len() {
+                if may_write(b, own[i]) {
+                    return Some(own[i]);
+                }
+                i += 1;
+            }
+            let mut j = 0;
+            while j < flattened.len() {
+                if let Some(k) = overlap(flattened[j], b) {
+                    return Some(k);
+                }
+                j += 1;
+            }
+            None
+        }
+        Keys::AnyOf(alts) => {
+            let mut i = 0;
+            while i < alts.len() {
+                if let Some(k) = overlap(alts[i], b) {
+                    return Some(k);
+                }
+                i += 1;
+            }
+            None
+        }
+    }
+}
+
+/// The first key that one map could write twice, if any.
+pub const fn first_duplicate(keys: &Keys) -> Option<&'static str> {
+    match keys {
+        Keys::All { own, flattened } => {
+            let mut i = 0;
+            while i < own.len() {
+                let mut j = i + 1;
+                while j < own.len() {
+                    if str_eq(own[i], own[j]) {
+                        return Some(own[i]);
+                    }
+                    j += 1;
+                }
+                let mut f = 0;
+                while f < flattened.len() {
+                    if may_write(flattened[f], own[i]) {
+                        return Some(own[i]);
+                    }
+                    f += 1;
+                }
+                i += 1;
+            }
+            let mut f = 0;
+            while f < flattened.len() {
+                if let Some(k) = first_duplicate(flattened[f]) {
+                    return Some(k);
+                }
+                let mut g = f + 1;
+                while g < flattened.len() {
+                    if let Some(k) = overlap(flattened[f], flattened[g]) {
+                        return Some(k);
+                    }
+                    g += 1;
+                }
+                f += 1;
+            }
+            None
+        }
+        Keys::AnyOf(alts) => {
+            let mut i = 0;
+            while i < alts.len() {
+                if let Some(k) = first_duplicate(alts[i]) {
+                    return Some(k);
+                }
+                i += 1;
+            }
+            None
+        }
+    }
+}
+
+/// Whether `class` is dot-separated segments of `a-z`, `0-9` and `_`.
+pub const fn is_valid_class(class: &str) -> bool {
+    let b = class.as_bytes();
+    if b.is_empty() {
+        return false;
+    }
+    let mut i = 0;
+    let mut seg_len = 0;
+    while i < b.len() {
+        match b[i] {
+            b'.' => {
+                if seg_len == 0 {
+                    return false;
+                }
+                seg_len = 0;
+            }
+            b'a'..=b'z' | b'0'..=b'9' | b'_' => seg_len += 1,
+            _ => return false,
+        }
+        i += 1;
+    }
+    seg_len > 0
+}
+
+macro_rules! unsigned {
+    ($($t:ty => $m:ident),*) => {$(
+        impl EreportField for $t {
+            const MAX_LEN: usize = head_len(<$t>::MAX as u64);
+            fn encode<W: Write>(&self, e: &mut Encoder<W>) -> Result<(), Error<W::Error>> {
+                e.$m(*self as _)?;
+                Ok(())
+            }
+        }
+    )*};
+}
+unsigned!(u8 => u8, u16 => u16, u32 => u32, u64 => u64, usize => u64);
+
+macro_rules! signed {
+    ($($t:ty => $m:ident),*) => {$(
+        impl EreportField for $t {
+            // The most negative value needs the same head as MAX: -1 - n is
+            // encoded with argument n = MAX.
+            const MAX_LEN: usize = head_len(<$t>::MAX as u64);
+            fn encode<W: Write>(&self, e: &mut Encoder<W>) -> Result<(), Error<W::Error>> {
+                e.$m(*self as _)?;
+                Ok(())
+            }
+        }
+    )*};
+}
+signed!(i8 => i8, i16 => i16, i32 => i32, i64 => i64, isize => i64);
+
+impl EreportField for bool {
+    const MAX_LEN: usize = 1;
+    fn encode<W: Write>(&self, e: &mut Encoder<W>) -> Result<(), Error<W::Error>> {
+        e.bool(*self)?;
+        Ok(())
+    }
+}
+
+impl EreportField for f32 {
+    const MAX_LEN: usize = 5;
+    fn encode<W: Write>(&self, e: &mut Encoder<W>) -> Result<(), Error<W::Error>> {
+        e.f32(*self)?;
+        Ok(())
+    }
+}
+
+impl EreportField for f64 {
+    const MAX_LEN: usize = 9;
+    fn encode<W: Write>(&self, e: &mut Encoder<W>) -> Result<(), Error<W::Error>> {
+        e.f64(*self)?;
+        Ok(())
+    }
+}
+
+impl<T: EreportField> EreportField for Option<T> {
+    const MAX_LEN: usize = max(1, T::MAX_LEN);
+    fn encode<W: Write>(&self, e: &mut Encoder<W>) -> Result<(), Error<W::Error>> {
+        match self {
+            Some(v) => v.encode(e),
+            None => {
+                e.null()?;
+                Ok(())
+            }
+        }
+    }
+}
+
+impl<T: EreportField, const N: usize> EreportField for [T; N] {
+    const MAX_LEN: usize = sat_add(head_len(N as u64), sat_mul(N, T::MAX_LEN));
+    fn encode<W: Write>(&self, e: &mut Encoder<W>) -> Result<(), Error<W::Error>> {
+        e.array(N as u64)?;
+        for v in self {
+            v.encode(e)?;
+        }
+        Ok(())
+    }
+}
+
+impl<const N: usize, L: heapless::LenType> EreportField for heapless::String<N, L> {
+    const MAX_LEN: usize = str_len(N);
+    fn encode<W: Write>(&self, e: &mut Encoder<W>) -> Result<(), Error<W::Error>> {
+        e.str(self.as_str())?;
+        Ok(())
+    }
+}
+
+impl<T: EreportField, const N: usize, L: heapless::LenType> EreportField
+    for heapless::Vec<T, N, L>
+{
+    const MAX_LEN: usize = sat_add(head_len(N as u64), sat_mul(N, T::MAX_LEN));
+    fn encode<W: Write>(&self, e: &mut Encoder<W>) -> Result<(), Error<W::Error>> {
+        e.array(self.len() as u64)?;
+        for v in self.iter() {
+            v.encode(e)?;
+        }
+        Ok(())
+    }
+}
+
+impl<T: FlattenFields> FlattenFields for Option<T> {
+    const MAX_ENTRIES: usize = T::MAX_ENTRIES;
+    const MAX_ENTRIES_LEN: usize = T::MAX_ENTRIES_LEN;
+    const KEYS: Keys = T::KEYS;
+
+    fn entry_count(&self) -> usize {
+        self.as_ref().map_or(0, T::entry_count)
+    }
+
+    fn encode_entries<W: Write>(&self, e: &mut Encoder<W>) -> Result<(), Error<W::Error>> {
+        match self {
+            Some(v) => v.encode_entries(e),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn head_lengths_at_every_boundary() {
+        for (n, len) in [
+            (0u64, 1),
+            (23, 1),
+            (24, 2),
+            (255, 2),
+            (256, 3),
+            (65535, 3),
+            (65536, 5),
+            (u32::MAX as u64, 5),
+            (u32::MAX as u64 + 1, 9),
+            (u64::MAX, 9),
+        ] {
+            assert_eq!(head_len(n), len, "n = {n}");
+        }
+    }
+
+    #[test]
+    fn classes() {
+        for ok in [
+            "hw",
+            "hw.pwr.pmbus.alert",
+            "a_b.c9",
+            "hubris.fault.illegal_txt",
+        ] {
+            assert!(is_valid_class(ok), "{ok}");
+        }
+        for bad in [
+            "", ".", "hw.", ".hw", "hw..x", "Hw.x", "hw-x", "hw x", "hw.é",
+        ] {
+            assert!(!is_valid_class(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn key_collisions() {
+        const INNER: Keys = Keys::All {
+            own: &["a", "b"],
+            flattened: &[],
+        };
+        const ALTS: Keys = Keys::AnyOf(&[
+            &Keys::All {
+                own: &["kind", "x"],
+                flattened: &[],
+            },
+            &Keys::All {
+                own: &["kind", "y"],
+                flattened: &[],
+            },
+        ]);
+        assert_eq!(
+            first_duplicate(&Keys::All {
+                own: &["k", "v", "c"],
+                flattened: &[&INNER, &ALTS]
+            }),
+            None
+        );
+        assert_eq!(
+            first_duplicate(&Keys::All {
+                own: &["k", "v", "a"],
+                flattened: &[&INNER]
+            }),
+            Some("a")
+        );
+        assert_eq!(
+            first_duplicate(&Keys::All {
+                own: &["k", "v", "y"],
+                flattened: &[&ALTS]
+            }),
+            Some("y")
+        );
+        assert_eq!(
+            first_duplicate(&Keys::All {
+                own: &["k", "k"],
+                flattened: &[]
+            }),
+            Some("k")
+        );
+        assert_eq!(
+            first_duplicate(&Keys::All {
+                own: &[],
+                flattened: &[&ALTS, &ALTS]
+            }),
+            Some("kind")
+        );
+    }
+}

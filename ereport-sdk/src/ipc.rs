@@ -1,0 +1,178 @@
+//! Packrat's ereport interface, as the traits its clients call.
+//!
+//! Producers and the snitch depend on these, never on packrat's
+//! implementation. Each method mirrors one idol operation: `&self`, plain
+//! arguments, and slices the client lends as leases. On a real SP the
+//! idol-generated `Packrat` client implements them in a few lines; on the
+//! host, `packrat-ereport` offers an in-process implementation.
+
+use core::fmt;
+
+use crate::ids::{Ena, RestartId};
+
+/// Why an ereport was not stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeliverError {
+    /// Packrat's store is full; it counted the loss and will report it. Try
+    /// again later if the ereport still matters.
+    StoreFull,
+    /// The body was empty.
+    Empty,
+    /// The body was longer than packrat accepts.
+    TooLong,
+    /// The producer's lease went away while packrat copied it.
+    WentAway,
+    /// The ereport could not be encoded (a field's encoder refused it).
+    Encode,
+    /// Packrat could not be reached (it restarted during the call).
+    Unavailable,
+}
+
+impl DeliverError {
+    /// Whether retrying later may succeed: a full store or a restarting
+    /// packrat, as opposed to an ereport that will never be accepted.
+    pub const fn is_transient(self) -> bool {
+        matches!(
+            self,
+            DeliverError::StoreFull | DeliverError::Unavailable | DeliverError::WentAway
+        )
+    }
+}
+
+impl fmt::Display for DeliverError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DeliverError::StoreFull => "packrat's ereport store is full",
+            DeliverError::Empty => "empty ereport",
+            DeliverError::TooLong => "ereport longer than packrat accepts",
+            DeliverError::WentAway => "the lender went away during the copy",
+            DeliverError::Encode => "ereport failed to encode",
+            DeliverError::Unavailable => "packrat unavailable",
+        })
+    }
+}
+
+impl core::error::Error for DeliverError {}
+
+/// Why packrat could not encode a flush response.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadError {
+    /// No restart id has been set yet: the snitch must send nothing.
+    NoRestartId,
+    /// The lease cannot hold even the header and an empty metadata map.
+    LeaseTooShort,
+    /// The snitch's lease went away.
+    WentAway,
+    /// Packrat could not be reached.
+    Unavailable,
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ReadError::NoRestartId => "no restart id set yet",
+            ReadError::LeaseTooShort => "lease too short for a response header and metadata",
+            ReadError::WentAway => "the lender went away",
+            ReadError::Unavailable => "packrat unavailable",
+        })
+    }
+}
+
+impl core::error::Error for ReadError {}
+
+/// Why packrat refused a set-once value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AdminError {
+    /// The value was set before; it is set once per boot.
+    AlreadySet,
+    /// The value is not acceptable (a restart id of 0).
+    Invalid,
+}
+
+impl fmt::Display for AdminError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AdminError::AlreadySet => "already set",
+            AdminError::Invalid => "invalid value",
+        })
+    }
+}
+
+impl core::error::Error for AdminError {}
+
+/// A fixed-capacity string for identity fields.
+pub type IdString<const N: usize> = heapless::String<N>;
+
+/// The Hubris caboose of the running image.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Caboose {
+    /// Board name.
+    pub board: IdString<32>,
+    /// Image version.
+    pub version: IdString<32>,
+    /// Git commit of the image.
+    pub commit: IdString<48>,
+}
+
+/// The SP's identity (VPD), sent to MGS in the metadata map.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Identity {
+    /// `baseboard_part_number`.
+    pub part_number: IdString<32>,
+    /// `baseboard_serial_number`.
+    pub serial_number: IdString<32>,
+    /// `baseboard_rev`.
+    pub revision: u32,
+    /// `hubris_caboose`; `None` is sent as null.
+    pub caboose: Option<Caboose>,
+}
+
+/// What producers call: deliver one encoded ereport (lent as a read lease).
+pub trait DeliverEreport {
+    /// Stores `body`, a CBOR map, returning its ENA.
+    fn deliver_ereport(&self, body: &[u8]) -> Result<Ena, DeliverError>;
+}
+
+/// What the snitch calls: encode a flush response into `out` (its transmit
+/// buffer, lent as a write lease) and return its length.
+pub trait ReadEreports {
+    /// See DESIGN.md's "flush response": frees through `committed_ena` when
+    /// `restart_id` matches, then writes entries from `start_ena`.
+    fn read_ereports(
+        &self,
+        request_id: u8,
+        restart_id: RestartId,
+        start_ena: Ena,
+        limit: u8,
+        committed_ena: Ena,
+        out: &mut [u8],
+    ) -> Result<usize, ReadError>;
+}
+
+/// What the task that knows the SP's identity calls.
+pub trait EreportAdmin {
+    /// Sets this boot's restart id (non-zero, once).
+    fn set_restart_id(&self, id: RestartId) -> Result<(), AdminError>;
+    /// Sets the SP's identity (once).
+    fn set_identity(&self, identity: &Identity) -> Result<(), AdminError>;
+}
+
+impl<T: DeliverEreport + ?Sized> DeliverEreport for &T {
+    fn deliver_ereport(&self, body: &[u8]) -> Result<Ena, DeliverError> {
+        (**self).deliver_ereport(body)
+    }
+}
+
+impl<T: ReadEreports + ?Sized> ReadEreports for &T {
+    fn read_ereports(
+        &self,
+        request_id: u8,
+        restart_id: RestartId,
+        start_ena: Ena,
+        limit: u8,
+        committed_ena: Ena,
+        out: &mut [u8],
+    ) -> Result<usize, ReadError> {
+        (**self).read_ereports(request_id, restart_id, start_ena, limit, committed_ena, out)
+    }
+}

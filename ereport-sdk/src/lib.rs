@@ -1,0 +1,157 @@
+//! The ereport SDK: what every Hubris task, packrat, the snitch and the
+//! gateway share.
+//!
+//! - [`Ena`], [`RestartId`], [`TaskId`]: the identifiers of the protocol.
+//! - [`wire`]: the MGS wire protocol as `zerocopy` types, byte-compatible
+//!   with MGS and pinned by golden-byte tests.
+//! - [`DeliverEreport`], [`ReadEreports`], [`EreportAdmin`]: packrat's IPC
+//!   interface as traits, so producers and the snitch never depend on
+//!   packrat's implementation.
+//! - [`Ereport`] and [`EreportField`], with their derives: ereport classes as
+//!   Rust types, every encoded length known at compile time.
+//! - [`reporter!`]: declare the classes a task reports and get a reporter
+//!   whose buffer is sized to the largest of them.
+//! - `decode` (feature `std`): the host-side decoder of response packets.
+//!
+//! # Declaring and delivering an ereport
+//!
+//! ```
+//! use ereport_sdk::{Ereport, EreportField};
+//!
+//! #[derive(EreportField)]
+//! struct Rail {
+//!     index: u8,
+//!     name: heapless::String<12>,
+//! }
+//!
+//! #[derive(EreportField)]
+//! enum Cause {
+//!     Overcurrent,
+//!     #[ereport(rename = "uv")]
+//!     Undervoltage,
+//! }
+//!
+//! #[derive(Ereport)]
+//! #[ereport(class = "hw.pwr.pmbus.alert", version = 0)]
+//! struct PmbusAlert {
+//!     rail: Rail,
+//!     cause: Cause,
+//!     #[ereport(rename = "status")]
+//!     status_word: u16,
+//!     temp_c: Option<f32>,
+//! }
+//!
+//! let alert = PmbusAlert {
+//!     rail: Rail { index: 2, name: "VDD_CORE".try_into().unwrap() },
+//!     cause: Cause::Undervoltage,
+//!     status_word: 0x0840,
+//!     temp_c: None,
+//! };
+//! let mut buf = [0u8; PmbusAlert::MAX_LEN];
+//! let len = alert.encode_to_slice(&mut buf).unwrap();
+//! // {"k": "hw.pwr.pmbus.alert", "v": 0, "rail": {..}, "cause": "uv", ...}
+//! assert_eq!(buf[0], 0xa0 | 6);
+//! assert!(len <= PmbusAlert::MAX_LEN);
+//! ```
+//!
+//! # Encoding
+//!
+//! - An ereport is a definite-length map: `"k"` (class), `"v"` (version),
+//!   then its fields by name (or `rename`), skipping `skip` fields and
+//!   merging `flatten` fields' entries (no allocation: the map length is
+//!   counted first, which costs no encoding).
+//! - `Option<T>`: the value, or null; flattened, nothing when `None`.
+//! - Arrays and `heapless::Vec`: CBOR arrays; `heapless::String`: text.
+//! - Enums: unit variants as their name (text); struct variants as maps,
+//!   starting with the `variant_id` key naming the variant when the enum has
+//!   `#[ereport(variant_id = "kind")]`; tuple variants as a one-entry map from
+//!   the name to the value (or an array of values).
+//! - `MAX_LEN` is a true and tight upper bound: for each field type a maximal
+//!   value encodes to exactly it. `usize`/`isize` count at the target's width.
+//!
+//! # Design
+//!
+//! Buffers on a microcontroller are sized at compile time, so every length
+//! here is a `const`, and everything that would make it wrong (a type with
+//! no static length, a key written twice, an ereport larger than packrat
+//! accepts) is a compile error rather than a runtime surprise.
+
+#![no_std]
+#![forbid(unsafe_code)]
+
+#[cfg(feature = "std")]
+extern crate std;
+
+// Lets the derives name this crate `::ereport_sdk` from inside it.
+extern crate self as ereport_sdk;
+
+mod ereport;
+mod ids;
+mod ipc;
+mod reporter;
+pub mod wire;
+
+#[cfg(feature = "std")]
+pub mod decode;
+
+pub use ereport::{EncodeError, Ereport, EreportField, FlattenFields, Keys, MAX_EREPORT_LEN};
+pub use ereport_macros::{Ereport, EreportField};
+pub use ids::{Ena, RestartId, TaskId};
+pub use ipc::{
+    AdminError, Caboose, DeliverEreport, DeliverError, EreportAdmin, IdString, Identity,
+    ReadEreports, ReadError,
+};
+pub use reporter::{ClassCounts, Declared};
+
+pub use heapless;
+pub use minicbor;
+
+/// Used by generated code; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::ereport::{
+        first_duplicate, head_len, is_valid_class, max, sat_add, sat_mul, str_len,
+    };
+    pub use minicbor::Encoder;
+    pub use minicbor::encode::{Error, Write};
+}
+
+/// Const helpers for computing CBOR lengths, shared with packrat.
+pub mod cbor_len {
+    pub use crate::ereport::{head_len, str_len};
+}
+
+/// Compile-time checks of the length arithmetic at the target's pointer
+/// width. The `thumbv7em-none-eabihf` build in CI proves them for the SP's
+/// 32-bit `usize`; the host build for 64 bits.
+mod width_check {
+    use crate::{EreportField, FlattenFields};
+
+    #[derive(crate::EreportField)]
+    struct Widths {
+        count: usize,
+        delta: isize,
+        many: heapless::Vec<usize, 300>,
+        #[ereport(flatten)]
+        more: Option<Extra>,
+    }
+
+    #[derive(crate::EreportField)]
+    struct Extra {
+        big: [isize; 2],
+    }
+
+    #[cfg(target_pointer_width = "32")]
+    const WORD: usize = 5;
+    #[cfg(target_pointer_width = "64")]
+    const WORD: usize = 9;
+
+    const _: () = assert!(<usize as EreportField>::MAX_LEN == WORD);
+    const _: () = assert!(<isize as EreportField>::MAX_LEN == WORD);
+    // {"count": w, "delta": w, "many": [300 x w], "big": [w, w]}
+    const _: () = assert!(<Extra as FlattenFields>::MAX_ENTRIES_LEN == 4 + 1 + 2 * WORD);
+    const _: () = assert!(
+        <Widths as EreportField>::MAX_LEN
+            == 1 + (6 + WORD) + (6 + WORD) + (5 + 3 + 300 * WORD) + (4 + 1 + 2 * WORD)
+    );
+}

@@ -1,0 +1,9 @@
+use ereport_sdk::Ereport;
+
+#[derive(Ereport)]
+#[ereport(class = "hw.x")]
+struct NoVersion {
+    a: u8,
+}
+
+fn main() {}

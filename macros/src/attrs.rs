@@ -1,0 +1,222 @@
+//! Parsing `#[ereport(...)]` attributes, rejecting what would be ignored.
+
+use proc_macro2::Span;
+use syn::spanned::Spanned as _;
+use syn::{Attribute, Error, LitInt, LitStr, Path, Result};
+
+/// A value with the span of the tokens it came from.
+#[derive(Clone)]
+pub struct Spanned<T> {
+    pub value: T,
+    pub span: Span,
+}
+
+#[derive(Default)]
+pub struct TypeAttrs {
+    pub class: Option<Spanned<String>>,
+    pub version: Option<Spanned<u32>>,
+    pub variant_id: Option<Spanned<String>>,
+    pub krate: Option<Path>,
+}
+
+#[derive(Default)]
+pub struct FieldAttrs {
+    pub rename: Option<Spanned<String>>,
+    pub skip: Option<Span>,
+    pub flatten: Option<Span>,
+}
+
+#[derive(Default)]
+pub struct VariantAttrs {
+    pub rename: Option<Spanned<String>>,
+}
+
+/// The one `#[ereport]` attribute among `attrs`, if any; a second is an error.
+fn the_attr(attrs: &[Attribute]) -> Result<Option<&Attribute>> {
+    let mut found = None;
+    for attr in attrs.iter().filter(|a| a.path().is_ident("ereport")) {
+        if found.is_some() {
+            return Err(Error::new(
+                attr.span(),
+                "duplicate #[ereport] attribute: put every key in one #[ereport(...)]",
+            ));
+        }
+        found = Some(attr);
+    }
+    Ok(found)
+}
+
+fn set_once<T>(slot: &mut Option<T>, value: T, span: Span, key: &str) -> Result<()> {
+    if slot.is_some() {
+        return Err(Error::new(span, format!("duplicate `{key}` in #[ereport]")));
+    }
+    *slot = Some(value);
+    Ok(())
+}
+
+fn unknown(meta: &syn::meta::ParseNestedMeta<'_>, allowed: &str) -> Error {
+    let name = meta
+        .path
+        .get_ident()
+        .map(|i| i.to_string())
+        .unwrap_or_else(|| "?".into());
+    meta.error(format!(
+        "unknown ereport attribute `{name}`; expected {allowed}"
+    ))
+}
+
+pub fn type_attrs(attrs: &[Attribute]) -> Result<TypeAttrs> {
+    let mut out = TypeAttrs::default();
+    let Some(attr) = the_attr(attrs)? else {
+        return Ok(out);
+    };
+    attr.parse_nested_meta(|meta| {
+        let span = meta.path.span();
+        if meta.path.is_ident("class") {
+            let lit: LitStr = meta.value()?.parse()?;
+            let v = Spanned {
+                value: lit.value(),
+                span: lit.span(),
+            };
+            set_once(&mut out.class, v, span, "class")
+        } else if meta.path.is_ident("version") {
+            let expr: syn::Expr = meta.value()?.parse()?;
+            let lit = match &expr {
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Int(i),
+                    ..
+                }) => i.clone(),
+                other => {
+                    return Err(Error::new(
+                        other.span(),
+                        "`version` must be an unsigned integer literal, like `version = 0`",
+                    ));
+                }
+            };
+            let value = parse_version(&lit)?;
+            set_once(
+                &mut out.version,
+                Spanned {
+                    value,
+                    span: lit.span(),
+                },
+                span,
+                "version",
+            )
+        } else if meta.path.is_ident("variant_id") {
+            let lit: LitStr = meta.value()?.parse()?;
+            if lit.value().is_empty() {
+                return Err(Error::new(lit.span(), "`variant_id` must not be empty"));
+            }
+            let v = Spanned {
+                value: lit.value(),
+                span: lit.span(),
+            };
+            set_once(&mut out.variant_id, v, span, "variant_id")
+        } else if meta.path.is_ident("crate") {
+            let lit: LitStr = meta.value()?.parse()?;
+            let path: Path = lit.parse()?;
+            set_once(&mut out.krate, path, span, "crate")
+        } else {
+            Err(unknown(
+                &meta,
+                "`class`, `version`, `variant_id` or `crate`",
+            ))
+        }
+    })?;
+    Ok(out)
+}
+
+fn parse_version(lit: &LitInt) -> Result<u32> {
+    if !lit.suffix().is_empty() && lit.suffix() != "u32" {
+        return Err(Error::new(lit.span(), "`version` must be a u32"));
+    }
+    lit.base10_parse::<u32>()
+        .map_err(|_| Error::new(lit.span(), "`version` must fit in a u32"))
+}
+
+pub fn field_attrs(attrs: &[Attribute]) -> Result<FieldAttrs> {
+    let mut out = FieldAttrs::default();
+    let Some(attr) = the_attr(attrs)? else {
+        return Ok(out);
+    };
+    attr.parse_nested_meta(|meta| {
+        let span = meta.path.span();
+        if meta.path.is_ident("rename") {
+            let lit: LitStr = meta.value()?.parse()?;
+            if lit.value().is_empty() {
+                return Err(Error::new(lit.span(), "`rename` must not be empty"));
+            }
+            let v = Spanned {
+                value: lit.value(),
+                span: lit.span(),
+            };
+            set_once(&mut out.rename, v, span, "rename")
+        } else if meta.path.is_ident("skip") {
+            set_once(&mut out.skip, span, span, "skip")
+        } else if meta.path.is_ident("flatten") {
+            set_once(&mut out.flatten, span, span, "flatten")
+        } else {
+            Err(unknown(&meta, "`rename`, `skip` or `flatten` on a field"))
+        }
+    })?;
+    if let (Some(_), Some(r)) = (out.skip, &out.rename) {
+        return Err(Error::new(r.span, "`rename` is ignored on a skipped field"));
+    }
+    if let (Some(_), Some(f)) = (out.skip, out.flatten) {
+        return Err(Error::new(f, "`flatten` is ignored on a skipped field"));
+    }
+    if let (Some(_), Some(r)) = (out.flatten, &out.rename) {
+        return Err(Error::new(
+            r.span,
+            "`rename` is ignored on a flattened field: its fields keep their own keys",
+        ));
+    }
+    Ok(out)
+}
+
+pub fn variant_attrs(attrs: &[Attribute]) -> Result<VariantAttrs> {
+    let mut out = VariantAttrs::default();
+    let Some(attr) = the_attr(attrs)? else {
+        return Ok(out);
+    };
+    attr.parse_nested_meta(|meta| {
+        let span = meta.path.span();
+        if meta.path.is_ident("rename") {
+            let lit: LitStr = meta.value()?.parse()?;
+            if lit.value().is_empty() {
+                return Err(Error::new(lit.span(), "`rename` must not be empty"));
+            }
+            let v = Spanned {
+                value: lit.value(),
+                span: lit.span(),
+            };
+            set_once(&mut out.rename, v, span, "rename")
+        } else {
+            Err(unknown(&meta, "`rename` on a variant"))
+        }
+    })?;
+    Ok(out)
+}
+
+/// Checks a class name: dot-separated segments of `a-z`, `0-9`, `_`.
+pub fn check_class(class: &Spanned<String>) -> Result<()> {
+    let ok = !class.value.is_empty()
+        && class.value.split('.').all(|seg| {
+            !seg.is_empty()
+                && seg
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::new(
+            class.span,
+            format!(
+                "invalid ereport class {:?}: a class is dot-separated segments of `a-z`, `0-9` and `_`, like \"hw.pwr.pmbus.alert\"",
+                class.value
+            ),
+        ))
+    }
+}
