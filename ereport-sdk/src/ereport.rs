@@ -28,6 +28,27 @@ pub const fn head_len(n: u64) -> usize {
     }
 }
 
+/// Encodes the CBOR head of major type `major` (0..=7) with argument `n`
+/// into `out`, returning how many bytes it took (as [`head_len`] says).
+pub fn encode_head(major: u8, n: u64, out: &mut [u8; 9]) -> usize {
+    let mt = major << 5;
+    let len = head_len(n);
+    let be = n.to_be_bytes();
+    out[0] = match len {
+        1 => mt | (n as u8),
+        2 => mt | 24,
+        3 => mt | 25,
+        5 => mt | 26,
+        _ => mt | 27,
+    };
+    // The argument's low `len - 1` bytes, big-endian.
+    let arg = len - 1;
+    if arg > 0 {
+        out[1..len].copy_from_slice(&be[8 - arg..]);
+    }
+    len
+}
+
 /// Bytes of a CBOR text string of `len` bytes, head included.
 pub const fn str_len(len: usize) -> usize {
     sat_add(head_len(len as u64), len)
@@ -465,6 +486,34 @@ mod tests {
             (u64::MAX, 9),
         ] {
             assert_eq!(head_len(n), len, "n = {n}");
+        }
+    }
+
+    #[test]
+    fn heads_match_minicbor() {
+        for n in [
+            0u64,
+            1,
+            23,
+            24,
+            255,
+            256,
+            65535,
+            65536,
+            u32::MAX as u64,
+            u32::MAX as u64 + 1,
+            u64::MAX,
+        ] {
+            let mut out = [0u8; 9];
+            // Major type 0 (an unsigned integer) is nothing but its head.
+            let len = encode_head(0, n, &mut out);
+            let mut expect = [0u8; 9];
+            let mut e = Encoder::new(&mut expect[..]);
+            e.u64(n).unwrap();
+            assert_eq!(&out[..len], &expect[..len], "n = {n}");
+            assert_eq!(len, head_len(n));
+            assert_eq!(encode_head(2, n, &mut out), len);
+            assert_eq!(out[0] >> 5, 2);
         }
     }
 

@@ -118,7 +118,7 @@ pub mod __private {
 
 /// Const helpers for computing CBOR lengths, shared with packrat.
 pub mod cbor_len {
-    pub use crate::ereport::{head_len, str_len};
+    pub use crate::ereport::{encode_head, head_len, str_len};
 }
 
 /// Compile-time checks of the length arithmetic at the target's pointer

@@ -179,6 +179,13 @@ impl ResponseHeader {
     pub fn start_ena(&self) -> Ena {
         Ena(self.start_ena.get())
     }
+
+    /// The header's wire bytes.
+    pub fn to_bytes(&self) -> [u8; RESPONSE_HEADER_LEN] {
+        let mut out = [0u8; RESPONSE_HEADER_LEN];
+        out.copy_from_slice(self.as_bytes());
+        out
+    }
 }
 
 /// Keys of the metadata map at the start of a response body.

@@ -1,0 +1,243 @@
+//! The flush response, encoded straight into the snitch's lease.
+
+use ereport_sdk::cbor_len::encode_head;
+use ereport_sdk::wire::{RESPONSE_HEADER_LEN, ResponseHeader, metadata_keys};
+use ereport_sdk::{Ena, Identity, ReadError, RestartId};
+use lease_writer::{
+    DEFAULT_STAGING, Fit, ItemError, LeaseWriter, WriteError, WriteLease, encode_if_fits,
+};
+use minicbor::Encoder;
+use minicbor::encode::{Error, Write};
+
+use crate::store::{RecordRef, Store, TaskTable};
+
+/// Smallest lease a response fits in: the header and an empty indefinite
+/// map (`0xbf 0xff`).
+pub const MIN_RESPONSE_LEN: usize = RESPONSE_HEADER_LEN + 2;
+
+/// Tasks whose first entry in this packet is remembered, so later entries
+/// can name it by index. More distinct tasks than this in one packet are
+/// written as text again (correct, just longer).
+const NAME_SLOTS: usize = 32;
+
+fn map_write_err(e: WriteError) -> ReadError {
+    match e {
+        WriteError::WentAway => ReadError::WentAway,
+        // Every write below is made to fit (reservations), so running out
+        // of space can only mean the lease is too short for the minimum.
+        WriteError::OutOfSpace => ReadError::LeaseTooShort,
+    }
+}
+
+fn enc_err(e: Error<WriteError>) -> ReadError {
+    e.into_write()
+        .map_or(ReadError::LeaseTooShort, map_write_err)
+}
+
+fn item_err(e: ItemError) -> ReadError {
+    match e {
+        ItemError::WentAway => ReadError::WentAway,
+        ItemError::Encode => ReadError::LeaseTooShort,
+    }
+}
+
+fn write_metadata<W: Write>(e: &mut Encoder<W>, id: &Identity) -> Result<(), Error<W::Error>> {
+    e.str(metadata_keys::PART_NUMBER)?.str(&id.part_number)?;
+    e.str(metadata_keys::SERIAL_NUMBER)?
+        .str(&id.serial_number)?;
+    e.str(metadata_keys::REV)?.u32(id.revision)?;
+    e.str(metadata_keys::CABOOSE)?;
+    match &id.caboose {
+        Some(c) => {
+            e.map(3)?;
+            e.str("board")?.str(&c.board)?;
+            e.str("version")?.str(&c.version)?;
+            e.str("commit")?.str(&c.commit)?;
+        }
+        None => {
+            e.null()?;
+        }
+    }
+    Ok(())
+}
+
+impl<const N: usize, T: TaskTable> Store<N, T> {
+    /// Answers a snitch request by encoding the response straight into
+    /// `lease`, and returns its length. See DESIGN.md's "flush response":
+    ///
+    /// 1. the header is written last, at offset 0;
+    /// 2. if `restart_id` is this boot's: free through `committed_ena` (if
+    ///    non-zero) and start at `start_ena`; otherwise free nothing, start
+    ///    at the earliest record and fill the metadata (when `identity` is
+    ///    known);
+    /// 3. an indefinite metadata map, then (if `limit > 0` and one fits) an
+    ///    indefinite array of `[task, generation, uptime_ms, body]` entries,
+    ///    as many as fit, each written straight into the lease and rolled
+    ///    back if it does not fit; a task's name is text the first time it
+    ///    appears in the packet and the index of that entry afterwards.
+    ///
+    /// Any lease of at least [`MIN_RESPONSE_LEN`] bytes gets a valid
+    /// response; a shorter one is `LeaseTooShort`, with nothing freed.
+    #[allow(clippy::too_many_arguments)]
+    pub fn read_ereports<L: WriteLease>(
+        &mut self,
+        request_id: u8,
+        restart_id: RestartId,
+        start_ena: Ena,
+        limit: u8,
+        committed_ena: Ena,
+        lease: L,
+        identity: Option<&Identity>,
+    ) -> Result<usize, ReadError> {
+        self.read_ereports_staged::<L, DEFAULT_STAGING>(
+            request_id,
+            restart_id,
+            start_ena,
+            limit,
+            committed_ena,
+            lease,
+            identity,
+        )
+    }
+
+    /// [`read_ereports`](Self::read_ereports) with a staging area of `S`
+    /// bytes in the lease writer (0 disables staging).
+    #[allow(clippy::too_many_arguments)]
+    pub fn read_ereports_staged<L: WriteLease, const S: usize>(
+        &mut self,
+        request_id: u8,
+        restart_id: RestartId,
+        start_ena: Ena,
+        limit: u8,
+        committed_ena: Ena,
+        lease: L,
+        identity: Option<&Identity>,
+    ) -> Result<usize, ReadError> {
+        let own = self.own_restart_id();
+        if own == 0 {
+            return Err(ReadError::NoRestartId);
+        }
+        if lease.len() < MIN_RESPONSE_LEN {
+            return Err(ReadError::LeaseTooShort);
+        }
+        let matches = restart_id.0 == own;
+        let start = if matches {
+            if !committed_ena.is_none() {
+                self.flush_thru(committed_ena);
+            }
+            start_ena
+        } else {
+            Ena::NONE
+        };
+
+        let w =
+            LeaseWriter::<L, S>::starting_at(lease, RESPONSE_HEADER_LEN).map_err(map_write_err)?;
+        let mut e = Encoder::new(w);
+
+        // Metadata: the whole map's content fits or none of it does.
+        e.begin_map().map_err(enc_err)?;
+        e.writer_mut().reserve(1).map_err(map_write_err)?;
+        if let (false, Some(id)) = (matches, identity) {
+            encode_if_fits(&mut e, |e| write_metadata(e, id)).map_err(item_err)?;
+        }
+        e.writer_mut().release(1);
+        e.end().map_err(enc_err)?;
+
+        let mut first = Ena::NONE;
+        if limit > 0 {
+            first = self.write_entries(&mut e, start, limit)?;
+        }
+
+        let mut w = e.into_writer();
+        let len = w.finish().map_err(map_write_err)?;
+        let mut lease = w.into_lease();
+        lease
+            .write_at(
+                0,
+                &ResponseHeader::new(RestartId(own), first, request_id).to_bytes(),
+            )
+            .map_err(|_| ReadError::WentAway)?;
+        Ok(len)
+    }
+
+    /// Writes the entry array; returns the ENA of the first entry (0 if no
+    /// entry fitted, in which case nothing at all was written).
+    fn write_entries<L: WriteLease, const S: usize>(
+        &self,
+        e: &mut Encoder<LeaseWriter<L, S>>,
+        start: Ena,
+        limit: u8,
+    ) -> Result<Ena, ReadError> {
+        let before = e.writer().checkpoint();
+        // 0x9f now, and one byte kept for the closing 0xff.
+        if e.begin_array().is_err() || e.writer_mut().reserve(1).is_err() {
+            if e.writer().went_away() {
+                return Err(ReadError::WentAway);
+            }
+            e.writer_mut().rollback(before);
+            return Ok(Ena::NONE);
+        }
+        let mut names = [(0u16, 0u8); NAME_SLOTS];
+        let mut named = 0usize;
+        let mut count = 0u8;
+        let mut first = Ena::NONE;
+        for (ena, rec) in self.records_from(start) {
+            if count >= limit {
+                break;
+            }
+            let earlier = names
+                .get(..named)
+                .unwrap_or(&[])
+                .iter()
+                .find(|(task, _)| *task == rec.task.index)
+                .map(|&(_, entry)| entry);
+            match encode_if_fits(e, |e| self.write_entry(e, &rec, earlier)).map_err(item_err)? {
+                Fit::Fitted => {}
+                Fit::DidNotFit => break,
+            }
+            if let (None, Some(slot)) = (earlier, names.get_mut(named)) {
+                *slot = (rec.task.index, count);
+                named = named.saturating_add(1);
+            }
+            if count == 0 {
+                first = ena;
+            }
+            count = count.saturating_add(1);
+        }
+        e.writer_mut().release(1);
+        if count == 0 {
+            e.writer_mut().rollback(before);
+            return Ok(Ena::NONE);
+        }
+        e.end().map_err(enc_err)?;
+        Ok(first)
+    }
+
+    fn write_entry<W: Write>(
+        &self,
+        e: &mut Encoder<W>,
+        rec: &RecordRef,
+        earlier: Option<u8>,
+    ) -> Result<(), Error<W::Error>> {
+        e.array(4)?;
+        match earlier {
+            Some(index) => e.u8(index)?,
+            None => e.str(
+                T::NAMES
+                    .get(usize::from(rec.task.index))
+                    .copied()
+                    .unwrap_or("unknown"),
+            )?,
+        };
+        e.u8(rec.task.generation)?.u64(rec.uptime)?;
+        let mut head = [0u8; 9];
+        let n = encode_head(2, rec.len as u64, &mut head);
+        let w = e.writer_mut();
+        w.write_all(head.get(..n).unwrap_or(&[]))
+            .map_err(Error::write)?;
+        let (a, b) = self.ring_slices(self.body_offset(rec), rec.len);
+        w.write_all(a).map_err(Error::write)?;
+        w.write_all(b).map_err(Error::write)?;
+        Ok(())
+    }
+}

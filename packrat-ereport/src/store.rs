@@ -1,0 +1,646 @@
+//! The ring store.
+//!
+//! Records lie back to back in a byte ring, each a 13-byte header followed by
+//! the body, wrapping at any byte (header included):
+//!
+//! ```text
+//! +--------+--------+-----+-------------+----------------+
+//! | len u16| task u16| gen | uptime u64 | body (len)     |
+//! +--------+--------+-----+-------------+----------------+
+//! ```
+//!
+//! ENAs are implicit: the record at `head` has ENA `earliest`, the next
+//! `earliest + 1`, and so on, so freeing records is a walk over headers
+//! (O(records)) and nothing is renumbered.
+
+use core::fmt;
+
+use ereport_sdk::{Ena, MAX_EREPORT_LEN, RestartId, TaskId};
+use lease_writer::{AccessError, ReadLease};
+use minicbor::Encoder;
+
+/// Bytes of a record header.
+pub const HEADER_LEN: usize = 13;
+
+/// Why an ereport was not stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IngestError {
+    /// The store is full: the ereport is lost and counted, and a loss record
+    /// will say so once there is room.
+    Full,
+    /// The body was empty.
+    Empty,
+    /// The body was longer than [`MAX_EREPORT_LEN`].
+    TooLong,
+    /// The producer went away during the copy; the store is as it was.
+    WentAway,
+}
+
+impl fmt::Display for IngestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            IngestError::Full => "ereport store full",
+            IngestError::Empty => "empty ereport",
+            IngestError::TooLong => "ereport too long",
+            IngestError::WentAway => "producer went away during the copy",
+        })
+    }
+}
+
+impl core::error::Error for IngestError {}
+
+impl From<IngestError> for ereport_sdk::DeliverError {
+    fn from(e: IngestError) -> Self {
+        match e {
+            IngestError::Full => ereport_sdk::DeliverError::StoreFull,
+            IngestError::Empty => ereport_sdk::DeliverError::Empty,
+            IngestError::TooLong => ereport_sdk::DeliverError::TooLong,
+            IngestError::WentAway => ereport_sdk::DeliverError::WentAway,
+        }
+    }
+}
+
+/// Counters kept by a [`Store`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    /// Records stored (loss records included).
+    pub stored: u32,
+    /// Ereports lost because the store was full.
+    pub lost: u32,
+    /// Loss records written.
+    pub loss_records: u32,
+    /// Empty bodies refused.
+    pub refused_empty: u32,
+    /// Over-long bodies refused.
+    pub refused_too_long: u32,
+    /// Producers that went away mid-copy.
+    pub went_away: u32,
+    /// Records freed by flushes.
+    pub flushed: u32,
+}
+
+/// Packrat's names for its tasks, by index: generated at build time on a
+/// real SP, so the table is a type, not data in the store.
+pub trait TaskTable {
+    /// Task names, indexed by task index.
+    const NAMES: &'static [&'static str];
+}
+
+/// No names: every task is reported as `"unknown"`.
+#[derive(Debug)]
+pub enum NoTaskNames {}
+
+impl TaskTable for NoTaskNames {
+    const NAMES: &'static [&'static str] = &[];
+}
+
+/// Where a record lies in the ring.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RecordRef {
+    pub offset: usize,
+    pub len: usize,
+    pub task: TaskId,
+    pub uptime: u64,
+}
+
+/// The ereport store: a ring of `N` bytes.
+///
+/// `Store::new()` is `const` and all zeroes, so a `static` store lands in
+/// `.bss` and costs no flash. The store initialises itself (writing the
+/// initial `{"lost": null}` record as ENA 1) on [`init`](Self::init) or on
+/// first use.
+///
+/// ```
+/// use ereport_sdk::{Ena, TaskId};
+/// use packrat_ereport::Store;
+///
+/// let mut store: Store<512> = Store::new();
+/// store.init(TaskId::new(5, 0), 0);
+/// let body = [0xa1, 0x61, b'x', 0x01]; // {"x": 1}
+/// let ena = store.deliver(TaskId::new(1, 0), 10, &body[..]).unwrap();
+/// assert_eq!(ena, Ena(2)); // ENA 1 is the initial loss record
+/// store.flush_thru(Ena(2));
+/// assert_eq!(store.len(), 0);
+/// ```
+pub struct Store<const N: usize, T: TaskTable = NoTaskNames> {
+    pub(crate) buf: [u8; N],
+    /// Ring offset of the oldest record.
+    head: usize,
+    /// Bytes in use from `head`.
+    used: usize,
+    /// ENA of the record at `head` (equal to `next` when empty).
+    earliest: u64,
+    /// ENA the next record gets; 0 until initialised.
+    next: u64,
+    /// Losses not yet reported by a loss record.
+    pending_losses: u32,
+    /// Whether losses are pending (a count of 0 can't express "lost a lot").
+    losing: bool,
+    restart_id: u128,
+    own_id: TaskId,
+    stats: StoreStats,
+    _tasks: core::marker::PhantomData<T>,
+}
+
+const fn lost_record_len(count: Option<u32>) -> usize {
+    // {"lost": count} or {"lost": null}: map head, "lost", value.
+    1 + 5
+        + match count {
+            None => 1,
+            Some(n) => ereport_sdk::cbor_len::head_len(n as u64),
+        }
+}
+
+impl<const N: usize, T: TaskTable> Default for Store<N, T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const N: usize, T: TaskTable> Store<N, T> {
+    const FITS: () = assert!(
+        N >= HEADER_LEN + lost_record_len(Some(u32::MAX)) && N <= (u32::MAX as usize),
+        "a store must hold at least one loss record, and stay below 4 GiB"
+    );
+
+    /// An empty, uninitialised store: all zeroes.
+    pub const fn new() -> Self {
+        let () = Self::FITS;
+        Self {
+            buf: [0; N],
+            head: 0,
+            used: 0,
+            earliest: 0,
+            next: 0,
+            pending_losses: 0,
+            losing: false,
+            restart_id: 0,
+            own_id: TaskId {
+                index: 0,
+                generation: 0,
+            },
+            stats: StoreStats {
+                stored: 0,
+                lost: 0,
+                loss_records: 0,
+                refused_empty: 0,
+                refused_too_long: 0,
+                went_away: 0,
+                flushed: 0,
+            },
+            _tasks: core::marker::PhantomData,
+        }
+    }
+
+    /// Initialises the store once: packrat's own task id (the sender of loss
+    /// records) and the initial `{"lost": null}` record, ENA 1, which says
+    /// that anything before boot is unknown. Later calls do nothing.
+    pub fn init(&mut self, own_id: TaskId, uptime: u64) {
+        if self.next != 0 {
+            return;
+        }
+        self.own_id = own_id;
+        self.next = 1;
+        self.earliest = 1;
+        // Cannot fail: the store is empty and FITS holds.
+        let _ = self.insert_lost(None, uptime);
+    }
+
+    fn ensure_init(&mut self, uptime: u64) {
+        if self.next == 0 {
+            self.init(self.own_id, uptime);
+        }
+    }
+
+    /// Sets this boot's restart id (non-zero, once).
+    pub fn set_restart_id(&mut self, id: RestartId) -> Result<(), ereport_sdk::AdminError> {
+        if id.0 == 0 {
+            return Err(ereport_sdk::AdminError::Invalid);
+        }
+        if self.restart_id != 0 {
+            return Err(ereport_sdk::AdminError::AlreadySet);
+        }
+        self.restart_id = id.0;
+        Ok(())
+    }
+
+    /// This boot's restart id, if set.
+    pub fn restart_id(&self) -> Option<RestartId> {
+        (self.restart_id != 0).then_some(RestartId(self.restart_id))
+    }
+
+    /// Number of stored records.
+    pub fn len(&self) -> usize {
+        usize::try_from(self.next.saturating_sub(self.earliest)).unwrap_or(usize::MAX)
+    }
+
+    /// Whether no records are stored.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Bytes in use, headers included.
+    pub fn used_bytes(&self) -> usize {
+        self.used
+    }
+
+    /// Bytes free.
+    pub fn free_bytes(&self) -> usize {
+        N.saturating_sub(self.used)
+    }
+
+    /// ENA of the oldest stored record, or `None` when empty.
+    pub fn earliest_ena(&self) -> Option<Ena> {
+        (!self.is_empty()).then_some(Ena(self.earliest))
+    }
+
+    /// The ENA the next record will get (0 before initialisation).
+    pub fn next_ena(&self) -> Ena {
+        Ena(self.next)
+    }
+
+    /// Losses not yet reported by a loss record.
+    pub fn pending_losses(&self) -> Option<u32> {
+        self.losing.then_some(self.pending_losses)
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> StoreStats {
+        self.stats
+    }
+
+    /// Ring offset `at + n`, wrapped. `at < N` and `n <= N` always hold
+    /// here, and `N <= u32::MAX` (FITS), so the sum cannot overflow.
+    fn wrap(at: usize, n: usize) -> usize {
+        let s = at.wrapping_add(n);
+        if s >= N { s.wrapping_sub(N) } else { s }
+    }
+
+    /// The two ring ranges `n` bytes from `at` occupy.
+    fn ranges(at: usize, n: usize) -> (core::ops::Range<usize>, core::ops::Range<usize>) {
+        let first = n.min(N.saturating_sub(at));
+        (at..at.saturating_add(first), 0..n.saturating_sub(first))
+    }
+
+    pub(crate) fn ring_slices(&self, at: usize, n: usize) -> (&[u8], &[u8]) {
+        let (a, b) = Self::ranges(at, n);
+        (
+            self.buf.get(a).unwrap_or(&[]),
+            self.buf.get(b).unwrap_or(&[]),
+        )
+    }
+
+    fn ring_write(&mut self, at: usize, bytes: &[u8]) {
+        let (a, b) = Self::ranges(at, bytes.len());
+        let (first, rest) = bytes.split_at(a.len().min(bytes.len()));
+        if let Some(dst) = self.buf.get_mut(a) {
+            dst.copy_from_slice(first);
+        }
+        if let Some(dst) = self.buf.get_mut(b) {
+            dst.copy_from_slice(rest);
+        }
+    }
+
+    fn ring_read<const M: usize>(&self, at: usize) -> [u8; M] {
+        let mut out = [0u8; M];
+        let (a, b) = self.ring_slices(at, M);
+        let (first, rest) = out.split_at_mut(a.len());
+        first.copy_from_slice(a);
+        if let Some(rest) = rest.get_mut(..b.len()) {
+            rest.copy_from_slice(b);
+        }
+        out
+    }
+
+    fn tail(&self) -> usize {
+        Self::wrap(self.head, self.used)
+    }
+
+    fn header_bytes(len: usize, task: TaskId, uptime: u64) -> [u8; HEADER_LEN] {
+        let mut h = [0u8; HEADER_LEN];
+        let len = u16::try_from(len).unwrap_or(u16::MAX).to_le_bytes();
+        let idx = task.index.to_le_bytes();
+        let up = uptime.to_le_bytes();
+        h[0] = len[0];
+        h[1] = len[1];
+        h[2] = idx[0];
+        h[3] = idx[1];
+        h[4] = task.generation;
+        let mut i = 0;
+        while i < 8 {
+            h[5 + i] = up[i];
+            i += 1;
+        }
+        h
+    }
+
+    pub(crate) fn record_at(&self, offset: usize) -> RecordRef {
+        let h: [u8; HEADER_LEN] = self.ring_read(offset);
+        let [l0, l1, t0, t1, g, u @ ..] = h;
+        RecordRef {
+            offset,
+            len: usize::from(u16::from_le_bytes([l0, l1])),
+            task: TaskId::new(u16::from_le_bytes([t0, t1]), g),
+            uptime: u64::from_le_bytes(u),
+        }
+    }
+
+    pub(crate) fn body_offset(&self, r: &RecordRef) -> usize {
+        Self::wrap(r.offset, HEADER_LEN)
+    }
+
+    pub(crate) fn next_offset(&self, r: &RecordRef) -> usize {
+        Self::wrap(r.offset, HEADER_LEN.saturating_add(r.len) % N.max(1))
+    }
+
+    /// Commits a record whose body is already at `tail + HEADER_LEN`.
+    fn commit(&mut self, len: usize, task: TaskId, uptime: u64) -> Ena {
+        let at = self.tail();
+        self.ring_write(at, &Self::header_bytes(len, task, uptime));
+        self.used = self.used.saturating_add(HEADER_LEN).saturating_add(len);
+        let ena = Ena(self.next);
+        self.next = self.next.saturating_add(1);
+        self.stats.stored = self.stats.stored.saturating_add(1);
+        ena
+    }
+
+    /// Writes a `{"lost": count}` record if it fits.
+    fn insert_lost(&mut self, count: Option<u32>, uptime: u64) -> bool {
+        let len = lost_record_len(count);
+        if self.free_bytes() < HEADER_LEN.saturating_add(len) {
+            return false;
+        }
+        let mut body = [0u8; lost_record_len(Some(u32::MAX))];
+        let mut e = Encoder::new(&mut body[..]);
+        let ok = match count {
+            Some(n) => e
+                .map(1)
+                .and_then(|e| e.str("lost"))
+                .and_then(|e| e.u32(n))
+                .is_ok(),
+            None => e
+                .map(1)
+                .and_then(|e| e.str("lost"))
+                .and_then(|e| e.null())
+                .is_ok(),
+        };
+        if !ok {
+            return false;
+        }
+        let at = Self::wrap(self.tail(), HEADER_LEN);
+        self.ring_write(at, body.get(..len).unwrap_or(&[]));
+        self.commit(len, self.own_id, uptime);
+        self.stats.loss_records = self.stats.loss_records.saturating_add(1);
+        true
+    }
+
+    fn count_loss(&mut self) {
+        self.losing = true;
+        self.pending_losses = self.pending_losses.saturating_add(1);
+        self.stats.lost = self.stats.lost.saturating_add(1);
+    }
+
+    /// Room for the pending loss record, if any is pending.
+    fn loss_record_room(&self) -> usize {
+        if self.losing {
+            HEADER_LEN.saturating_add(lost_record_len(Some(self.pending_losses)))
+        } else {
+            0
+        }
+    }
+
+    /// Stores a record of at most `body_len` bytes, writing a pending loss
+    /// record first.
+    ///
+    /// `copy` writes the body at the ring offset it is given (into free
+    /// space) and returns its real length; if it fails, nothing is committed
+    /// (not even the loss record), so a failed copy leaves the store exactly
+    /// as it was. If the record does not fit, the loss is counted; if just
+    /// the pending loss record fits, it is written then.
+    fn insert<E>(
+        &mut self,
+        sender: TaskId,
+        uptime: u64,
+        body_len: usize,
+        on_full: OnFull,
+        copy: impl FnOnce(&mut Self, usize) -> Result<usize, E>,
+    ) -> Result<Ena, InsertError<E>> {
+        self.ensure_init(uptime);
+        let need = HEADER_LEN.saturating_add(body_len);
+        let loss_room = self.loss_record_room();
+        if self.free_bytes() < loss_room.saturating_add(need) {
+            if on_full == OnFull::Defer {
+                return Err(InsertError::Full);
+            }
+            // If only the loss record fits, write it now: the loss it
+            // reports is already final, and this one starts a new count.
+            if self.losing && self.free_bytes() >= loss_room {
+                let n = self.pending_losses;
+                if self.insert_lost(Some(n), uptime) {
+                    self.losing = false;
+                    self.pending_losses = 0;
+                }
+            }
+            self.count_loss();
+            return Err(InsertError::Full);
+        }
+        // Body goes after the (pending) loss record and this header.
+        let body_at = Self::wrap(self.tail(), loss_room.saturating_add(HEADER_LEN) % N);
+        let len = copy(self, body_at)
+            .map_err(InsertError::Copy)?
+            .min(body_len);
+        if self.losing {
+            let n = self.pending_losses;
+            // Fits: checked above, and the body lies beyond it.
+            self.insert_lost(Some(n), uptime);
+            self.losing = false;
+            self.pending_losses = 0;
+        }
+        Ok(self.commit(len, sender, uptime))
+    }
+
+    /// Stores an ereport body lent by `sender`, copying it from the lease
+    /// straight into ring space (two reads when it wraps), and returns its
+    /// ENA. If the lender goes away mid-copy the store is exactly as before.
+    pub fn deliver<L: ReadLease + ?Sized>(
+        &mut self,
+        sender: TaskId,
+        uptime: u64,
+        body: &L,
+    ) -> Result<Ena, IngestError> {
+        let len = body.len();
+        if len == 0 {
+            self.stats.refused_empty = self.stats.refused_empty.saturating_add(1);
+            return Err(IngestError::Empty);
+        }
+        if len > MAX_EREPORT_LEN {
+            self.stats.refused_too_long = self.stats.refused_too_long.saturating_add(1);
+            return Err(IngestError::TooLong);
+        }
+        let r = self.insert(sender, uptime, len, OnFull::CountLoss, |s, at| {
+            let (a, b) = Self::ranges(at, len);
+            let split = a.len();
+            let dst = s.buf.get_mut(a).ok_or(AccessError::OutOfBounds)?;
+            body.read_at(0, dst)?;
+            if !b.is_empty() {
+                let dst = s.buf.get_mut(b).ok_or(AccessError::OutOfBounds)?;
+                body.read_at(split, dst)?;
+            }
+            Ok::<usize, AccessError>(len)
+        });
+        r.map_err(|e| match e {
+            InsertError::Full => IngestError::Full,
+            InsertError::Copy(_) => {
+                self.stats.went_away = self.stats.went_away.saturating_add(1);
+                IngestError::WentAway
+            }
+        })
+    }
+
+    /// Stores a body that packrat encodes itself (task faults), straight
+    /// into ring space. `max_len` bounds the encoding; the record takes only
+    /// what was written.
+    /// If it does not fit, nothing changes and no loss is counted: the
+    /// caller keeps what it wanted to record and tries again later.
+    pub(crate) fn insert_encoded(
+        &mut self,
+        sender: TaskId,
+        uptime: u64,
+        max_len: usize,
+        encode: impl FnOnce(
+            &mut Encoder<RingWriter<'_>>,
+        ) -> Result<(), minicbor::encode::Error<RingFull>>,
+    ) -> Result<Ena, IngestError> {
+        let r = self.insert(sender, uptime, max_len, OnFull::Defer, |s, at| {
+            let mut e = Encoder::new(RingWriter {
+                buf: &mut s.buf,
+                at,
+                len: 0,
+                cap: max_len,
+            });
+            encode(&mut e).map_err(|_| RingFull)?;
+            Ok::<usize, RingFull>(e.writer().len)
+        });
+        r.map_err(|_| IngestError::Full)
+    }
+
+    /// Frees every record up to and including `ena`, walking headers:
+    /// O(records freed). An ENA below the earliest, or never issued, frees
+    /// nothing. Returns how many records were freed.
+    pub fn flush_thru(&mut self, ena: Ena) -> usize {
+        if ena.0 < self.earliest || ena.0 >= self.next {
+            return 0;
+        }
+        let n = ena.0.saturating_sub(self.earliest).saturating_add(1);
+        let mut freed = 0usize;
+        for _ in 0..n {
+            let r = self.record_at(self.head);
+            let size = HEADER_LEN.saturating_add(r.len);
+            self.head = Self::wrap(self.head, size % N);
+            self.used = self.used.saturating_sub(size);
+            freed = freed.saturating_add(1);
+        }
+        self.earliest = ena.0.saturating_add(1);
+        if self.used == 0 {
+            // Empty: start again at offset 0 so bodies wrap less.
+            self.head = 0;
+        }
+        self.stats.flushed = self
+            .stats
+            .flushed
+            .saturating_add(u32::try_from(freed).unwrap_or(u32::MAX));
+        freed
+    }
+
+    /// Records from `start` (clamped to the earliest), oldest first.
+    pub(crate) fn records_from(&self, start: Ena) -> Records<'_, N, T> {
+        let mut it = Records {
+            store: self,
+            offset: self.head,
+            ena: self.earliest,
+        };
+        while it.ena < start.0 && it.ena < self.next {
+            let r = self.record_at(it.offset);
+            it.offset = self.next_offset(&r);
+            it.ena = it.ena.saturating_add(1);
+        }
+        it
+    }
+
+    pub(crate) fn own_restart_id(&self) -> u128 {
+        self.restart_id
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum OnFull {
+    /// The ereport is lost: count it for the next loss record.
+    CountLoss,
+    /// The caller keeps it and retries; change nothing.
+    Defer,
+}
+
+pub(crate) enum InsertError<E> {
+    Full,
+    Copy(E),
+}
+
+/// Iterates over stored records.
+pub(crate) struct Records<'a, const N: usize, T: TaskTable> {
+    store: &'a Store<N, T>,
+    offset: usize,
+    ena: u64,
+}
+
+impl<const N: usize, T: TaskTable> Iterator for Records<'_, N, T> {
+    type Item = (Ena, RecordRef);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.ena >= self.store.next {
+            return None;
+        }
+        let r = self.store.record_at(self.offset);
+        let ena = Ena(self.ena);
+        self.offset = self.store.next_offset(&r);
+        self.ena = self.ena.saturating_add(1);
+        Some((ena, r))
+    }
+}
+
+/// The ring had no more room for packrat's own encoding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RingFull;
+
+impl fmt::Display for RingFull {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("no room in the ring")
+    }
+}
+
+/// A `minicbor` writer into free ring space, wrapping at the end.
+pub struct RingWriter<'a> {
+    buf: &'a mut [u8],
+    at: usize,
+    len: usize,
+    cap: usize,
+}
+
+impl minicbor::encode::Write for RingWriter<'_> {
+    type Error = RingFull;
+
+    fn write_all(&mut self, bytes: &[u8]) -> Result<(), RingFull> {
+        let end = self.len.checked_add(bytes.len()).ok_or(RingFull)?;
+        if end > self.cap {
+            return Err(RingFull);
+        }
+        let n = self.buf.len();
+        for &b in bytes {
+            let i = self.at.wrapping_add(self.len) % n.max(1);
+            if let Some(slot) = self.buf.get_mut(i) {
+                *slot = b;
+            }
+            self.len = self.len.wrapping_add(1);
+        }
+        Ok(())
+    }
+}
