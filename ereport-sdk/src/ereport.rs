@@ -29,24 +29,29 @@ pub const fn head_len(n: u64) -> usize {
 }
 
 /// Encodes the CBOR head of major type `major` (0..=7) with argument `n`
-/// into `out`, returning how many bytes it took (as [`head_len`] says).
-pub fn encode_head(major: u8, n: u64, out: &mut [u8; 9]) -> usize {
+/// at the start of `out`, returning how many bytes it took (as [`head_len`]
+/// says), or `None` if `out` is too short. Fixed-size stores only, so it is
+/// cheap enough for a hot path.
+pub fn encode_head(major: u8, n: u64, out: &mut [u8]) -> Option<usize> {
     let mt = major << 5;
-    let len = head_len(n);
-    let be = n.to_be_bytes();
-    out[0] = match len {
-        1 => mt | (n as u8),
-        2 => mt | 24,
-        3 => mt | 25,
-        5 => mt | 26,
-        _ => mt | 27,
-    };
-    // The argument's low `len - 1` bytes, big-endian.
-    let arg = len - 1;
-    if arg > 0 {
-        out[1..len].copy_from_slice(&be[8 - arg..]);
+    match head_len(n) {
+        1 => *out.first_mut()? = mt | (n as u8),
+        2 => out.get_mut(..2)?.copy_from_slice(&[mt | 24, n as u8]),
+        3 => {
+            let [a, b] = (n as u16).to_be_bytes();
+            out.get_mut(..3)?.copy_from_slice(&[mt | 25, a, b]);
+        }
+        5 => {
+            let [a, b, c, d] = (n as u32).to_be_bytes();
+            out.get_mut(..5)?.copy_from_slice(&[mt | 26, a, b, c, d]);
+        }
+        _ => {
+            let [a, b, c, d, e, f, g, h] = n.to_be_bytes();
+            out.get_mut(..9)?
+                .copy_from_slice(&[mt | 27, a, b, c, d, e, f, g, h]);
+        }
     }
-    len
+    Some(head_len(n))
 }
 
 /// Bytes of a CBOR text string of `len` bytes, head included.
@@ -506,14 +511,15 @@ mod tests {
         ] {
             let mut out = [0u8; 9];
             // Major type 0 (an unsigned integer) is nothing but its head.
-            let len = encode_head(0, n, &mut out);
+            let len = encode_head(0, n, &mut out).unwrap();
             let mut expect = [0u8; 9];
             let mut e = Encoder::new(&mut expect[..]);
             e.u64(n).unwrap();
             assert_eq!(&out[..len], &expect[..len], "n = {n}");
             assert_eq!(len, head_len(n));
-            assert_eq!(encode_head(2, n, &mut out), len);
+            assert_eq!(encode_head(2, n, &mut out), Some(len));
             assert_eq!(out[0] >> 5, 2);
+            assert_eq!(encode_head(2, n, &mut out[..len - 1]), None, "too short");
         }
     }
 

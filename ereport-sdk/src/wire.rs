@@ -157,6 +157,13 @@ impl Request {
     pub fn committed_ena(&self) -> Ena {
         Ena(self.committed_ena.get())
     }
+
+    /// The request's wire bytes.
+    pub fn to_bytes(&self) -> [u8; REQUEST_LEN] {
+        let mut out = [0u8; REQUEST_LEN];
+        out.copy_from_slice(self.as_bytes());
+        out
+    }
 }
 
 impl ResponseHeader {

@@ -69,7 +69,7 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
     /// 2. if `restart_id` is this boot's: free through `committed_ena` (if
     ///    non-zero) and start at `start_ena`; otherwise free nothing, start
     ///    at the earliest record and fill the metadata (when `identity` is
-    ///    known);
+    ///    known); either way, write a pending loss record if it now fits; either way, write a pending loss record if it now fits;
     /// 3. an indefinite metadata map, then (if `limit > 0` and one fits) an
     ///    indefinite array of `[task, generation, uptime_ms, body]` entries,
     ///    as many as fit, each written straight into the lease and rolled
@@ -129,6 +129,9 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
         } else {
             Ena::NONE
         };
+        // Losses waiting for room are reported as soon as there is room,
+        // so the gateway hears of them without waiting for another ereport.
+        self.report_losses();
 
         let w =
             LeaseWriter::<L, S>::starting_at(lease, RESPONSE_HEADER_LEN).map_err(map_write_err)?;
@@ -213,31 +216,85 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
         Ok(first)
     }
 
+    /// Writes one entry, `[task, generation, uptime_ms, body]`: the few
+    /// head bytes are assembled on the stack and handed to the writer in one
+    /// write, then the body goes from the ring to the writer (one write, two
+    /// if it wraps). Nothing is measured or encoded twice.
     fn write_entry<W: Write>(
         &self,
         e: &mut Encoder<W>,
         rec: &RecordRef,
         earlier: Option<u8>,
     ) -> Result<(), Error<W::Error>> {
-        e.array(4)?;
+        let w = e.writer_mut();
+        let mut head = EntryHead::new();
+        head.bytes(&[0x84]);
         match earlier {
-            Some(index) => e.u8(index)?,
-            None => e.str(
-                T::NAMES
+            Some(index) => head.head(0, u64::from(index)),
+            None => {
+                let name = T::NAMES
                     .get(usize::from(rec.task.index))
                     .copied()
-                    .unwrap_or("unknown"),
-            )?,
-        };
-        e.u8(rec.task.generation)?.u64(rec.uptime)?;
-        let mut head = [0u8; 9];
-        let n = encode_head(2, rec.len as u64, &mut head);
-        let w = e.writer_mut();
-        w.write_all(head.get(..n).unwrap_or(&[]))
-            .map_err(Error::write)?;
+                    .unwrap_or("unknown");
+                head.head(3, name.len() as u64);
+                if !head.bytes(name.as_bytes()) {
+                    // A name too long to assemble: send what is assembled,
+                    // then the name.
+                    w.write_all(head.as_slice()).map_err(Error::write)?;
+                    w.write_all(name.as_bytes()).map_err(Error::write)?;
+                    head = EntryHead::new();
+                }
+            }
+        }
+        head.head(0, u64::from(rec.task.generation));
+        head.head(0, rec.uptime);
+        head.head(2, rec.len as u64);
+        w.write_all(head.as_slice()).map_err(Error::write)?;
         let (a, b) = self.ring_slices(self.body_offset(rec), rec.len);
         w.write_all(a).map_err(Error::write)?;
         w.write_all(b).map_err(Error::write)?;
         Ok(())
+    }
+}
+
+/// The head bytes of one entry, assembled on the stack: an array head, a
+/// task name of up to 32 bytes (or an index), and three CBOR heads.
+struct EntryHead {
+    buf: [u8; 1 + 9 + 32 + 9 + 9 + 9],
+    len: usize,
+}
+
+impl EntryHead {
+    fn new() -> Self {
+        Self {
+            buf: [0; 1 + 9 + 32 + 9 + 9 + 9],
+            len: 0,
+        }
+    }
+
+    /// Appends `bytes` if they fit; says whether they did.
+    fn bytes(&mut self, bytes: &[u8]) -> bool {
+        let end = self.len.saturating_add(bytes.len());
+        match self.buf.get_mut(self.len..end) {
+            Some(dst) => {
+                dst.copy_from_slice(bytes);
+                self.len = end;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Appends a CBOR head, in place (always fits: the buffer has room for
+    /// every head).
+    fn head(&mut self, major: u8, n: u64) {
+        let out = self.buf.get_mut(self.len..).unwrap_or(&mut []);
+        if let Some(k) = encode_head(major, n, out) {
+            self.len = self.len.saturating_add(k);
+        }
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or(&[])
     }
 }

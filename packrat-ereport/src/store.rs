@@ -136,6 +136,8 @@ pub struct Store<const N: usize, T: TaskTable = NoTaskNames> {
     pending_losses: u32,
     /// Whether losses are pending (a count of 0 can't express "lost a lot").
     losing: bool,
+    /// Uptime of the most recent loss: the loss record's uptime.
+    last_loss_uptime: u64,
     restart_id: u128,
     own_id: TaskId,
     stats: StoreStats,
@@ -174,6 +176,7 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
             next: 0,
             pending_losses: 0,
             losing: false,
+            last_loss_uptime: 0,
             restart_id: 0,
             own_id: TaskId {
                 index: 0,
@@ -334,8 +337,27 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
         h
     }
 
+    /// The record header at `offset`, read in one piece unless it wraps.
+    fn header_at(&self, offset: usize) -> [u8; HEADER_LEN] {
+        match self.buf.get(offset..offset.saturating_add(HEADER_LEN)) {
+            Some(h) => {
+                let mut out = [0u8; HEADER_LEN];
+                out.copy_from_slice(h);
+                out
+            }
+            None => self.ring_read(offset),
+        }
+    }
+
+    /// Only the body length of the record at `offset` (what a flush needs).
+    fn len_at(&self, offset: usize) -> usize {
+        let lo = self.buf.get(offset).copied().unwrap_or(0);
+        let hi = self.buf.get(Self::wrap(offset, 1)).copied().unwrap_or(0);
+        usize::from(u16::from_le_bytes([lo, hi]))
+    }
+
     pub(crate) fn record_at(&self, offset: usize) -> RecordRef {
-        let h: [u8; HEADER_LEN] = self.ring_read(offset);
+        let h = self.header_at(offset);
         let [l0, l1, t0, t1, g, u @ ..] = h;
         RecordRef {
             offset,
@@ -394,10 +416,20 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
         true
     }
 
-    fn count_loss(&mut self) {
+    fn count_loss(&mut self, uptime: u64) {
         self.losing = true;
+        self.last_loss_uptime = uptime;
         self.pending_losses = self.pending_losses.saturating_add(1);
         self.stats.lost = self.stats.lost.saturating_add(1);
+    }
+
+    /// Writes the pending loss record, stamped with the uptime of the most
+    /// recent loss, if it fits.
+    pub(crate) fn report_losses(&mut self) {
+        if self.losing && self.insert_lost(Some(self.pending_losses), self.last_loss_uptime) {
+            self.losing = false;
+            self.pending_losses = 0;
+        }
     }
 
     /// Room for the pending loss record, if any is pending.
@@ -435,13 +467,9 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
             // If only the loss record fits, write it now: the loss it
             // reports is already final, and this one starts a new count.
             if self.losing && self.free_bytes() >= loss_room {
-                let n = self.pending_losses;
-                if self.insert_lost(Some(n), uptime) {
-                    self.losing = false;
-                    self.pending_losses = 0;
-                }
+                self.report_losses();
             }
-            self.count_loss();
+            self.count_loss(uptime);
             return Err(InsertError::Full);
         }
         // Body goes after the (pending) loss record and this header.
@@ -449,13 +477,8 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
         let len = copy(self, body_at)
             .map_err(InsertError::Copy)?
             .min(body_len);
-        if self.losing {
-            let n = self.pending_losses;
-            // Fits: checked above, and the body lies beyond it.
-            self.insert_lost(Some(n), uptime);
-            self.losing = false;
-            self.pending_losses = 0;
-        }
+        // Fits: checked above, and the body lies beyond it.
+        self.report_losses();
         Ok(self.commit(len, sender, uptime))
     }
 
@@ -527,6 +550,10 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
     /// Frees every record up to and including `ena`, walking headers:
     /// O(records freed). An ENA below the earliest, or never issued, frees
     /// nothing. Returns how many records were freed.
+    ///
+    /// If losses are pending and the flush made room, the loss record is
+    /// written at once, so the gateway hears of the losses without waiting
+    /// for another ereport to arrive.
     pub fn flush_thru(&mut self, ena: Ena) -> usize {
         if ena.0 < self.earliest || ena.0 >= self.next {
             return 0;
@@ -534,8 +561,7 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
         let n = ena.0.saturating_sub(self.earliest).saturating_add(1);
         let mut freed = 0usize;
         for _ in 0..n {
-            let r = self.record_at(self.head);
-            let size = HEADER_LEN.saturating_add(r.len);
+            let size = HEADER_LEN.saturating_add(self.len_at(self.head));
             self.head = Self::wrap(self.head, size % N);
             self.used = self.used.saturating_sub(size);
             freed = freed.saturating_add(1);
@@ -549,6 +575,7 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
             .stats
             .flushed
             .saturating_add(u32::try_from(freed).unwrap_or(u32::MAX));
+        self.report_losses();
         freed
     }
 

@@ -110,6 +110,7 @@ proptest! {
                 }
                 Op::Read { lease, limit, matching, commit_last } => {
                     let rid = if matching { RID } else { RestartId(1) };
+                    let losing_before = s.pending_losses().is_some();
                     let mut buf = vec![0u8; lease];
                     let commit = if commit_last && matching { Ena(cursor.0.saturating_sub(1)) } else { Ena::NONE };
                     match s.read_ereports(0, rid, cursor, limit, commit, &mut buf[..], None) {
@@ -119,6 +120,13 @@ proptest! {
                             if commit.0 >= earliest && commit.0 < next_ena {
                                 earliest = commit.0 + 1;
                             }
+                            // A read writes a pending loss record once it fits.
+                            if s.next_ena().0 == next_ena + 1 {
+                                prop_assert!(losing_before, "only a pending loss adds a record on read");
+                                prop_assert_eq!(s.pending_losses(), None);
+                                next_ena += 1;
+                            }
+                            prop_assert_eq!(s.next_ena().0, next_ena);
                             prop_assert_eq!(s.earliest_ena().map_or(next_ena, |e| e.0), earliest);
                             prop_assert!(p.entries.len() <= usize::from(limit));
                             if let Some(first) = p.entries.first() {

@@ -122,17 +122,19 @@ fn full_store_counts_losses_then_reports_them() {
     }
     assert_eq!(s.pending_losses(), Some(3));
     assert_eq!(s.stats().lost, 3);
+    // The flush makes room: the loss record is written at once, stamped
+    // with the uptime of the last loss.
     s.flush_thru(Ena(3));
-    assert_eq!(s.deliver(T1, 50, &body(40, 4)[..]), Ok(Ena(5)));
     assert_eq!(s.pending_losses(), None);
+    assert_eq!(s.deliver(T1, 50, &body(40, 4)[..]), Ok(Ena(5)));
     let recs = dump(&mut s);
-    // ENA 4 is {"lost": 3} from packrat, at the uptime of the recovery.
+    // ENA 4 is {"lost": 3} from packrat.
     assert_eq!(
         recs[0],
         (
             4,
             "packrat".to_string(),
-            50,
+            3,
             vec![0xa1, 0x64, b'l', b'o', b's', b't', 0x03]
         )
     );
@@ -172,6 +174,30 @@ fn exactly_no_room_for_the_loss_record_never_panics() {
             assert_eq!(w[1].0, w[0].0 + 1);
         }
     }
+}
+
+#[test]
+fn losses_are_reported_by_the_next_insert_when_no_flush_came() {
+    // 20 + 53 + 53 used, 64 free: not enough for 13 + 60, enough for the
+    // 20-byte loss record and 13 + 26.
+    let mut s: Store<190, W1Tasks> = Store::new();
+    s.init(ME, 0);
+    s.deliver(T1, 1, &body(40, 1)[..]).unwrap();
+    s.deliver(T1, 2, &body(40, 2)[..]).unwrap();
+    assert_eq!(s.deliver(T1, 3, &body(60, 3)[..]), Err(IngestError::Full));
+    // A small one fits together with the loss record: both go in.
+    assert_eq!(s.deliver(T1, 9, &body(26, 4)[..]), Ok(Ena(5)));
+    let recs = dump(&mut s);
+    assert_eq!(
+        recs[3],
+        (
+            4,
+            "packrat".to_string(),
+            3,
+            vec![0xa1, 0x64, b'l', b'o', b's', b't', 0x01]
+        )
+    );
+    assert_eq!(recs[4].3, body(26, 4));
 }
 
 #[test]

@@ -1,0 +1,797 @@
+//! The SP simulator: the real `packrat-ereport` and `snitch` code, with
+//! simulated tasks as threads.
+//!
+//! - Producer tasks (`thermal`, `power`, `sequencer`, `ereportulator`)
+//!   report ereport classes derived with the SDK, through the SDK's
+//!   reporters, lending their encode buffer to packrat as a lease.
+//! - Packrat is a `Store` (and a `FaultTracker`) behind a mutex: the IPC
+//!   server loop collapsed into a lock.
+//! - Faults are injected into producers (a panic, a memory fault, ...):
+//!   packrat records the fault ereport, and the task is restarted, sometimes
+//!   while packrat is copying its lease, which then goes away.
+//! - The identity (VPD) is set after a delay; the restart id is random and
+//!   non-zero per run.
+//! - The snitch serves UDP on the `listen` address.
+
+use std::hash::{BuildHasher, Hasher};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use ereport_sdk::{
+    Caboose, DeliverEreport, DeliverError, Ena, Identity, ReadEreports, ReadError, RestartId,
+    TaskId,
+};
+use lease_writer::ReadLease;
+use packrat_ereport::faults::{
+    FaultInfo, FaultReport, FaultSource, FaultTracker, Kernel, ReplyFaultReason,
+};
+use packrat_ereport::{IngestError, Store, StoreStats, TaskTable};
+use snitch::udp::UdpNet;
+use snitch::{Counters, Snitch};
+
+use crate::classes::{
+    EreportulatorReporter, FakeReport, Overtemp, PmbusAlert, PowerReporter, Reading, SeqFail,
+    SeqStep, SequencerReporter, ThermalReporter,
+};
+use crate::ipc::TaskSlot;
+
+/// The simulated image's tasks.
+pub enum SimTasks {}
+
+impl TaskTable for SimTasks {
+    const NAMES: &'static [&'static str] = &[
+        "jefe",
+        "thermal",
+        "power",
+        "sequencer",
+        "ereportulator",
+        "packrat",
+        "snitch",
+        "net",
+    ];
+}
+
+/// Number of tasks in the simulated image.
+pub const SIM_TASKS: usize = 8;
+/// Packrat's task id.
+pub const PACKRAT: TaskId = TaskId::new(5, 0);
+/// Indices of the producer tasks.
+pub const PRODUCERS: [u16; 4] = [1, 2, 3, 4];
+/// Store sizes the simulator can build (the store's size is a const
+/// generic, as on the SP).
+pub const STORE_SIZES: [usize; 8] = [512, 1024, 2048, 4096, 8192, 16384, 32768, 65536];
+
+/// A small deterministic RNG (SplitMix64), so runs with a seed repeat.
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// Seeded.
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+    /// Next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    /// Uniform in `0..n` (`n > 0`).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n.max(1)
+    }
+    /// Uniform in `[0, 1)`.
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// A random non-zero restart id, different every run.
+pub fn random_restart_id() -> RestartId {
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(Instant::now().elapsed().as_nanos());
+    h.write_u32(std::process::id());
+    let lo = h.finish();
+    let mut h2 = std::collections::hash_map::RandomState::new().build_hasher();
+    h2.write_u64(lo);
+    let hi = h2.finish();
+    RestartId(((u128::from(hi) << 64) | u128::from(lo)).max(1))
+}
+
+/// The simulator's settings (the `sp-sim` flags).
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    /// UDP address the snitch listens on.
+    pub listen: SocketAddr,
+    /// Bytes of ereport storage (one of [`STORE_SIZES`]).
+    pub store_bytes: usize,
+    /// Ereports per second, all producers together.
+    pub rate: f64,
+    /// Inject a task fault this often, if set.
+    pub fault_every: Option<Duration>,
+    /// Set the identity (VPD) this long after start.
+    pub vpd_delay: Duration,
+    /// Seed for the producers' and fault injector's randomness.
+    pub seed: u64,
+    /// The identity to set.
+    pub identity: Identity,
+    /// Log events to stderr.
+    pub log: bool,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], ereport_sdk::wire::SP_PORT)),
+            store_bytes: 4096,
+            rate: 20.0,
+            fault_every: None,
+            vpd_delay: Duration::from_millis(500),
+            seed: 1,
+            identity: default_identity(),
+            log: false,
+        }
+    }
+}
+
+/// The identity the simulator reports by default.
+pub fn default_identity() -> Identity {
+    fn s<const N: usize>(v: &str) -> heapless::String<N> {
+        v.try_into().unwrap_or_default()
+    }
+    Identity {
+        part_number: s("913-0000019"),
+        serial_number: s("SIM00000001"),
+        revision: 6,
+        caboose: Some(Caboose {
+            board: s("sim-gimlet"),
+            version: s("1.0.0"),
+            commit: s("0123456789abcdef"),
+        }),
+    }
+}
+
+/// Packrat's state, with the store's size erased.
+trait Core: Send {
+    fn deliver(
+        &mut self,
+        sender: TaskId,
+        uptime: u64,
+        lease: &dyn ReadLease,
+    ) -> Result<Ena, IngestError>;
+    #[allow(clippy::too_many_arguments)]
+    fn read(
+        &mut self,
+        request_id: u8,
+        restart_id: RestartId,
+        start: Ena,
+        limit: u8,
+        committed: Ena,
+        out: &mut [u8],
+        identity: Option<&Identity>,
+    ) -> Result<usize, ReadError>;
+    fn on_faults(&mut self, kernel: &SimKernel, uptime: u64) -> FaultReport;
+    fn record_pending(&mut self, kernel: &SimKernel, uptime: u64) -> FaultReport;
+    fn set_restart_id(&mut self, id: RestartId);
+    fn stats(&self) -> StoreStats;
+    fn len(&self) -> usize;
+    fn pending_losses(&self) -> Option<u32>;
+}
+
+struct CoreImpl<const N: usize> {
+    store: Store<N, SimTasks>,
+    faults: FaultTracker<SIM_TASKS>,
+}
+
+impl<const N: usize> Core for CoreImpl<N> {
+    fn deliver(
+        &mut self,
+        sender: TaskId,
+        uptime: u64,
+        lease: &dyn ReadLease,
+    ) -> Result<Ena, IngestError> {
+        self.store.deliver(sender, uptime, lease)
+    }
+    fn read(
+        &mut self,
+        request_id: u8,
+        restart_id: RestartId,
+        start: Ena,
+        limit: u8,
+        committed: Ena,
+        out: &mut [u8],
+        identity: Option<&Identity>,
+    ) -> Result<usize, ReadError> {
+        self.store.read_ereports(
+            request_id, restart_id, start, limit, committed, out, identity,
+        )
+    }
+    fn on_faults(&mut self, kernel: &SimKernel, uptime: u64) -> FaultReport {
+        self.faults.on_faults(&mut self.store, kernel, uptime)
+    }
+    fn record_pending(&mut self, kernel: &SimKernel, uptime: u64) -> FaultReport {
+        self.faults.record_pending(&mut self.store, kernel, uptime)
+    }
+    fn set_restart_id(&mut self, id: RestartId) {
+        let _ = self.store.set_restart_id(id);
+    }
+    fn stats(&self) -> StoreStats {
+        self.store.stats()
+    }
+    fn len(&self) -> usize {
+        self.store.len()
+    }
+    fn pending_losses(&self) -> Option<u32> {
+        self.store.pending_losses()
+    }
+}
+
+fn make_core(store_bytes: usize) -> Result<Box<dyn Core>, String> {
+    fn boxed<const N: usize>() -> Box<dyn Core> {
+        let mut c = Box::new(CoreImpl::<N> {
+            store: Store::new(),
+            faults: FaultTracker::new(),
+        });
+        c.store.init(PACKRAT, 0);
+        c
+    }
+    Ok(match store_bytes {
+        512 => boxed::<512>(),
+        1024 => boxed::<1024>(),
+        2048 => boxed::<2048>(),
+        4096 => boxed::<4096>(),
+        8192 => boxed::<8192>(),
+        16384 => boxed::<16384>(),
+        32768 => boxed::<32768>(),
+        65536 => boxed::<65536>(),
+        other => {
+            return Err(format!(
+                "--store-bytes {other} is not one of {STORE_SIZES:?}"
+            ));
+        }
+    })
+}
+
+/// The kernel's view of the simulated tasks.
+pub struct SimKernel {
+    slots: Vec<TaskSlot>,
+    fault_counts: Vec<AtomicU32>,
+    faults: Mutex<Vec<Option<TaskFault>>>,
+}
+
+/// A task's last fault: what it was, the generation that took it, and the
+/// panic message if any.
+type TaskFault = (FaultInfo, u8, Option<Vec<u8>>);
+
+impl SimKernel {
+    fn new() -> Self {
+        // W1's generations for the producers, zero elsewhere.
+        let generations = [0u8, 0, 1, 0, 3, 0, 0, 0];
+        Self {
+            slots: generations.iter().map(|g| TaskSlot::new(*g)).collect(),
+            fault_counts: (0..SIM_TASKS).map(|_| AtomicU32::new(0)).collect(),
+            faults: Mutex::new(vec![None; SIM_TASKS]),
+        }
+    }
+
+    /// The task's memory and generation.
+    pub fn slot(&self, index: u16) -> &TaskSlot {
+        &self.slots[usize::from(index)]
+    }
+
+    fn inject(&self, index: u16, info: FaultInfo, message: Option<Vec<u8>>) {
+        let generation = self.slot(index).generation();
+        lock(&self.faults)[usize::from(index)] = Some((info, generation, message));
+        self.fault_counts[usize::from(index)].fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl Kernel for SimKernel {
+    fn fault_count(&self, index: u16) -> u32 {
+        self.fault_counts
+            .get(usize::from(index))
+            .map_or(0, |c| c.load(Ordering::SeqCst))
+    }
+    fn generation(&self, index: u16) -> u8 {
+        self.slots
+            .get(usize::from(index))
+            .map_or(0, TaskSlot::generation)
+    }
+    fn fault_info(&self, index: u16) -> Option<FaultInfo> {
+        let faults = lock(&self.faults);
+        let (info, generation, _) = faults.get(usize::from(index))?.as_ref()?;
+        (*generation == self.generation(index)).then_some(*info)
+    }
+    fn read_panic_message(&self, index: u16, buf: &mut [u8]) -> Option<usize> {
+        let faults = lock(&self.faults);
+        let (_, _, msg) = faults.get(usize::from(index))?.as_ref()?;
+        let msg = msg.as_ref()?;
+        let n = msg.len().min(buf.len());
+        buf.get_mut(..n)?.copy_from_slice(msg.get(..n)?);
+        Some(n)
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// An ereport a producer delivered and packrat stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivered {
+    /// Its ENA.
+    pub ena: Ena,
+    /// The producer's task index.
+    pub task: u16,
+    /// The body as encoded by the producer.
+    pub body: Vec<u8>,
+}
+
+/// What the simulator has done so far.
+#[derive(Clone, Debug, Default)]
+pub struct SimStats {
+    /// Ereports producers delivered and packrat stored.
+    pub delivered: u64,
+    /// Deliveries lost because the store was full.
+    pub lost_full: u64,
+    /// Deliveries that failed because the producer was restarted mid-copy.
+    pub went_away: u64,
+    /// Faults injected.
+    pub faults_injected: u64,
+    /// Fault ereports packrat recorded.
+    pub faults_recorded: u64,
+    /// The store's counters.
+    pub store: StoreStats,
+    /// Records in the store now.
+    pub stored_now: usize,
+    /// Losses not yet reported by a loss record.
+    pub pending_losses: u32,
+    /// The snitch's counters.
+    pub snitch: Counters,
+}
+
+struct PackratState {
+    core: Box<dyn Core>,
+    identity: Option<Identity>,
+}
+
+struct Shared {
+    cfg: SimConfig,
+    start: Instant,
+    stop: AtomicBool,
+    paused: AtomicBool,
+    packrat: Mutex<PackratState>,
+    kernel: SimKernel,
+    delivered: Mutex<Vec<Delivered>>,
+    stats: Mutex<SimStats>,
+    restart_id: RestartId,
+}
+
+impl Shared {
+    fn uptime(&self) -> u64 {
+        u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn log(&self, what: std::fmt::Arguments<'_>) {
+        if self.cfg.log {
+            eprintln!("[sp-sim {:>8} ms] {what}", self.uptime());
+        }
+    }
+}
+
+/// A producer task's packrat client: lends the task's buffer as a lease.
+struct SimClient<'a> {
+    shared: &'a Shared,
+    index: u16,
+}
+
+impl DeliverEreport for SimClient<'_> {
+    fn deliver_ereport(&self, body: &[u8]) -> Result<Ena, DeliverError> {
+        let slot = self.shared.kernel.slot(self.index);
+        let lease = slot.lend(body);
+        let sender = TaskId::new(self.index, slot.generation());
+        let uptime = self.shared.uptime();
+        let r = lock(&self.shared.packrat)
+            .core
+            .deliver(sender, uptime, &lease);
+        let mut stats = lock(&self.shared.stats);
+        match r {
+            Ok(ena) => {
+                stats.delivered += 1;
+                drop(stats);
+                lock(&self.shared.delivered).push(Delivered {
+                    ena,
+                    task: self.index,
+                    body: body.to_vec(),
+                });
+                Ok(ena)
+            }
+            Err(e) => {
+                match e {
+                    IngestError::Full => stats.lost_full += 1,
+                    IngestError::WentAway => stats.went_away += 1,
+                    _ => {}
+                }
+                Err(e.into())
+            }
+        }
+    }
+}
+
+/// packrat's client as the snitch sees it.
+struct SimReader {
+    shared: Arc<Shared>,
+}
+
+impl ReadEreports for SimReader {
+    fn read_ereports(
+        &self,
+        request_id: u8,
+        restart_id: RestartId,
+        start_ena: Ena,
+        limit: u8,
+        committed_ena: Ena,
+        out: &mut [u8],
+    ) -> Result<usize, ReadError> {
+        let uptime = self.shared.uptime();
+        let mut p = lock(&self.shared.packrat);
+        let identity = p.identity.clone();
+        let r = p.core.read(
+            request_id,
+            restart_id,
+            start_ena,
+            limit,
+            committed_ena,
+            out,
+            identity.as_ref(),
+        );
+        // A commit may have freed room for faults that waited.
+        let rec = p.core.record_pending(&self.shared.kernel, uptime);
+        drop(p);
+        if rec.recorded > 0 {
+            lock(&self.shared.stats).faults_recorded += rec.recorded as u64;
+            self.shared.log(format_args!(
+                "recorded {} deferred fault ereport(s)",
+                rec.recorded
+            ));
+        }
+        r
+    }
+}
+
+/// A running simulator.
+pub struct Sim {
+    shared: Arc<Shared>,
+    threads: Vec<JoinHandle<()>>,
+    local_addr: SocketAddr,
+}
+
+impl Sim {
+    /// Starts the simulator: binds the socket and starts every task.
+    pub fn start(cfg: SimConfig) -> Result<Sim, String> {
+        let mut core = make_core(cfg.store_bytes)?;
+        let restart_id = random_restart_id();
+        core.set_restart_id(restart_id);
+        let net = UdpNet::bind(cfg.listen, Duration::from_millis(20))
+            .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
+        let local_addr = net.local_addr().map_err(|e| e.to_string())?;
+        let shared = Arc::new(Shared {
+            start: Instant::now(),
+            stop: AtomicBool::new(false),
+            paused: AtomicBool::new(false),
+            packrat: Mutex::new(PackratState {
+                core,
+                identity: None,
+            }),
+            kernel: SimKernel::new(),
+            delivered: Mutex::new(Vec::new()),
+            stats: Mutex::new(SimStats::default()),
+            restart_id,
+            cfg,
+        });
+        shared.log(format_args!(
+            "restart id {restart_id}, listening on {local_addr}, store {} bytes, {} ereports/s",
+            shared.cfg.store_bytes, shared.cfg.rate
+        ));
+        let mut threads = Vec::new();
+        let s = shared.clone();
+        threads.push(std::thread::spawn(move || snitch_task(s, net)));
+        for (i, index) in PRODUCERS.iter().copied().enumerate() {
+            let s = shared.clone();
+            let seed = shared.cfg.seed.wrapping_add(i as u64 * 7919);
+            threads.push(std::thread::spawn(move || producer_task(s, index, seed)));
+        }
+        let s = shared.clone();
+        threads.push(std::thread::spawn(move || vpd_task(s)));
+        if shared.cfg.fault_every.is_some() {
+            let s = shared.clone();
+            threads.push(std::thread::spawn(move || fault_task(s)));
+        }
+        Ok(Sim {
+            shared,
+            threads,
+            local_addr,
+        })
+    }
+
+    /// The address the snitch listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// This run's restart id.
+    pub fn restart_id(&self) -> RestartId {
+        self.shared.restart_id
+    }
+
+    /// Milliseconds since start.
+    pub fn uptime(&self) -> u64 {
+        self.shared.uptime()
+    }
+
+    /// Pauses (or resumes) the producers, e.g. to let a gateway drain.
+    pub fn pause_producers(&self, paused: bool) {
+        self.shared.paused.store(paused, Ordering::SeqCst);
+    }
+
+    /// Injects one fault now into producer `index`; if `mid_copy`, the
+    /// task restarts while packrat copies its next lease.
+    pub fn inject_fault(
+        &self,
+        index: u16,
+        info: FaultInfo,
+        message: Option<Vec<u8>>,
+        mid_copy: bool,
+    ) {
+        inject(&self.shared, index, info, message, mid_copy);
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> SimStats {
+        let mut st = lock(&self.shared.stats).clone();
+        let p = lock(&self.shared.packrat);
+        st.store = p.core.stats();
+        st.stored_now = p.core.len();
+        st.pending_losses = p.core.pending_losses().unwrap_or(0);
+        st
+    }
+
+    /// Every ereport producers delivered and packrat stored, in order.
+    pub fn delivered(&self) -> Vec<Delivered> {
+        lock(&self.shared.delivered).clone()
+    }
+
+    /// Whether a stop was asked for.
+    pub fn stopping(&self) -> bool {
+        self.shared.stop.load(Ordering::SeqCst)
+    }
+
+    /// A handle that stops the simulator from elsewhere (a signal handler).
+    pub fn stop_handle(&self) -> impl Fn() + Send + Sync + 'static {
+        let s = self.shared.clone();
+        move || s.stop.store(true, Ordering::SeqCst)
+    }
+
+    /// Stops every task and returns the final counters.
+    pub fn stop(mut self) -> SimStats {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+        let st = self.stats();
+        self.shared.log(format_args!(
+            "stopped: {} delivered, {} lost (store full), {} went away, {} faults, {} responses sent",
+            st.delivered, st.lost_full, st.went_away, st.faults_injected, st.snitch.responses_sent
+        ));
+        st
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+fn snitch_task(shared: Arc<Shared>, net: UdpNet) {
+    let mut snitch = Snitch::new(
+        net,
+        SimReader {
+            shared: shared.clone(),
+        },
+    );
+    let mut last = Instant::now();
+    while !shared.stop.load(Ordering::SeqCst) {
+        snitch.poll();
+        if last.elapsed() > Duration::from_millis(50) {
+            lock(&shared.stats).snitch = snitch.counters();
+            last = Instant::now();
+        }
+    }
+    lock(&shared.stats).snitch = snitch.counters();
+}
+
+/// Sleeps up to `d` in small steps, returning early on stop.
+fn nap(shared: &Shared, d: Duration) {
+    let end = Instant::now() + d;
+    while !shared.stop.load(Ordering::SeqCst) {
+        let now = Instant::now();
+        if now >= end {
+            return;
+        }
+        std::thread::sleep((end - now).min(Duration::from_millis(20)));
+    }
+}
+
+fn producer_task(shared: Arc<Shared>, index: u16, seed: u64) {
+    let mut rng = Rng::new(seed);
+    let per_task = (shared.cfg.rate / PRODUCERS.len() as f64).max(0.0);
+    let client = SimClient {
+        shared: &shared,
+        index,
+    };
+    let mut thermal = ThermalReporter::new();
+    let mut power = PowerReporter::new();
+    let mut sequencer = SequencerReporter::new();
+    let mut fake = EreportulatorReporter::new();
+    let mut seq = 0u64;
+    while !shared.stop.load(Ordering::SeqCst) {
+        if per_task <= 0.0 {
+            nap(&shared, Duration::from_millis(100));
+            continue;
+        }
+        // Exponential gaps: a Poisson process at `per_task` a second.
+        let gap = -(1.0 - rng.unit()).ln() / per_task;
+        nap(&shared, Duration::from_secs_f64(gap.min(10.0)));
+        if shared.stop.load(Ordering::SeqCst) || shared.paused.load(Ordering::SeqCst) {
+            continue;
+        }
+        seq += 1;
+        let _ = match index {
+            1 => thermal.deliver(
+                &client,
+                &Overtemp {
+                    sensor: rng.below(8) as u8,
+                    millidegrees: 85_000 + rng.below(20_000) as i32,
+                    limit_millidegrees: 85_000,
+                },
+            ),
+            2 => {
+                let rails = ["VDD_VCORE", "VDD_MEM_ABCD", "V3P3_SP", "V12_SYS"];
+                let reading = (rng.below(2) == 0).then(|| Reading {
+                    vout_mv: 800 + rng.below(400) as u16,
+                    iout_ma: rng.below(200_000) as u32,
+                });
+                power.deliver(
+                    &client,
+                    &PmbusAlert {
+                        rail: rails[rng.below(4) as usize].try_into().unwrap_or_default(),
+                        status_word: 1 << rng.below(16),
+                        reading,
+                    },
+                )
+            }
+            3 => {
+                let steps = [
+                    SeqStep::PowerUp,
+                    SeqStep::PowerGoodWait,
+                    SeqStep::ResetRelease,
+                ];
+                let mut rails = heapless::Vec::new();
+                for _ in 0..=rng.below(3) {
+                    let _ = rails.push(rng.below(32) as u8);
+                }
+                sequencer.deliver(
+                    &client,
+                    &SeqFail {
+                        step: steps[rng.below(3) as usize],
+                        rails,
+                    },
+                )
+            }
+            _ => {
+                let mut pad = heapless::Vec::new();
+                for _ in 0..rng.below(41) {
+                    let _ = pad.push(seq as u8);
+                }
+                fake.deliver(&client, &FakeReport { seq, pad })
+            }
+        };
+    }
+}
+
+fn vpd_task(shared: Arc<Shared>) {
+    nap(&shared, shared.cfg.vpd_delay);
+    if shared.stop.load(Ordering::SeqCst) {
+        return;
+    }
+    lock(&shared.packrat).identity = Some(shared.cfg.identity.clone());
+    shared.log(format_args!(
+        "identity set: {} {} rev {}",
+        shared.cfg.identity.part_number,
+        shared.cfg.identity.serial_number,
+        shared.cfg.identity.revision
+    ));
+}
+
+fn inject(shared: &Shared, index: u16, info: FaultInfo, message: Option<Vec<u8>>, mid_copy: bool) {
+    shared.kernel.inject(index, info, message);
+    let uptime = shared.uptime();
+    let rec = lock(&shared.packrat).core.on_faults(&shared.kernel, uptime);
+    {
+        let mut st = lock(&shared.stats);
+        st.faults_injected += 1;
+        st.faults_recorded += rec.recorded as u64;
+    }
+    let name = SimTasks::NAMES
+        .get(usize::from(index))
+        .copied()
+        .unwrap_or("?");
+    shared.log(format_args!(
+        "task {name} faulted ({}); {}; restarting it{}",
+        info.class(),
+        if rec.pending > 0 {
+            "store full, fault ereport deferred"
+        } else {
+            "fault ereport recorded"
+        },
+        if mid_copy {
+            " during its next lease copy"
+        } else {
+            ""
+        }
+    ));
+    let slot = shared.kernel.slot(index);
+    if mid_copy {
+        slot.restart_during_next_read();
+    } else {
+        slot.restart();
+    }
+}
+
+fn fault_task(shared: Arc<Shared>) {
+    let Some(every) = shared.cfg.fault_every else {
+        return;
+    };
+    let mut rng = Rng::new(shared.cfg.seed ^ 0xfa17);
+    loop {
+        nap(&shared, every);
+        if shared.stop.load(Ordering::SeqCst) {
+            return;
+        }
+        let index = PRODUCERS[rng.below(4) as usize];
+        let (info, message) = match rng.below(5) {
+            0 => (
+                FaultInfo::Panic,
+                Some(b"sensor read timed out: i2c bus locked".to_vec()),
+            ),
+            1 => (
+                FaultInfo::MemoryAccess {
+                    address: Some(0x2000_0000 + rng.below(0x1000) as u32),
+                    source: FaultSource::User,
+                },
+                None,
+            ),
+            2 => (FaultInfo::DivideByZero, None),
+            3 => (
+                FaultInfo::FromServer(TaskId::new(7, 0), ReplyFaultReason::BadMessageContents),
+                None,
+            ),
+            _ => (
+                FaultInfo::StackOverflow {
+                    address: 0x2000_8000,
+                },
+                None,
+            ),
+        };
+        inject(&shared, index, info, message, rng.below(2) == 0);
+    }
+}
