@@ -30,28 +30,29 @@ pub const fn head_len(n: u64) -> usize {
 
 /// Encodes the CBOR head of major type `major` (0..=7) with argument `n`
 /// at the start of `out`, returning how many bytes it took (as [`head_len`]
-/// says), or `None` if `out` is too short. Fixed-size stores only, so it is
-/// cheap enough for a hot path.
-pub fn encode_head(major: u8, n: u64, out: &mut [u8]) -> Option<usize> {
+/// says). `out` is a fixed 9-byte window (the longest head), so there are no
+/// bounds checks and no calls: cheap enough for a hot path. Pass a window
+/// into the destination buffer to write in place.
+pub fn encode_head(major: u8, n: u64, out: &mut [u8; 9]) -> usize {
+    // One compare chain, the same one `head_len` makes.
     let mt = major << 5;
-    match head_len(n) {
-        1 => *out.first_mut()? = mt | (n as u8),
-        2 => out.get_mut(..2)?.copy_from_slice(&[mt | 24, n as u8]),
-        3 => {
-            let [a, b] = (n as u16).to_be_bytes();
-            out.get_mut(..3)?.copy_from_slice(&[mt | 25, a, b]);
-        }
-        5 => {
-            let [a, b, c, d] = (n as u32).to_be_bytes();
-            out.get_mut(..5)?.copy_from_slice(&[mt | 26, a, b, c, d]);
-        }
-        _ => {
-            let [a, b, c, d, e, f, g, h] = n.to_be_bytes();
-            out.get_mut(..9)?
-                .copy_from_slice(&[mt | 27, a, b, c, d, e, f, g, h]);
-        }
+    let [b0, b1, b2, b3, b4, b5, b6, b7] = n.to_be_bytes();
+    if n < 24 {
+        out[0] = mt | b7;
+        1
+    } else if n <= u8::MAX as u64 {
+        [out[0], out[1]] = [mt | 24, b7];
+        2
+    } else if n <= u16::MAX as u64 {
+        [out[0], out[1], out[2]] = [mt | 25, b6, b7];
+        3
+    } else if n <= u32::MAX as u64 {
+        [out[0], out[1], out[2], out[3], out[4]] = [mt | 26, b4, b5, b6, b7];
+        5
+    } else {
+        *out = [mt | 27, b0, b1, b2, b3, b4, b5, b6, b7];
+        9
     }
-    Some(head_len(n))
 }
 
 /// Bytes of a CBOR text string of `len` bytes, head included.
@@ -455,6 +456,45 @@ impl<T: EreportField, const N: usize, L: heapless::LenType> EreportField
     }
 }
 
+/// A byte string of at most `N` bytes (CBOR major type 2), for binary
+/// payloads: register dumps, syndromes, raw PMBus replies. (Arrays and
+/// `heapless::Vec<u8, N>` encode as arrays of integers instead.)
+///
+/// ```
+/// use ereport_sdk::{Bytes, EreportField};
+///
+/// let b = Bytes::<8>::from_slice(&[0xde, 0xad]).unwrap();
+/// assert_eq!(b.as_slice(), &[0xde, 0xad]);
+/// assert_eq!(<Bytes<8> as EreportField>::MAX_LEN, 9);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Bytes<const N: usize>(heapless::Vec<u8, N>);
+
+impl<const N: usize> Bytes<N> {
+    /// No bytes.
+    pub const fn new() -> Self {
+        Self(heapless::Vec::new())
+    }
+
+    /// A copy of `bytes`, or `None` if there are more than `N`.
+    pub fn from_slice(bytes: &[u8]) -> Option<Self> {
+        heapless::Vec::from_slice(bytes).ok().map(Self)
+    }
+
+    /// The bytes.
+    pub fn as_slice(&self) -> &[u8] {
+        self.0.as_slice()
+    }
+}
+
+impl<const N: usize> EreportField for Bytes<N> {
+    const MAX_LEN: usize = sat_add(head_len(N as u64), N);
+    fn encode<W: Write>(&self, e: &mut Encoder<W>) -> Result<(), Error<W::Error>> {
+        e.bytes(self.0.as_slice())?;
+        Ok(())
+    }
+}
+
 impl<T: FlattenFields> FlattenFields for Option<T> {
     const MAX_ENTRIES: usize = T::MAX_ENTRIES;
     const MAX_ENTRIES_LEN: usize = T::MAX_ENTRIES_LEN;
@@ -511,15 +551,14 @@ mod tests {
         ] {
             let mut out = [0u8; 9];
             // Major type 0 (an unsigned integer) is nothing but its head.
-            let len = encode_head(0, n, &mut out).unwrap();
+            let len = encode_head(0, n, &mut out);
             let mut expect = [0u8; 9];
             let mut e = Encoder::new(&mut expect[..]);
             e.u64(n).unwrap();
             assert_eq!(&out[..len], &expect[..len], "n = {n}");
             assert_eq!(len, head_len(n));
-            assert_eq!(encode_head(2, n, &mut out), Some(len));
+            assert_eq!(encode_head(2, n, &mut out), len);
             assert_eq!(out[0] >> 5, 2);
-            assert_eq!(encode_head(2, n, &mut out[..len - 1]), None, "too short");
         }
     }
 

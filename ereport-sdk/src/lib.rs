@@ -61,7 +61,8 @@
 //!   merging `flatten` fields' entries (no allocation: the map length is
 //!   counted first, which costs no encoding).
 //! - `Option<T>`: the value, or null; flattened, nothing when `None`.
-//! - Arrays and `heapless::Vec`: CBOR arrays; `heapless::String`: text.
+//! - Arrays and `heapless::Vec`: CBOR arrays; `heapless::String`: text;
+//!   [`Bytes<N>`]: a byte string.
 //! - Enums: unit variants as their name (text); struct variants as maps,
 //!   starting with the `variant_id` key naming the variant when the enum has
 //!   `#[ereport(variant_id = "kind")]`; tuple variants as a one-entry map from
@@ -94,7 +95,9 @@ pub mod wire;
 #[cfg(feature = "std")]
 pub mod decode;
 
-pub use ereport::{EncodeError, Ereport, EreportField, FlattenFields, Keys, MAX_EREPORT_LEN};
+pub use ereport::{
+    Bytes, EncodeError, Ereport, EreportField, FlattenFields, Keys, MAX_EREPORT_LEN,
+};
 pub use ereport_macros::{Ereport, EreportField};
 pub use ids::{Ena, RestartId, TaskId};
 pub use ipc::{

@@ -171,6 +171,11 @@ fn primitive_bounds_are_reached_by_maximal_values() {
     });
     reaches(Cause::Overcurrent); // the longest variant: 1 + 11 bytes
     reaches(Source::Sensor { id: u16::MAX });
+    reaches(ereport_sdk::Bytes::<30>::from_slice(&[7; 30]).unwrap());
+    assert_eq!(
+        field_bytes(&ereport_sdk::Bytes::<30>::from_slice(&[7; 2]).unwrap()),
+        [0x42, 7, 7]
+    );
     // usize counts at the target's width: 9 bytes on a 64-bit host, 5 on the
     // 32-bit SP (checked at compile time in the thumbv7em build).
     assert_eq!(

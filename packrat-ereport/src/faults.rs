@@ -394,7 +394,7 @@ fn encode_fault<T: TaskTable, W: Write>(
 /// no buffer: the length is counted first, then the pieces are written.
 fn write_lossy<W: Write>(e: &mut Encoder<W>, bytes: &[u8]) -> Result<(), Error<W::Error>> {
     let mut head = [0u8; 9];
-    let n = encode_head(3, lossy_len(bytes) as u64, &mut head).unwrap_or(0);
+    let n = encode_head(3, lossy_len(bytes) as u64, &mut head);
     let w = e.writer_mut();
     w.write_all(head.get(..n).unwrap_or(&[]))
         .map_err(Error::write)?;

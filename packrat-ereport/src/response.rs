@@ -258,16 +258,21 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
 }
 
 /// The head bytes of one entry, assembled on the stack: an array head, a
-/// task name of up to 32 bytes (or an index), and three CBOR heads.
+/// task name of up to 32 bytes (or an index), and three CBOR heads. The
+/// buffer keeps 9 bytes of slack so every head is written in place through
+/// a fixed window.
 struct EntryHead {
-    buf: [u8; 1 + 9 + 32 + 9 + 9 + 9],
+    buf: [u8; EntryHead::CAP + 9],
     len: usize,
 }
 
 impl EntryHead {
+    /// Array head, task head and name (or index), three heads.
+    const CAP: usize = 1 + 9 + 32 + 9 + 9 + 9;
+
     fn new() -> Self {
         Self {
-            buf: [0; 1 + 9 + 32 + 9 + 9 + 9],
+            buf: [0; EntryHead::CAP + 9],
             len: 0,
         }
     }
@@ -276,21 +281,24 @@ impl EntryHead {
     fn bytes(&mut self, bytes: &[u8]) -> bool {
         let end = self.len.saturating_add(bytes.len());
         match self.buf.get_mut(self.len..end) {
-            Some(dst) => {
+            Some(dst) if end <= Self::CAP => {
                 dst.copy_from_slice(bytes);
                 self.len = end;
                 true
             }
-            None => false,
+            _ => false,
         }
     }
 
-    /// Appends a CBOR head, in place (always fits: the buffer has room for
-    /// every head).
+    /// Appends a CBOR head, written in place.
     fn head(&mut self, major: u8, n: u64) {
-        let out = self.buf.get_mut(self.len..).unwrap_or(&mut []);
-        if let Some(k) = encode_head(major, n, out) {
-            self.len = self.len.saturating_add(k);
+        if let Some(window) = self
+            .buf
+            .get_mut(self.len..)
+            .and_then(|w| w.first_chunk_mut::<9>())
+        {
+            // At most CAP + 9: the window was in the buffer.
+            self.len = self.len.wrapping_add(encode_head(major, n, window));
         }
     }
 

@@ -15,6 +15,7 @@
 
 use core::fmt;
 
+use ereport_sdk::cbor_len::encode_head;
 use ereport_sdk::{Ena, MAX_EREPORT_LEN, RestartId, TaskId};
 use lease_writer::{AccessError, ReadLease};
 use minicbor::Encoder;
@@ -392,22 +393,16 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
         if self.free_bytes() < HEADER_LEN.saturating_add(len) {
             return false;
         }
-        let mut body = [0u8; lost_record_len(Some(u32::MAX))];
-        let mut e = Encoder::new(&mut body[..]);
-        let ok = match count {
-            Some(n) => e
-                .map(1)
-                .and_then(|e| e.str("lost"))
-                .and_then(|e| e.u32(n))
-                .is_ok(),
-            None => e
-                .map(1)
-                .and_then(|e| e.str("lost"))
-                .and_then(|e| e.null())
-                .is_ok(),
-        };
-        if !ok {
-            return false;
+        // {"lost": n} or {"lost": null}: a one-entry map, the key, the value.
+        let mut body = [0u8; 6 + 9];
+        let (key, value) = body.split_at_mut(6);
+        key.copy_from_slice(&[0xa1, 0x64, b'l', b'o', b's', b't']);
+        match (count, <&mut [u8; 9]>::try_from(value)) {
+            (Some(n), Ok(value)) => {
+                encode_head(0, u64::from(n), value);
+            }
+            (None, Ok(value)) => value[0] = 0xf6,
+            (_, Err(_)) => return false,
         }
         let at = Self::wrap(self.tail(), HEADER_LEN);
         self.ring_write(at, body.get(..len).unwrap_or(&[]));
@@ -424,7 +419,10 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
     }
 
     /// Writes the pending loss record, stamped with the uptime of the most
-    /// recent loss, if it fits.
+    /// recent loss, if it fits. Out of line and cold: the read and flush
+    /// paths call it on every request, and it rarely has work to do.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn report_losses(&mut self) {
         if self.losing && self.insert_lost(Some(self.pending_losses), self.last_loss_uptime) {
             self.losing = false;
@@ -587,9 +585,10 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
             ena: self.earliest,
         };
         while it.ena < start.0 && it.ena < self.next {
-            let r = self.record_at(it.offset);
-            it.offset = self.next_offset(&r);
-            it.ena = it.ena.saturating_add(1);
+            let size = HEADER_LEN.saturating_add(self.len_at(it.offset));
+            it.offset = Self::wrap(it.offset, size % N);
+            // Below `next`, so it cannot overflow.
+            it.ena = it.ena.wrapping_add(1);
         }
         it
     }

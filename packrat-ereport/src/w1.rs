@@ -2,10 +2,9 @@
 //! and an encoder. One definition for every test, benchmark and target run,
 //! so their figures compare. `no_std`, no allocation.
 
-use ereport_sdk::{RestartId, TaskId};
-use minicbor::Encoder;
+use ereport_sdk::{Bytes, Ena, Ereport, ReadError, RestartId, TaskId};
 
-use crate::store::{Store, TaskTable};
+use crate::store::{IngestError, Store, TaskTable};
 
 /// Task names by index (index 0 is the supervisor, unused by W1).
 pub enum W1Tasks {}
@@ -55,11 +54,42 @@ pub const LEASE_BYTES: usize = 1024;
 /// The restart id W1 uses (requests carry the same).
 pub const RESTART_ID: RestartId = RestartId(0x5eed_0000_0000_0000_0000_0000_0000_0001);
 
-/// The longest W1 report: `test.ereportulator.fake` with 40 pad bytes and a
-/// one-byte `seq` (i < 24) is 81 bytes; `seq` >= 24 adds one.
-pub const MAX_REPORT_LEN: usize = 82;
+/// Report `i` of producer `i % 4`: `{"k": class, "v": 0, "seq": i, "pad":
+/// bytes}`, as a derived ereport class. The four classes differ only in
+/// their class string.
+macro_rules! w1_class {
+    ($name:ident, $class:literal) => {
+        #[doc = concat!("W1's `", $class, "` report.")]
+        #[derive(Ereport, Clone, Debug)]
+        #[ereport(class = $class, version = 0)]
+        pub struct $name {
+            /// The report's index in the workload.
+            pub seq: u64,
+            /// `[4, 16, 28, 40][i % 4]` bytes, each `i as u8`.
+            pub pad: Bytes<40>,
+        }
+    };
+}
 
-/// The store type W1 measures.
+w1_class!(Overtemp, "hw.temp.overtemp");
+w1_class!(PmbusAlert, "hw.pwr.pmbus.alert");
+w1_class!(SeqFail, "hw.seq.fail");
+w1_class!(FakeReport, "test.ereportulator.fake");
+
+/// A buffer long enough for any W1 report: the largest derived class.
+pub const MAX_REPORT_LEN: usize = {
+    let a = ereport_sdk::__private::max(
+        <Overtemp as Ereport>::MAX_LEN,
+        <PmbusAlert as Ereport>::MAX_LEN,
+    );
+    let b = ereport_sdk::__private::max(
+        <SeqFail as Ereport>::MAX_LEN,
+        <FakeReport as Ereport>::MAX_LEN,
+    );
+    ereport_sdk::__private::max(a, b)
+};
+
+/// The W1 store's type.
 pub type W1Store = Store<STORE_BYTES, W1Tasks>;
 
 /// Who sends report `i`.
@@ -72,27 +102,150 @@ pub const fn uptime(i: usize) -> u64 {
     1_000_000 + 7 * i as u64
 }
 
-/// Encodes report `i` into `buf`, returning its length:
-/// `{"k": class, "v": 0, "seq": i, "pad": bytes}`.
+/// Encodes report `i` into `buf` with the derived producer classes,
+/// returning its length.
 pub fn encode_report(i: usize, buf: &mut [u8; MAX_REPORT_LEN]) -> usize {
     let mut pad = [0u8; 40];
     let pad = pad.get_mut(..PADS[i % 4]).unwrap_or(&mut []);
     pad.fill(i as u8);
-    let mut cursor = minicbor::encode::write::Cursor::new(&mut buf[..]);
-    let mut e = Encoder::new(&mut cursor);
-    // Cannot fail: MAX_REPORT_LEN is the longest report (checked by the
-    // tests, which compare every report with its length by hand).
-    let _ = e
-        .map(4)
-        .and_then(|e| e.str("k"))
-        .and_then(|e| e.str(CLASSES[i % 4]))
-        .and_then(|e| e.str("v"))
-        .and_then(|e| e.u8(0))
-        .and_then(|e| e.str("seq"))
-        .and_then(|e| e.u64(i as u64))
-        .and_then(|e| e.str("pad"))
-        .and_then(|e| e.bytes(pad));
-    cursor.position()
+    let pad = Bytes::from_slice(pad).unwrap_or_default();
+    let seq = i as u64;
+    // Cannot fail: the buffer is the largest class's maximum.
+    let r = match i % 4 {
+        0 => Overtemp { seq, pad }.encode_to_slice(buf),
+        1 => PmbusAlert { seq, pad }.encode_to_slice(buf),
+        2 => SeqFail { seq, pad }.encode_to_slice(buf),
+        _ => FakeReport { seq, pad }.encode_to_slice(buf),
+    };
+    r.unwrap_or(0)
+}
+
+/// A class whose fields have the target's pointer width, to show the static
+/// maximum is computed for the target (52 bytes on the 32-bit SP, 60 on a
+/// 64-bit host).
+#[derive(Ereport, Clone, Debug)]
+#[ereport(class = "test.width", version = 0)]
+pub struct WidthProbe {
+    /// A count.
+    pub count: usize,
+    /// A signed difference.
+    pub delta: isize,
+    /// A sequence number.
+    pub seq: u64,
+}
+
+impl WidthProbe {
+    /// The value with the longest encoding.
+    pub const MAXIMAL: WidthProbe = WidthProbe {
+        count: usize::MAX,
+        delta: isize::MIN,
+        seq: u64::MAX,
+    };
+}
+
+/// Why [`run_cycle`] stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CycleError {
+    /// A report was not stored.
+    Ingest(IngestError),
+    /// A response could not be encoded.
+    Read(ReadError),
+    /// A response did not parse.
+    Malformed,
+}
+
+/// Counts from one W1 cycle.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Cycle {
+    /// Non-empty responses.
+    pub responses: usize,
+    /// Records delivered over all of them.
+    pub records: usize,
+    /// Records in the first response.
+    pub first: usize,
+}
+
+/// Entries in a response whose metadata map is empty: parses the array
+/// with a no_std decoder, no allocation.
+fn count_entries(response: &[u8]) -> Result<usize, CycleError> {
+    let body = response
+        .get(ereport_sdk::wire::RESPONSE_HEADER_LEN..)
+        .ok_or(CycleError::Malformed)?;
+    let mut d = minicbor::Decoder::new(body);
+    // The metadata map: indefinite, and empty here (restart ids match).
+    if d.map().map_err(|_| CycleError::Malformed)?.is_some()
+        || d.datatype().map_err(|_| CycleError::Malformed)? != minicbor::data::Type::Break
+    {
+        return Err(CycleError::Malformed);
+    }
+    d.skip().map_err(|_| CycleError::Malformed)?;
+    if d.position() == body.len() {
+        return Ok(0);
+    }
+    if d.array().map_err(|_| CycleError::Malformed)?.is_some() {
+        return Err(CycleError::Malformed);
+    }
+    let mut n = 0usize;
+    while d.datatype().map_err(|_| CycleError::Malformed)? != minicbor::data::Type::Break {
+        d.skip().map_err(|_| CycleError::Malformed)?;
+        n = n.saturating_add(1);
+    }
+    Ok(n)
+}
+
+/// The W1 cycle: deliver the 40 reports (derived producer), then read from
+/// the first ENA with limit 255 into `lease` and commit through the last ENA
+/// returned, until a response has no entries. `on_response` sees every
+/// response's bytes (the final, empty one included). The same function runs
+/// on the host and on the emulated Cortex-M7, so their bytes can be
+/// compared.
+pub fn run_cycle(
+    store: &mut W1Store,
+    lease: &mut [u8],
+    mut on_response: impl FnMut(&[u8]),
+) -> Result<Cycle, CycleError> {
+    let mut buf = [0u8; MAX_REPORT_LEN];
+    for i in 0..REPORTS {
+        let n = encode_report(i, &mut buf);
+        store
+            .deliver(sender(i), uptime(i), buf.get(..n).unwrap_or(&[]))
+            .map_err(CycleError::Ingest)?;
+    }
+    let mut cycle = Cycle::default();
+    let mut start = Ena(1);
+    let mut commit = Ena::NONE;
+    for request_id in 1..=u8::MAX {
+        let n = store
+            .read_ereports(
+                request_id,
+                RESTART_ID,
+                start,
+                255,
+                commit,
+                &mut *lease,
+                None,
+            )
+            .map_err(CycleError::Read)?;
+        let response = lease.get(..n).ok_or(CycleError::Malformed)?;
+        on_response(response);
+        let entries = count_entries(response)?;
+        if entries == 0 {
+            break;
+        }
+        if cycle.responses == 0 {
+            cycle.first = entries;
+        }
+        cycle.responses = cycle.responses.saturating_add(1);
+        cycle.records = cycle.records.saturating_add(entries);
+        let first = response
+            .get(17..25)
+            .and_then(|b| b.try_into().ok())
+            .map(u64::from_le_bytes)
+            .ok_or(CycleError::Malformed)?;
+        commit = Ena(first.saturating_add(entries as u64).saturating_sub(1));
+        start = Ena(commit.0.saturating_add(1));
+    }
+    Ok(cycle)
 }
 
 /// A fresh W1 store: initialised at uptime 0 and given the restart id.

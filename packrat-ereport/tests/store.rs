@@ -288,17 +288,70 @@ fn const_constructor_is_static_friendly() {
 }
 
 #[test]
-fn w1_reports_have_the_lengths_w1_md_gives() {
-    // map(4) + "k" + class + "v" + 0 + "seq" + i + "pad" + bytes.
+fn w1_reports_are_the_bytes_w1_md_gives() {
+    // {"k": class, "v": 0, "seq": i, "pad": bytes}, built by hand.
+    fn text(s: &str, out: &mut Vec<u8>) {
+        assert!(s.len() < 24);
+        out.push(0x60 | s.len() as u8);
+        out.extend(s.as_bytes());
+    }
     let mut buf = [0u8; w1::MAX_REPORT_LEN];
     for i in 0..w1::REPORTS {
-        let class = w1::CLASSES[i % 4].len();
+        let mut expect = vec![0xa4];
+        text("k", &mut expect);
+        let class = w1::CLASSES[i % 4];
+        if class.len() < 24 {
+            text(class, &mut expect);
+        } else {
+            expect.extend([0x78, class.len() as u8]);
+            expect.extend(class.as_bytes());
+        }
+        text("v", &mut expect);
+        expect.push(0);
+        text("seq", &mut expect);
+        if i < 24 {
+            expect.push(i as u8);
+        } else {
+            expect.extend([0x18, i as u8]);
+        }
+        text("pad", &mut expect);
         let pad = w1::PADS[i % 4];
-        let seq = if i < 24 { 1 } else { 2 };
-        let expect =
-            1 + 2 + (1 + class) + 2 + 1 + 4 + seq + 4 + (if pad < 24 { 1 } else { 2 }) + pad;
-        assert_eq!(w1::encode_report(i, &mut buf), expect, "report {i}");
-        assert_eq!(buf[0], 0xa4);
-        assert!(buf[expect - pad..expect].iter().all(|b| *b == i as u8));
+        if pad < 24 {
+            expect.push(0x40 | pad as u8);
+        } else {
+            expect.extend([0x58, pad as u8]);
+        }
+        expect.extend(std::iter::repeat_n(i as u8, pad));
+        let n = w1::encode_report(i, &mut buf);
+        assert_eq!(&buf[..n], &expect[..], "report {i}");
     }
+}
+
+#[test]
+fn w1_cycle_drains_in_three() {
+    let mut s = w1::new_store();
+    let mut lease = [0u8; w1::LEASE_BYTES];
+    let mut sizes = vec![];
+    let c = w1::run_cycle(&mut s, &mut lease, |r| sizes.push(r.len())).unwrap();
+    assert_eq!((c.first, c.responses, c.records), (15, 3, 41));
+    assert_eq!(sizes.len(), 4, "three full responses and an empty one");
+    assert_eq!(*sizes.last().unwrap(), 28);
+    assert!(s.is_empty());
+}
+
+#[test]
+fn width_probe_is_computed_for_the_target_width() {
+    use ereport_sdk::Ereport;
+    let mut buf = [0u8; 64];
+    let n = w1::WidthProbe::MAXIMAL.encode_to_slice(&mut buf).unwrap();
+    assert_eq!(n, w1::WidthProbe::MAX_LEN);
+    let word = if cfg!(target_pointer_width = "64") {
+        9
+    } else {
+        5
+    };
+    assert_eq!(
+        w1::WidthProbe::MAX_LEN,
+        1 + 2 + 11 + 2 + 1 + (6 + word) + (6 + word) + (4 + 9)
+    );
 }

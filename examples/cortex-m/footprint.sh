@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Footprint of the firmware crates on thumbv7em-none-eabihf, firmware profile.
+#
+# Builds the probe (src/bin/footprint.rs) with none, each, and all of
+# packrat's entry points (deliver, flush, read-ereports) and prints section
+# sizes and differences as `name: value` lines, then the largest symbols by
+# crate. Exits non-zero if deliver + flush + read needs more than
+# ${FOOTPRINT_TEXT_LIMIT:-4096} bytes of .text.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+target=thumbv7em-none-eabihf
+limit=${FOOTPRINT_TEXT_LIMIT:-4096}
+sysroot=$(rustc --print sysroot)
+host=$(rustc -vV | sed -n 's/^host: //p')
+bin="$sysroot/lib/rustlib/$host/bin"
+if [ ! -x "$bin/llvm-size" ]; then
+    rustup component add llvm-tools >&2
+fi
+size="$bin/llvm-size"
+nm="$bin/llvm-nm"
+
+out=target/footprint
+mkdir -p "$out"
+build() { # name features
+    cargo build -q --profile firmware --target "$target" --bin footprint \
+        --no-default-features ${2:+--features "$2"}
+    cp "target/$target/firmware/footprint" "$out/$1.elf"
+}
+section() { # elf section
+    "$size" -A "$1" | awk -v s="$2" '$1 == s { print $2; found = 1 } END { if (!found) print 0 }'
+}
+
+build none ""
+build deliver deliver
+build flush flush
+build read read
+build all deliver,flush,read
+
+for s in .text .rodata .bss .data; do
+    base=$(section "$out/none.elf" "$s")
+    name=${s#.}
+    echo "footprint.$name.total: $(section "$out/all.elf" "$s")"
+    echo "footprint.$name.baseline: $base"
+    for v in deliver flush read all; do
+        d=$(( $(section "$out/$v.elf" "$s") - base ))
+        [ "$v" = all ] && v=deliver_flush_read
+        echo "footprint.$name.$v: $d"
+    done
+done
+
+# The store static and the rest of .bss.
+store=$("$nm" -S --size-sort -C --radix=d "$out/all.elf" | awk '/ footprint::STORE(::h[0-9a-f]+)?$/ { print $2 + 0 }')
+echo "footprint.bss.store_static: ${store:-0}"
+
+echo
+echo "# .text and .rodata by crate (all entry points). After LTO most library"
+echo "# code is inlined into the probe's entry points, so 'footprint' holds much"
+echo "# of packrat's, lease-writer's and minicbor's code; see the differences above."
+"$nm" -S --size-sort -C --radix=d "$out/all.elf" | awk '
+    $3 ~ /^[tTrR]$/ {
+        sym = $4
+        for (i = 5; i <= NF; i++) sym = sym " " $i
+        # Legacy-mangled impl names: <Type as Trait>::method.
+        gsub(/\$LT\$/, "<", sym); gsub(/\$GT\$/, ">", sym); gsub(/\$u20\$/, " ", sym)
+        gsub(/\$RF\$/, "\\&", sym); gsub(/\$C\$/, ",", sym); gsub(/\.\./, "::", sym)
+        sub(/^_+/, "", sym)
+        if (sym ~ /^</) {
+            inner = substr(sym, 2); sub(/^[&]?(mut )?/, "", inner)
+            head = inner; sub(/[ <>].*/, "", head)
+            if (head !~ /::/ && inner ~ / as /) { sub(/^.* as /, "", inner) }
+            sym = inner
+        }
+        crate = sym; sub(/::.*/, "", crate)
+        if (crate == sym || crate ~ /^[.]/) crate = "(other)"
+        kind = ($3 ~ /[tT]/) ? "text" : "rodata"
+        total[crate "." kind] += $2 + 0
+    }
+    END { for (k in total) printf "footprint.crate.%s: %d\n", k, total[k] }' | sort
+
+total=$(( $(section "$out/all.elf" .text) - $(section "$out/none.elf" .text) ))
+if [ "$total" -gt "$limit" ]; then
+    echo "footprint: deliver + flush + read needs $total bytes of .text, over the $limit-byte limit" >&2
+    exit 1
+fi
