@@ -359,7 +359,10 @@ pub const fn is_valid_class(class: &str) -> bool {
     seg_len > 0
 }
 
-macro_rules! unsigned {
+/// Integers encode with the smallest head. A negative value `-1 - n` is
+/// encoded with argument `n`, so for signed types too the longest head is
+/// that of `MAX`.
+macro_rules! integer {
     ($($t:ty => $m:ident),*) => {$(
         impl EreportField for $t {
             const MAX_LEN: usize = head_len(<$t>::MAX as u64);
@@ -370,22 +373,8 @@ macro_rules! unsigned {
         }
     )*};
 }
-unsigned!(u8 => u8, u16 => u16, u32 => u32, u64 => u64, usize => u64);
-
-macro_rules! signed {
-    ($($t:ty => $m:ident),*) => {$(
-        impl EreportField for $t {
-            // The most negative value needs the same head as MAX: -1 - n is
-            // encoded with argument n = MAX.
-            const MAX_LEN: usize = head_len(<$t>::MAX as u64);
-            fn encode<W: Write>(&self, e: &mut Encoder<W>) -> Result<(), Error<W::Error>> {
-                e.$m(*self as _)?;
-                Ok(())
-            }
-        }
-    )*};
-}
-signed!(i8 => i8, i16 => i16, i32 => i32, i64 => i64, isize => i64);
+integer!(u8 => u8, u16 => u16, u32 => u32, u64 => u64, usize => u64);
+integer!(i8 => i8, i16 => i16, i32 => i32, i64 => i64, isize => i64);
 
 impl EreportField for bool {
     const MAX_LEN: usize = 1;

@@ -104,14 +104,7 @@ pub fn type_attrs(attrs: &[Attribute]) -> Result<TypeAttrs> {
                 "version",
             )
         } else if meta.path.is_ident("variant_id") {
-            let lit: LitStr = meta.value()?.parse()?;
-            if lit.value().is_empty() {
-                return Err(Error::new(lit.span(), "`variant_id` must not be empty"));
-            }
-            let v = Spanned {
-                value: lit.value(),
-                span: lit.span(),
-            };
+            let v = non_empty_str(&meta, "variant_id")?;
             set_once(&mut out.variant_id, v, span, "variant_id")
         } else if meta.path.is_ident("crate") {
             let lit: LitStr = meta.value()?.parse()?;
@@ -125,6 +118,18 @@ pub fn type_attrs(attrs: &[Attribute]) -> Result<TypeAttrs> {
         }
     })?;
     Ok(out)
+}
+
+/// A `key = "text"` value that must not be empty (a map key or a name).
+fn non_empty_str(meta: &syn::meta::ParseNestedMeta<'_>, key: &str) -> Result<Spanned<String>> {
+    let lit: LitStr = meta.value()?.parse()?;
+    if lit.value().is_empty() {
+        return Err(Error::new(lit.span(), format!("`{key}` must not be empty")));
+    }
+    Ok(Spanned {
+        value: lit.value(),
+        span: lit.span(),
+    })
 }
 
 fn parse_version(lit: &LitInt) -> Result<u32> {
@@ -143,14 +148,7 @@ pub fn field_attrs(attrs: &[Attribute]) -> Result<FieldAttrs> {
     attr.parse_nested_meta(|meta| {
         let span = meta.path.span();
         if meta.path.is_ident("rename") {
-            let lit: LitStr = meta.value()?.parse()?;
-            if lit.value().is_empty() {
-                return Err(Error::new(lit.span(), "`rename` must not be empty"));
-            }
-            let v = Spanned {
-                value: lit.value(),
-                span: lit.span(),
-            };
+            let v = non_empty_str(&meta, "rename")?;
             set_once(&mut out.rename, v, span, "rename")
         } else if meta.path.is_ident("skip") {
             set_once(&mut out.skip, span, span, "skip")
@@ -183,14 +181,7 @@ pub fn variant_attrs(attrs: &[Attribute]) -> Result<VariantAttrs> {
     attr.parse_nested_meta(|meta| {
         let span = meta.path.span();
         if meta.path.is_ident("rename") {
-            let lit: LitStr = meta.value()?.parse()?;
-            if lit.value().is_empty() {
-                return Err(Error::new(lit.span(), "`rename` must not be empty"));
-            }
-            let v = Spanned {
-                value: lit.value(),
-                span: lit.span(),
-            };
+            let v = non_empty_str(&meta, "rename")?;
             set_once(&mut out.rename, v, span, "rename")
         } else {
             Err(unknown(&meta, "`rename` on a variant"))

@@ -193,6 +193,16 @@ fn count_entries(response: &[u8]) -> Result<usize, CycleError> {
     Ok(n)
 }
 
+/// Delivers the 40 W1 reports (derived producer) to `store`.
+pub fn deliver_reports(store: &mut W1Store) -> Result<(), IngestError> {
+    let mut buf = [0u8; MAX_REPORT_LEN];
+    for i in 0..REPORTS {
+        let n = encode_report(i, &mut buf);
+        store.deliver(sender(i), uptime(i), buf.get(..n).unwrap_or(&[]))?;
+    }
+    Ok(())
+}
+
 /// The W1 cycle: deliver the 40 reports (derived producer), then read from
 /// the first ENA with limit 255 into `lease` and commit through the last ENA
 /// returned, until a response has no entries. `on_response` sees every
@@ -204,13 +214,7 @@ pub fn run_cycle(
     lease: &mut [u8],
     mut on_response: impl FnMut(&[u8]),
 ) -> Result<Cycle, CycleError> {
-    let mut buf = [0u8; MAX_REPORT_LEN];
-    for i in 0..REPORTS {
-        let n = encode_report(i, &mut buf);
-        store
-            .deliver(sender(i), uptime(i), buf.get(..n).unwrap_or(&[]))
-            .map_err(CycleError::Ingest)?;
-    }
+    deliver_reports(store).map_err(CycleError::Ingest)?;
     let mut cycle = Cycle::default();
     let mut start = Ena(1);
     let mut commit = Ena::NONE;

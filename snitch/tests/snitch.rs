@@ -70,11 +70,7 @@ impl ReadEreports for Local {
 
 fn packrat() -> Local {
     let mut s = w1::new_store();
-    let mut buf = [0u8; w1::MAX_REPORT_LEN];
-    for i in 0..w1::REPORTS {
-        let n = w1::encode_report(i, &mut buf);
-        s.deliver(w1::sender(i), w1::uptime(i), &buf[..n]).unwrap();
-    }
+    w1::deliver_reports(&mut s).unwrap();
     Local(RefCell::new(s))
 }
 
