@@ -44,6 +44,8 @@ pub enum Value {
     Map(Vec<(Value, Value)>),
     /// A tagged value.
     Tag(u64, Box<Value>),
+    /// A simple value other than false, true, null and undefined.
+    Simple(u8),
 }
 
 impl Value {
@@ -135,6 +137,9 @@ impl Value {
                 let _ = write!(out, "{t}(");
                 v.write_diag(out);
                 out.push(')');
+            }
+            Value::Simple(v) => {
+                let _ = write!(out, "simple({v})");
             }
         }
     }
@@ -371,7 +376,7 @@ fn value(d: &mut Decoder<'_>, base: usize, depth: usize) -> Result<Value, Decode
             let t = d.tag().map_err(|e| err(d, e))?;
             Value::Tag(t.as_u64(), Box::new(value(d, base, depth + 1)?))
         }
-        Type::Simple => Value::Int(i128::from(d.simple().map_err(|e| err(d, e))?)),
+        Type::Simple => Value::Simple(d.simple().map_err(|e| err(d, e))?),
         other => {
             return Err(DecodeError::Cbor {
                 at: base.saturating_add(d.position()),

@@ -223,3 +223,11 @@ proptest! {
         let _ = decode_packet(&v);
     }
 }
+
+#[test]
+fn simple_values_are_not_integers() {
+    use ereport_sdk::decode::decode_value;
+    assert_eq!(decode_value(&[0xf0]), Ok(Value::Simple(16)));
+    assert_eq!(decode_value(&[0xf0]).unwrap().diagnostic(), "simple(16)");
+    assert_eq!(decode_value(&[0xf5]), Ok(Value::Bool(true)));
+}

@@ -18,7 +18,7 @@ use std::net::{SocketAddr, UdpSocket};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use ereport_sdk::decode::{DecodeError, Entry, Packet, Value, decode_packet};
+use ereport_sdk::decode::{Entry, Packet, Value, decode_packet};
 use ereport_sdk::wire::{MAX_RESPONSE_LEN, Request};
 use ereport_sdk::{Ena, RestartId};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -294,10 +294,8 @@ impl Gateway {
                 }
                 match decode_packet(buf.get(..n).unwrap_or(&[])) {
                     Ok(p) if p.request_id == self.request_id => return Ok(p),
-                    Ok(_) | Err(DecodeError::ShortHeader(_) | DecodeError::Version(_)) => {
-                        self.stats.ignored += 1
-                    }
-                    Err(_) => self.stats.ignored += 1,
+                    // An answer to an older request, or not an answer.
+                    _ => self.stats.ignored += 1,
                 }
             }
         }

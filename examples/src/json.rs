@@ -37,6 +37,11 @@ pub fn to_json(v: &Value) -> Json {
             }
             Json::Object(m)
         }
+        Value::Simple(v) => {
+            let mut m = Map::new();
+            m.insert("simple".into(), Json::Number((*v).into()));
+            Json::Object(m)
+        }
         Value::Tag(t, inner) => {
             let mut m = Map::new();
             m.insert("tag".into(), Json::Number((*t).into()));

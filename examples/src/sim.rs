@@ -93,8 +93,13 @@ impl Rng {
 
 /// A random non-zero restart id, different every run.
 pub fn random_restart_id() -> RestartId {
+    // RandomState's keys are random per process; the clock and pid make two
+    // ids in one process differ too.
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(Instant::now().elapsed().as_nanos());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    h.write_u128(now);
     h.write_u32(std::process::id());
     let lo = h.finish();
     let mut h2 = std::collections::hash_map::RandomState::new().build_hasher();
