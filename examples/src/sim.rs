@@ -62,7 +62,27 @@ pub const PACKRAT: TaskId = TaskId::new(5, 0);
 pub const PRODUCERS: [u16; 4] = [1, 2, 3, 4];
 /// Store sizes the simulator can build (the store's size is a const
 /// generic, as on the SP).
-pub const STORE_SIZES: [usize; 8] = [512, 1024, 2048, 4096, 8192, 16384, 32768, 65536];
+pub const STORE_SIZES: [usize; 9] = [256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536];
+
+/// The store size the simulator builds for a requested size: the smallest
+/// of [`STORE_SIZES`] that holds it, or an error if none does.
+pub fn store_size_for(requested: usize) -> Result<usize, String> {
+    if requested < 64 {
+        return Err(format!(
+            "--store-bytes {requested}: at least 64 bytes are needed"
+        ));
+    }
+    STORE_SIZES
+        .iter()
+        .copied()
+        .find(|&s| s >= requested)
+        .ok_or_else(|| {
+            format!(
+                "--store-bytes {requested}: at most {} bytes",
+                STORE_SIZES[STORE_SIZES.len() - 1]
+            )
+        })
+}
 
 /// A small deterministic RNG (SplitMix64), so runs with a seed repeat.
 #[derive(Clone, Debug)]
@@ -113,7 +133,7 @@ pub fn random_restart_id() -> RestartId {
 pub struct SimConfig {
     /// UDP address the snitch listens on.
     pub listen: SocketAddr,
-    /// Bytes of ereport storage (one of [`STORE_SIZES`]).
+    /// Bytes of ereport storage (rounded up to one of [`STORE_SIZES`]).
     pub store_bytes: usize,
     /// Ereports per second, all producers together.
     pub rate: f64,
@@ -245,7 +265,8 @@ fn make_core(store_bytes: usize) -> Result<Box<dyn Core>, String> {
         c.store.init(PACKRAT, 0);
         c
     }
-    Ok(match store_bytes {
+    Ok(match store_size_for(store_bytes)? {
+        256 => boxed::<256>(),
         512 => boxed::<512>(),
         1024 => boxed::<1024>(),
         2048 => boxed::<2048>(),
@@ -798,5 +819,22 @@ fn fault_task(shared: Arc<Shared>) {
             ),
         };
         inject(&shared, index, info, message, rng.below(2) == 0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_sizes_round_up() {
+        assert_eq!(store_size_for(4096), Ok(4096));
+        assert_eq!(store_size_for(2000), Ok(2048));
+        assert_eq!(store_size_for(64), Ok(256));
+        assert!(store_size_for(63).is_err());
+        assert!(store_size_for(65537).is_err());
+        for s in STORE_SIZES {
+            assert!(make_core(s).is_ok(), "{s}");
+        }
     }
 }

@@ -34,7 +34,8 @@ fn sp_sim_refuses_remote_addresses_unless_allowed() {
 #[test]
 fn bad_flags_are_clear_errors() {
     for args in [
-        vec!["--store-bytes", "1000"],
+        vec!["--store-bytes", "10"],
+        vec!["--store-bytes", "100000"],
         vec!["--rate", "-3"],
         vec!["--bogus"],
         vec!["--fault-every", "soon"],

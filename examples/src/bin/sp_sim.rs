@@ -8,14 +8,15 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use ereport_examples::cli;
-use ereport_examples::sim::{Sim, SimConfig};
+use ereport_examples::sim::{self, Sim, SimConfig};
 
 const USAGE: &str = "\
 usage: sp-sim [options]
 
   --listen ADDR        UDP address for the snitch (default 127.0.0.1:57005)
   --allow-remote       allow a non-loopback --listen address
-  --store-bytes N      ereport store size: 512, 1024, ... 65536 (default 4096)
+  --store-bytes N      ereport store size, rounded up to a power of two
+                       from 256 to 65536 (default 4096)
   --rate R             ereports per second, all producers (default 20)
   --fault-every DUR    inject a task fault this often (e.g. 2s; default never)
   --vpd-delay-ms MS    set the SP identity after this long (default 500)
@@ -63,9 +64,16 @@ fn run() -> Result<(), String> {
     if !rate.is_finite() || rate < 0.0 {
         return Err(format!("--rate {rate}: must be a non-negative number"));
     }
+    let requested: usize = args.get("--store-bytes", d.store_bytes)?;
+    let store_bytes = sim::store_size_for(requested)?;
+    if store_bytes != requested {
+        eprintln!(
+            "sp-sim: --store-bytes {requested}: using a {store_bytes}-byte store (the size is a const generic)"
+        );
+    }
     let cfg = SimConfig {
         listen,
-        store_bytes: args.get("--store-bytes", d.store_bytes)?,
+        store_bytes,
         rate,
         fault_every: args.duration("--fault-every")?.filter(|d| !d.is_zero()),
         vpd_delay: Duration::from_millis(args.get("--vpd-delay-ms", 500u64)?),
