@@ -127,6 +127,32 @@ pub struct Identity {
     pub caboose: Option<Caboose>,
 }
 
+impl Caboose {
+    /// Empty strings.
+    pub const fn empty() -> Self {
+        Self {
+            board: heapless::String::new(),
+            version: heapless::String::new(),
+            commit: heapless::String::new(),
+        }
+    }
+}
+
+impl Identity {
+    /// Empty strings, revision 0, no caboose. All zeroes, so a `static`
+    /// holding one lands in `.bss`. (Note that `Option<Identity>`'s `None`
+    /// is *not* all zeroes: it lives in a niche of `caboose`, so keep "not
+    /// known yet" in a separate flag where that matters.)
+    pub const fn empty() -> Self {
+        Self {
+            part_number: heapless::String::new(),
+            serial_number: heapless::String::new(),
+            revision: 0,
+            caboose: None,
+        }
+    }
+}
+
 /// What producers call: deliver one encoded ereport (lent as a read lease).
 pub trait DeliverEreport {
     /// Stores `body`, a CBOR map, returning its ENA.

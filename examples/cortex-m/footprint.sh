@@ -50,8 +50,8 @@ for s in .text .rodata .bss .data; do
 done
 
 # The store static and the rest of .bss.
-store=$("$nm" -S --size-sort -C --radix=d "$out/all.elf" | awk '/ footprint::STORE(::h[0-9a-f]+)?$/ { print $2 + 0 }')
-echo "footprint.bss.store_static: ${store:-0}"
+store=$("$nm" -S --size-sort -C --radix=d "$out/all.elf" | awk '/ footprint::PACKRAT(::h[0-9a-f]+)?$/ { print $2 + 0 }')
+echo "footprint.bss.packrat_static: ${store:-0}"
 
 echo
 echo "# .text and .rodata by crate (all entry points). After LTO most library"

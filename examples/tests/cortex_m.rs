@@ -83,6 +83,15 @@ fn w1_on_an_emulated_cortex_m7_matches_the_host() {
     let target = run_qemu(&elf);
     let lines: Vec<&str> = target.lines().collect();
     assert_eq!(lines[0], "usize_bytes 4", "a 32-bit target");
+    // The 4096-byte ring and its bookkeeping, and nothing like a receive
+    // buffer.
+    let store: usize = lines[1]
+        .strip_prefix("store_bytes ")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((4096..=4096 + 128).contains(&store), "{store}");
+    let lines = &lines[1..];
     // {"k": "test.width", "v": 0, "count": usize, "delta": isize, "seq":
     // u64} with 5-byte words.
     let max32 = 1 + 2 + 11 + 2 + 1 + (6 + 5) + (6 + 5) + (4 + 9);

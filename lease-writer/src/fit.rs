@@ -6,7 +6,35 @@ use minicbor::Encoder;
 use minicbor::encode::{Encode, Error};
 
 use crate::lease::WriteLease;
-use crate::writer::{LeaseWriter, WriteError};
+use crate::writer::{Checkpoint, LeaseWriter, WriteError};
+
+/// A writer that can mark a position and return to it: [`LeaseWriter`],
+/// and a mutable reference to one (so an `Encoder` can borrow the writer
+/// instead of owning it, and the writer is never moved).
+pub trait Rollback {
+    /// Marks the current position.
+    fn checkpoint(&self) -> Checkpoint;
+    /// Forgets everything written after `cp`.
+    fn rollback(&mut self, cp: Checkpoint);
+}
+
+impl<L: WriteLease, const S: usize> Rollback for LeaseWriter<L, S> {
+    fn checkpoint(&self) -> Checkpoint {
+        LeaseWriter::checkpoint(self)
+    }
+    fn rollback(&mut self, cp: Checkpoint) {
+        LeaseWriter::rollback(self, cp)
+    }
+}
+
+impl<T: Rollback + ?Sized> Rollback for &mut T {
+    fn checkpoint(&self) -> Checkpoint {
+        (**self).checkpoint()
+    }
+    fn rollback(&mut self, cp: Checkpoint) {
+        (**self).rollback(cp)
+    }
+}
 
 /// What became of one item offered to [`encode_if_fits`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,13 +82,10 @@ impl core::error::Error for ItemError {}
 /// assert_eq!(encode_if_fits(&mut enc, |e| e.str("seven").map(drop)), Ok(Fit::DidNotFit));
 /// assert_eq!(enc.writer_mut().finish(), Ok(5));
 /// ```
-pub fn encode_if_fits<L, const S: usize, F>(
-    enc: &mut Encoder<LeaseWriter<L, S>>,
-    f: F,
-) -> Result<Fit, ItemError>
+pub fn encode_if_fits<W, F>(enc: &mut Encoder<W>, f: F) -> Result<Fit, ItemError>
 where
-    L: WriteLease,
-    F: FnOnce(&mut Encoder<LeaseWriter<L, S>>) -> Result<(), Error<WriteError>>,
+    W: minicbor::encode::Write<Error = WriteError> + Rollback,
+    F: FnOnce(&mut Encoder<W>) -> Result<(), Error<WriteError>>,
 {
     let cp = enc.writer().checkpoint();
     match f(enc) {
@@ -77,12 +102,9 @@ where
 }
 
 /// [`encode_if_fits`] for a value that implements [`Encode`].
-pub fn put_if_fits<L, const S: usize, T>(
-    enc: &mut Encoder<LeaseWriter<L, S>>,
-    item: &T,
-) -> Result<Fit, ItemError>
+pub fn put_if_fits<W, T>(enc: &mut Encoder<W>, item: &T) -> Result<Fit, ItemError>
 where
-    L: WriteLease,
+    W: minicbor::encode::Write<Error = WriteError> + Rollback,
     T: Encode<()> + ?Sized,
 {
     encode_if_fits(enc, |e| e.encode(item).map(drop))

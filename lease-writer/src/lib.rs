@@ -78,6 +78,6 @@ mod writer;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use fit::{Fit, ItemError, encode_if_fits, put_if_fits};
+pub use fit::{Fit, ItemError, Rollback, encode_if_fits, put_if_fits};
 pub use lease::{AccessError, Lease, ReadLease, WriteLease, checked_range};
 pub use writer::{Checkpoint, DEFAULT_STAGING, LeaseWriter, WriteError};

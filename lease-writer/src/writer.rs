@@ -97,8 +97,8 @@ impl<L: WriteLease, const S: usize> LeaseWriter<L, S> {
 
     /// The lease offset the next byte will go to.
     pub fn position(&self) -> usize {
-        // Cannot overflow: both are bounded by `len` (invariant).
-        self.flushed.saturating_add(self.staged)
+        // Cannot overflow: the sum is at most `len` (the invariant above).
+        self.flushed.wrapping_add(self.staged)
     }
 
     /// The offset this writer started at.
@@ -132,7 +132,8 @@ impl<L: WriteLease, const S: usize> LeaseWriter<L, S> {
     }
 
     fn limit(&self) -> usize {
-        self.len.saturating_sub(self.reserved)
+        // reserved <= len - position <= len (invariant).
+        self.len.wrapping_sub(self.reserved)
     }
 
     /// Keeps `n` more bytes at the end of the lease free: writes that would
@@ -143,7 +144,8 @@ impl<L: WriteLease, const S: usize> LeaseWriter<L, S> {
         if n > self.remaining() {
             return Err(WriteError::OutOfSpace);
         }
-        self.reserved = self.reserved.saturating_add(n);
+        // Cannot overflow: reserved + n <= len - position (checked above).
+        self.reserved = self.reserved.wrapping_add(n);
         Ok(())
     }
 
@@ -163,13 +165,15 @@ impl<L: WriteLease, const S: usize> LeaseWriter<L, S> {
     /// already flushed past `cp` stay in the lease but lie beyond the final
     /// length, and are overwritten by whatever comes next. A checkpoint at or
     /// past the current position changes nothing.
+    #[inline(never)]
     pub fn rollback(&mut self, cp: Checkpoint) {
         let pos = cp.pos.max(self.start);
         if pos >= self.position() {
             return;
         }
         if pos >= self.flushed {
-            self.staged = pos.saturating_sub(self.flushed);
+            // flushed <= pos here.
+            self.staged = pos.wrapping_sub(self.flushed);
         } else {
             self.flushed = pos;
             self.staged = 0;
@@ -187,7 +191,8 @@ impl<L: WriteLease, const S: usize> LeaseWriter<L, S> {
         }
         let staged = self.stage.get(..self.staged).unwrap_or(&[]);
         Self::send(&mut self.lease, &mut self.gone, self.flushed, staged)?;
-        self.flushed = self.flushed.saturating_add(self.staged);
+        // At most len (invariant).
+        self.flushed = self.flushed.wrapping_add(self.staged);
         self.staged = 0;
         Ok(())
     }
@@ -211,6 +216,12 @@ impl<L: WriteLease, const S: usize> LeaseWriter<L, S> {
         &self.lease
     }
 
+    /// The lease, to write outside the writer's range (a header before
+    /// [`start`](Self::start), say) once the writer is finished.
+    pub fn lease_mut(&mut self) -> &mut L {
+        &mut self.lease
+    }
+
     fn send(lease: &mut L, gone: &mut bool, at: usize, bytes: &[u8]) -> Result<(), WriteError> {
         match lease.write_at(at, bytes) {
             Ok(()) => Ok(()),
@@ -224,7 +235,8 @@ impl<L: WriteLease, const S: usize> LeaseWriter<L, S> {
     }
 
     fn stage_bytes(&mut self, bytes: &[u8]) {
-        let end = self.staged.saturating_add(bytes.len());
+        // Callers keep staged + len <= S.
+        let end = self.staged.wrapping_add(bytes.len());
         if let Some(dst) = self.stage.get_mut(self.staged..end) {
             dst.copy_from_slice(bytes);
             self.staged = end;
@@ -243,7 +255,8 @@ impl<L: WriteLease, const S: usize> LeaseWriter<L, S> {
             Some(end) if end <= self.limit() => {}
             _ => return Err(WriteError::OutOfSpace),
         }
-        let room = S.saturating_sub(self.staged);
+        // staged <= S (invariant).
+        let room = S.wrapping_sub(self.staged);
         if bytes.len() <= room {
             self.stage_bytes(bytes);
             return Ok(());
@@ -253,7 +266,8 @@ impl<L: WriteLease, const S: usize> LeaseWriter<L, S> {
             // straight through.
             self.flush()?;
             Self::send(&mut self.lease, &mut self.gone, self.flushed, bytes)?;
-            self.flushed = self.flushed.saturating_add(bytes.len());
+            // The end was checked against the limit above.
+            self.flushed = self.flushed.wrapping_add(bytes.len());
             return Ok(());
         }
         // Fits in a stage but not in what is left of this one: top the stage

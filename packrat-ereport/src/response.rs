@@ -29,11 +29,6 @@ fn map_write_err(e: WriteError) -> ReadError {
     }
 }
 
-fn enc_err(e: Error<WriteError>) -> ReadError {
-    e.into_write()
-        .map_or(ReadError::LeaseTooShort, map_write_err)
-}
-
 fn item_err(e: ItemError) -> ReadError {
     match e {
         ItemError::WentAway => ReadError::WentAway,
@@ -41,22 +36,44 @@ fn item_err(e: ItemError) -> ReadError {
     }
 }
 
-fn write_metadata<W: Write>(e: &mut Encoder<W>, id: &Identity) -> Result<(), Error<W::Error>> {
-    e.str(metadata_keys::PART_NUMBER)?.str(&id.part_number)?;
-    e.str(metadata_keys::SERIAL_NUMBER)?
-        .str(&id.serial_number)?;
-    e.str(metadata_keys::REV)?.u32(id.revision)?;
-    e.str(metadata_keys::CABOOSE)?;
-    match &id.caboose {
-        Some(c) => {
-            e.map(3)?;
-            e.str("board")?.str(&c.board)?;
-            e.str("version")?.str(&c.version)?;
-            e.str("commit")?.str(&c.commit)?;
-        }
-        None => {
-            e.null()?;
-        }
+/// Writes a CBOR head straight to the writer.
+fn put_head<W: Write>(w: &mut W, major: u8, n: u64) -> Result<(), W::Error> {
+    let mut head = [0u8; 9];
+    let k = encode_head(major, n, &mut head);
+    w.write_all(head.get(..k).unwrap_or(&[]))
+}
+
+/// Writes a CBOR text string straight to the writer.
+fn put_text<W: Write>(w: &mut W, s: &str) -> Result<(), W::Error> {
+    put_head(w, 3, s.len() as u64)?;
+    w.write_all(s.as_bytes())
+}
+
+/// The metadata map's entries (the map's `0xbf ... 0xff` is written by the
+/// caller). Written with the shared head encoder rather than through
+/// `minicbor::Encoder`, whose generic methods would cost about a kilobyte of
+/// flash for this one writer type.
+fn write_metadata<W: Write>(w: &mut W, id: &Identity) -> Result<(), W::Error> {
+    let texts = [
+        metadata_keys::PART_NUMBER,
+        &id.part_number,
+        metadata_keys::SERIAL_NUMBER,
+        &id.serial_number,
+        metadata_keys::REV,
+    ];
+    for t in texts {
+        put_text(w, t)?;
+    }
+    put_head(w, 0, u64::from(id.revision))?;
+    put_text(w, metadata_keys::CABOOSE)?;
+    let Some(c) = &id.caboose else {
+        return w.write_all(&[0xf6]);
+    };
+    put_head(w, 5, 3)?;
+    for t in [
+        "board", &c.board, "version", &c.version, "commit", &c.commit,
+    ] {
+        put_text(w, t)?;
     }
     Ok(())
 }
@@ -69,7 +86,7 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
     /// 2. if `restart_id` is this boot's: free through `committed_ena` (if
     ///    non-zero) and start at `start_ena`; otherwise free nothing, start
     ///    at the earliest record and fill the metadata (when `identity` is
-    ///    known); either way, write a pending loss record if it now fits; either way, write a pending loss record if it now fits;
+    ///    known); either way, write a pending loss record if it now fits;
     /// 3. an indefinite metadata map, then (if `limit > 0` and one fits) an
     ///    indefinite array of `[task, generation, uptime_ms, body]` entries,
     ///    as many as fit, each written straight into the lease and rolled
@@ -133,28 +150,32 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
         // so the gateway hears of them without waiting for another ereport.
         self.report_losses();
 
-        let w =
+        // The encoder borrows the writer, so the writer (and its staging
+        // area) stays where it is.
+        let mut w =
             LeaseWriter::<L, S>::starting_at(lease, RESPONSE_HEADER_LEN).map_err(map_write_err)?;
-        let mut e = Encoder::new(w);
+        let mut e = Encoder::new(&mut w);
 
-        // Metadata: the whole map's content fits or none of it does.
-        e.begin_map().map_err(enc_err)?;
+        // Metadata: an indefinite map whose content fits whole or not at
+        // all (an empty map tells MGS to keep asking).
+        e.writer_mut().write_bytes(&[0xbf]).map_err(map_write_err)?;
         e.writer_mut().reserve(1).map_err(map_write_err)?;
         if let (false, Some(id)) = (matches, identity) {
-            encode_if_fits(&mut e, |e| write_metadata(e, id)).map_err(item_err)?;
+            encode_if_fits(&mut e, |e| {
+                write_metadata(e.writer_mut(), id).map_err(Error::write)
+            })
+            .map_err(item_err)?;
         }
         e.writer_mut().release(1);
-        e.end().map_err(enc_err)?;
+        e.writer_mut().write_bytes(&[0xff]).map_err(map_write_err)?;
 
         let mut first = Ena::NONE;
         if limit > 0 {
             first = self.write_entries(&mut e, start, limit)?;
         }
 
-        let mut w = e.into_writer();
         let len = w.finish().map_err(map_write_err)?;
-        let mut lease = w.into_lease();
-        lease
+        w.lease_mut()
             .write_at(
                 0,
                 &ResponseHeader::new(RestartId(own), first, request_id).to_bytes(),
@@ -167,13 +188,14 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
     /// entry fitted, in which case nothing at all was written).
     fn write_entries<L: WriteLease, const S: usize>(
         &self,
-        e: &mut Encoder<LeaseWriter<L, S>>,
+        e: &mut Encoder<&mut LeaseWriter<L, S>>,
         start: Ena,
         limit: u8,
     ) -> Result<Ena, ReadError> {
         let before = e.writer().checkpoint();
         // 0x9f now, and one byte kept for the closing 0xff.
-        if e.begin_array().is_err() || e.writer_mut().reserve(1).is_err() {
+        let w = e.writer_mut();
+        if w.write_bytes(&[0x9f]).is_err() || w.reserve(1).is_err() {
             if e.writer().went_away() {
                 return Err(ReadError::WentAway);
             }
@@ -194,7 +216,11 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
                 .iter()
                 .find(|(task, _)| *task == rec.task.index)
                 .map(|&(_, entry)| entry);
-            match encode_if_fits(e, |e| self.write_entry(e, &rec, earlier)).map_err(item_err)? {
+            let fit = encode_if_fits(e, |e| {
+                self.write_entry(e.writer_mut(), &rec, earlier)
+                    .map_err(Error::write)
+            });
+            match fit.map_err(item_err)? {
                 Fit::Fitted => {}
                 Fit::DidNotFit => break,
             }
@@ -212,7 +238,7 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
             e.writer_mut().rollback(before);
             return Ok(Ena::NONE);
         }
-        e.end().map_err(enc_err)?;
+        e.writer_mut().write_bytes(&[0xff]).map_err(map_write_err)?;
         Ok(first)
     }
 
@@ -220,13 +246,12 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
     /// head bytes are assembled on the stack and handed to the writer in one
     /// write, then the body goes from the ring to the writer (one write, two
     /// if it wraps). Nothing is measured or encoded twice.
-    fn write_entry<W: Write>(
+    fn write_entry<L: WriteLease, const S: usize>(
         &self,
-        e: &mut Encoder<W>,
+        w: &mut LeaseWriter<L, S>,
         rec: &RecordRef,
         earlier: Option<u8>,
-    ) -> Result<(), Error<W::Error>> {
-        let w = e.writer_mut();
+    ) -> Result<(), WriteError> {
         let mut head = EntryHead::new();
         head.bytes(&[0x84]);
         match earlier {
@@ -240,8 +265,8 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
                 if !head.bytes(name.as_bytes()) {
                     // A name too long to assemble: send what is assembled,
                     // then the name.
-                    w.write_all(head.as_slice()).map_err(Error::write)?;
-                    w.write_all(name.as_bytes()).map_err(Error::write)?;
+                    w.write_bytes(head.as_slice())?;
+                    w.write_bytes(name.as_bytes())?;
                     head = EntryHead::new();
                 }
             }
@@ -249,10 +274,10 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
         head.head(0, u64::from(rec.task.generation));
         head.head(0, rec.uptime);
         head.head(2, rec.len as u64);
-        w.write_all(head.as_slice()).map_err(Error::write)?;
+        w.write_bytes(head.as_slice())?;
         let (a, b) = self.ring_slices(self.body_offset(rec), rec.len);
-        w.write_all(a).map_err(Error::write)?;
-        w.write_all(b).map_err(Error::write)?;
+        w.write_bytes(a)?;
+        w.write_bytes(b)?;
         Ok(())
     }
 }

@@ -305,37 +305,31 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
         }
     }
 
-    fn ring_read<const M: usize>(&self, at: usize) -> [u8; M] {
-        let mut out = [0u8; M];
-        let (a, b) = self.ring_slices(at, M);
-        let (first, rest) = out.split_at_mut(a.len());
-        first.copy_from_slice(a);
-        if let Some(rest) = rest.get_mut(..b.len()) {
-            rest.copy_from_slice(b);
-        }
-        out
-    }
-
     fn tail(&self) -> usize {
         Self::wrap(self.head, self.used)
     }
 
     fn header_bytes(len: usize, task: TaskId, uptime: u64) -> [u8; HEADER_LEN] {
-        let mut h = [0u8; HEADER_LEN];
-        let len = u16::try_from(len).unwrap_or(u16::MAX).to_le_bytes();
-        let idx = task.index.to_le_bytes();
-        let up = uptime.to_le_bytes();
-        h[0] = len[0];
-        h[1] = len[1];
-        h[2] = idx[0];
-        h[3] = idx[1];
-        h[4] = task.generation;
-        let mut i = 0;
-        while i < 8 {
-            h[5 + i] = up[i];
-            i += 1;
-        }
-        h
+        // Bodies are at most 1024 bytes (and loss records 15), so the
+        // length always fits in 16 bits.
+        let [l0, l1] = (len as u16).to_le_bytes();
+        let [t0, t1] = task.index.to_le_bytes();
+        let [u0, u1, u2, u3, u4, u5, u6, u7] = uptime.to_le_bytes();
+        [
+            l0,
+            l1,
+            t0,
+            t1,
+            task.generation,
+            u0,
+            u1,
+            u2,
+            u3,
+            u4,
+            u5,
+            u6,
+            u7,
+        ]
     }
 
     /// The record header at `offset`, read in one piece unless it wraps.
@@ -346,7 +340,16 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
                 out.copy_from_slice(h);
                 out
             }
-            None => self.ring_read(offset),
+            // The header wraps (rare): byte by byte.
+            None => {
+                let mut out = [0u8; HEADER_LEN];
+                let mut at = offset;
+                for b in &mut out {
+                    *b = self.buf.get(at).copied().unwrap_or(0);
+                    at = Self::wrap(at, 1);
+                }
+                out
+            }
         }
     }
 
@@ -584,12 +587,13 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
             offset: self.head,
             ena: self.earliest,
         };
-        while it.ena < start.0 && it.ena < self.next {
+        // Records to skip: from the earliest up to `start` (or all of them).
+        let skip = start.0.min(self.next).saturating_sub(self.earliest);
+        for _ in 0..skip {
             let size = HEADER_LEN.saturating_add(self.len_at(it.offset));
             it.offset = Self::wrap(it.offset, size % N);
-            // Below `next`, so it cannot overflow.
-            it.ena = it.ena.wrapping_add(1);
         }
+        it.ena = it.ena.saturating_add(skip);
         it
     }
 

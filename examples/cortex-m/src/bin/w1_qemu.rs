@@ -22,6 +22,7 @@ static STORE: Mutex<RefCell<W1Store>> = Mutex::new(RefCell::new(W1Store::new()))
 #[entry]
 fn main() -> ! {
     hprintln!("usize_bytes {}", core::mem::size_of::<usize>());
+    hprintln!("store_bytes {}", core::mem::size_of::<W1Store>());
     let mut buf = [0u8; 64];
     let n = WidthProbe::MAXIMAL.encode_to_slice(&mut buf).unwrap_or(0);
     hprintln!("width_probe.max_len {}", WidthProbe::MAX_LEN);
