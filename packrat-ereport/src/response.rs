@@ -9,7 +9,7 @@ use lease_writer::{
 use minicbor::Encoder;
 use minicbor::encode::{Error, Write};
 
-use crate::store::{RecordRef, Store, TaskTable};
+use crate::store::{MAX_TASK_NAME_LEN, RecordRef, Store, TaskTable, check_task_names};
 
 /// Smallest lease a response fits in: the header and an empty indefinite
 /// map (`0xbf 0xff`).
@@ -61,7 +61,7 @@ fn write_metadata<W: Write>(w: &mut W, id: &Identity) -> Result<(), W::Error> {
         &id.serial_number,
         metadata_keys::REV,
     ];
-    for t in texts {
+    for t in &texts {
         put_text(w, t)?;
     }
     put_head(w, 0, u64::from(id.revision))?;
@@ -70,7 +70,7 @@ fn write_metadata<W: Write>(w: &mut W, id: &Identity) -> Result<(), W::Error> {
         return w.write_all(&[0xf6]);
     };
     put_head(w, 5, 3)?;
-    for t in [
+    for t in &[
         "board", &c.board, "version", &c.version, "commit", &c.commit,
     ] {
         put_text(w, t)?;
@@ -252,6 +252,7 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
         rec: &RecordRef,
         earlier: Option<u8>,
     ) -> Result<(), WriteError> {
+        const { check_task_names(T::NAMES) };
         let mut head = EntryHead::new();
         head.bytes(&[0x84]);
         match earlier {
@@ -262,13 +263,8 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
                     .copied()
                     .unwrap_or("unknown");
                 head.head(3, name.len() as u64);
-                if !head.bytes(name.as_bytes()) {
-                    // A name too long to assemble: send what is assembled,
-                    // then the name.
-                    w.write_bytes(head.as_slice())?;
-                    w.write_bytes(name.as_bytes())?;
-                    head = EntryHead::new();
-                }
+                // Always fits: names are checked to be at most 32 bytes.
+                head.bytes(name.as_bytes());
             }
         }
         head.head(0, u64::from(rec.task.generation));
@@ -283,7 +279,8 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
 }
 
 /// The head bytes of one entry, assembled on the stack: an array head, a
-/// task name of up to 32 bytes (or an index), and three CBOR heads. The
+/// task name of up to [`MAX_TASK_NAME_LEN`] bytes (or an index), and three
+/// CBOR heads. The
 /// buffer keeps 9 bytes of slack so every head is written in place through
 /// a fixed window.
 struct EntryHead {
@@ -293,7 +290,7 @@ struct EntryHead {
 
 impl EntryHead {
     /// Array head, task head and name (or index), three heads.
-    const CAP: usize = 1 + 9 + 32 + 9 + 9 + 9;
+    const CAP: usize = 1 + 9 + MAX_TASK_NAME_LEN + 9 + 9 + 9;
 
     fn new() -> Self {
         Self {

@@ -82,9 +82,44 @@ pub struct StoreStats {
 
 /// Packrat's names for its tasks, by index: generated at build time on a
 /// real SP, so the table is a type, not data in the store.
+///
+/// A name longer than [`MAX_TASK_NAME_LEN`] is a compile error where
+/// packrat encodes responses:
+///
+/// ```compile_fail
+/// use ereport_sdk::{Ena, RestartId};
+/// use packrat_ereport::{Store, TaskTable};
+///
+/// enum Tasks {}
+/// impl TaskTable for Tasks {
+///     const NAMES: &'static [&'static str] = &["a_task_name_that_is_much_too_long_to_fit"];
+/// }
+///
+/// let mut store: Store<256, Tasks> = Store::new();
+/// let mut tx = [0u8; 256];
+/// let _ = store.read_ereports(1, RestartId(1), Ena(1), 1, Ena::NONE, &mut tx[..], None);
+/// ```
 pub trait TaskTable {
-    /// Task names, indexed by task index.
+    /// Task names, indexed by task index; each at most
+    /// [`MAX_TASK_NAME_LEN`] bytes (checked at compile time when packrat
+    /// encodes a response).
     const NAMES: &'static [&'static str];
+}
+
+/// The longest task name packrat writes into a response.
+pub const MAX_TASK_NAME_LEN: usize = 32;
+
+/// Fails compilation if a table holds a name longer than
+/// [`MAX_TASK_NAME_LEN`].
+pub(crate) const fn check_task_names(names: &[&str]) {
+    let mut i = 0;
+    while i < names.len() {
+        assert!(
+            names[i].len() <= MAX_TASK_NAME_LEN,
+            "a task name is longer than MAX_TASK_NAME_LEN (32) bytes"
+        );
+        i += 1;
+    }
 }
 
 /// No names: every task is reported as `"unknown"`.
@@ -385,7 +420,8 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
         self.ring_write(at, &Self::header_bytes(len, task, uptime));
         self.used = self.used.saturating_add(HEADER_LEN).saturating_add(len);
         let ena = Ena(self.next);
-        self.next = self.next.saturating_add(1);
+        // One ENA per stored record: 2^64 of them will not happen.
+        self.next = self.next.wrapping_add(1);
         self.stats.stored = self.stats.stored.saturating_add(1);
         ena
     }
@@ -559,25 +595,23 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
         if ena.0 < self.earliest || ena.0 >= self.next {
             return 0;
         }
-        let n = ena.0.saturating_sub(self.earliest).saturating_add(1);
-        let mut freed = 0usize;
+        // earliest <= ena < next: at most the number of stored records,
+        // which fits a usize (each takes at least a header of the ring).
+        let n = (ena.0.wrapping_sub(self.earliest) as usize).wrapping_add(1);
         for _ in 0..n {
             let size = HEADER_LEN.saturating_add(self.len_at(self.head));
             self.head = Self::wrap(self.head, size % N);
             self.used = self.used.saturating_sub(size);
-            freed = freed.saturating_add(1);
         }
-        self.earliest = ena.0.saturating_add(1);
+        // Below `next`, so it cannot overflow.
+        self.earliest = ena.0.wrapping_add(1);
         if self.used == 0 {
             // Empty: start again at offset 0 so bodies wrap less.
             self.head = 0;
         }
-        self.stats.flushed = self
-            .stats
-            .flushed
-            .saturating_add(u32::try_from(freed).unwrap_or(u32::MAX));
+        self.stats.flushed = self.stats.flushed.saturating_add(n as u32);
         self.report_losses();
-        freed
+        n
     }
 
     /// Records from `start` (clamped to the earliest), oldest first.
@@ -593,7 +627,8 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
             let size = HEADER_LEN.saturating_add(self.len_at(it.offset));
             it.offset = Self::wrap(it.offset, size % N);
         }
-        it.ena = it.ena.saturating_add(skip);
+        // earliest + skip <= next.
+        it.ena = it.ena.wrapping_add(skip);
         it
     }
 
@@ -632,7 +667,8 @@ impl<const N: usize, T: TaskTable> Iterator for Records<'_, N, T> {
         let r = self.store.record_at(self.offset);
         let ena = Ena(self.ena);
         self.offset = self.store.next_offset(&r);
-        self.ena = self.ena.saturating_add(1);
+        // Below `next` (checked above).
+        self.ena = self.ena.wrapping_add(1);
         Some((ena, r))
     }
 }
