@@ -91,7 +91,8 @@ fn w1_on_an_emulated_cortex_m7_matches_the_host() {
         .parse()
         .unwrap();
     assert!((4096..=4096 + 128).contains(&store), "{store}");
-    let lines = &lines[1..];
+    assert!(lines[2].starts_with("identity_bytes "));
+    let lines = &lines[2..];
     // {"k": "test.width", "v": 0, "count": usize, "delta": isize, "seq":
     // u64} with 5-byte words.
     let max32 = 1 + 2 + 11 + 2 + 1 + (6 + 5) + (6 + 5) + (4 + 9);
