@@ -23,7 +23,10 @@ static STORE: Mutex<RefCell<W1Store>> = Mutex::new(RefCell::new(W1Store::new()))
 fn main() -> ! {
     hprintln!("usize_bytes {}", core::mem::size_of::<usize>());
     hprintln!("store_bytes {}", core::mem::size_of::<W1Store>());
-    hprintln!("identity_bytes {}", core::mem::size_of::<ereport_sdk::Identity>());
+    hprintln!(
+        "identity_bytes {}",
+        core::mem::size_of::<ereport_sdk::Identity>()
+    );
     let mut buf = [0u8; 64];
     let n = WidthProbe::MAXIMAL.encode_to_slice(&mut buf).unwrap_or(0);
     hprintln!("width_probe.max_len {}", WidthProbe::MAX_LEN);
