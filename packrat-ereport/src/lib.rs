@@ -60,6 +60,5 @@ pub mod w1;
 
 pub use response::MIN_RESPONSE_LEN;
 pub use store::{
-    HEADER_LEN, IngestError, MAX_TASK_NAME_LEN, NoTaskNames, RingFull, RingWriter, Store,
-    StoreStats, TaskTable,
+    HEADER_LEN, IngestError, MAX_TASK_NAME_LEN, NoTaskNames, Store, StoreStats, TaskTable,
 };

@@ -675,7 +675,7 @@ impl<const N: usize, T: TaskTable> Iterator for Records<'_, N, T> {
 
 /// The ring had no more room for packrat's own encoding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RingFull;
+pub(crate) struct RingFull;
 
 impl fmt::Display for RingFull {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -684,7 +684,7 @@ impl fmt::Display for RingFull {
 }
 
 /// A `minicbor` writer into free ring space, wrapping at the end.
-pub struct RingWriter<'a> {
+pub(crate) struct RingWriter<'a> {
     buf: &'a mut [u8],
     at: usize,
     len: usize,
