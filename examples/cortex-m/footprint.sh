@@ -15,10 +15,20 @@ sysroot=$(rustc --print sysroot)
 host=$(rustc -vV | sed -n 's/^host: //p')
 bin="$sysroot/lib/rustlib/$host/bin"
 if [ ! -x "$bin/llvm-size" ]; then
-    rustup component add llvm-tools >&2
+    rustup component add llvm-tools >&2 || true
 fi
-size="$bin/llvm-size"
-nm="$bin/llvm-nm"
+if [ -x "$bin/llvm-size" ]; then
+    size="$bin/llvm-size"
+    nm="$bin/llvm-nm"
+else
+    # Fall back to Debian's LLVM tools.
+    if ! command -v llvm-size >/dev/null 2>&1; then
+        if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
+        $sudo apt-get update -qq >&2 && $sudo apt-get install -y --no-install-recommends llvm >&2
+    fi
+    size=llvm-size
+    nm=llvm-nm
+fi
 
 out=target/footprint
 mkdir -p "$out"
