@@ -159,20 +159,90 @@ pub trait DeliverEreport {
     fn deliver_ereport(&self, body: &[u8]) -> Result<Ena, DeliverError>;
 }
 
+/// One request for ereports, as packrat receives it from the snitch: the
+/// fields of the wire [`Request`](crate::wire::Request), typed.
+///
+/// Built from a parsed request with `From`, or in tests and tools from a
+/// restart id with the builder methods:
+///
+/// ```
+/// use ereport_sdk::{Ena, ReadRequest, RestartId};
+///
+/// let req = ReadRequest::new(RestartId(7)).start(Ena(11)).commit(Ena(10)).limit(4);
+/// assert_eq!((req.start_ena, req.committed_ena, req.limit), (Ena(11), Ena(10), 4));
+/// assert_eq!(req.request_id, 0);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReadRequest {
+    /// Echoed in the response header.
+    pub request_id: u8,
+    /// The restart id the gateway believes is current (0: unknown).
+    pub restart_id: RestartId,
+    /// First ENA wanted (used only when `restart_id` matches).
+    pub start_ena: Ena,
+    /// Most entries in the response.
+    pub limit: u8,
+    /// Free everything through this ENA first (0: nothing; used only when
+    /// `restart_id` matches).
+    pub committed_ena: Ena,
+}
+
+impl ReadRequest {
+    /// A request for everything from ENA 1 of `restart_id`, up to 255
+    /// entries, committing nothing, with request id 0.
+    pub const fn new(restart_id: RestartId) -> Self {
+        Self {
+            request_id: 0,
+            restart_id,
+            start_ena: Ena::FIRST,
+            limit: u8::MAX,
+            committed_ena: Ena::NONE,
+        }
+    }
+
+    /// The same request starting at `ena`.
+    pub const fn start(mut self, ena: Ena) -> Self {
+        self.start_ena = ena;
+        self
+    }
+
+    /// The same request committing through `ena`.
+    pub const fn commit(mut self, ena: Ena) -> Self {
+        self.committed_ena = ena;
+        self
+    }
+
+    /// The same request with at most `limit` entries.
+    pub const fn limit(mut self, limit: u8) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    /// The same request with request id `id`.
+    pub const fn id(mut self, id: u8) -> Self {
+        self.request_id = id;
+        self
+    }
+}
+
+impl From<&crate::wire::Request> for ReadRequest {
+    fn from(r: &crate::wire::Request) -> Self {
+        Self {
+            request_id: r.request_id,
+            restart_id: r.restart_id(),
+            start_ena: r.start_ena(),
+            limit: r.limit,
+            committed_ena: r.committed_ena(),
+        }
+    }
+}
+
 /// What the snitch calls: encode a flush response into `out` (its transmit
 /// buffer, lent as a write lease) and return its length.
 pub trait ReadEreports {
-    /// See DESIGN.md's "flush response": frees through `committed_ena` when
-    /// `restart_id` matches, then writes entries from `start_ena`.
-    fn read_ereports(
-        &self,
-        request_id: u8,
-        restart_id: RestartId,
-        start_ena: Ena,
-        limit: u8,
-        committed_ena: Ena,
-        out: &mut [u8],
-    ) -> Result<usize, ReadError>;
+    /// Frees through `req.committed_ena` when `req.restart_id` matches, then
+    /// writes entries from `req.start_ena` (see `docs/protocol.md`).
+    fn read_ereports(&self, req: &ReadRequest, out: &mut [u8]) -> Result<usize, ReadError>;
 }
 
 /// What the task that knows the SP's identity calls.
@@ -190,15 +260,7 @@ impl<T: DeliverEreport + ?Sized> DeliverEreport for &T {
 }
 
 impl<T: ReadEreports + ?Sized> ReadEreports for &T {
-    fn read_ereports(
-        &self,
-        request_id: u8,
-        restart_id: RestartId,
-        start_ena: Ena,
-        limit: u8,
-        committed_ena: Ena,
-        out: &mut [u8],
-    ) -> Result<usize, ReadError> {
-        (**self).read_ereports(request_id, restart_id, start_ena, limit, committed_ena, out)
+    fn read_ereports(&self, req: &ReadRequest, out: &mut [u8]) -> Result<usize, ReadError> {
+        (**self).read_ereports(req, out)
     }
 }

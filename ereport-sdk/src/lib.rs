@@ -93,6 +93,8 @@ mod reporter;
 pub mod wire;
 
 #[cfg(feature = "std")]
+pub mod addr;
+#[cfg(feature = "std")]
 pub mod decode;
 
 pub use ereport::{
@@ -102,7 +104,7 @@ pub use ereport_macros::{Ereport, EreportField};
 pub use ids::{Ena, RestartId, TaskId};
 pub use ipc::{
     AdminError, Caboose, DeliverEreport, DeliverError, EreportAdmin, IdString, Identity,
-    ReadEreports, ReadError,
+    ReadEreports, ReadError, ReadRequest,
 };
 pub use reporter::{ClassCounts, Declared};
 

@@ -13,7 +13,7 @@
 //!   faulted, remembered when the store is full.
 //!
 //! ```
-//! use ereport_sdk::{Ena, RestartId, TaskId};
+//! use ereport_sdk::{ReadRequest, RestartId, TaskId};
 //! use packrat_ereport::{Store, TaskTable};
 //!
 //! enum Tasks {}
@@ -28,7 +28,7 @@
 //!
 //! let mut tx = [0u8; 1024];
 //! let n = store
-//!     .read_ereports(7, RestartId(0x1234), Ena(1), 255, Ena::NONE, &mut tx[..], None)
+//!     .read_ereports(&ReadRequest::new(RestartId(0x1234)).id(7), &mut tx[..], None)
 //!     .unwrap();
 //! assert!(n > 26);
 //! assert_eq!(tx[25], 7); // the request id, echoed
@@ -55,8 +55,6 @@
 pub mod faults;
 mod response;
 mod store;
-#[cfg(feature = "w1")]
-pub mod w1;
 
 pub use response::MIN_RESPONSE_LEN;
 pub use store::{

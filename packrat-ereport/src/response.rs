@@ -2,7 +2,7 @@
 
 use ereport_sdk::cbor_len::encode_head;
 use ereport_sdk::wire::{RESPONSE_HEADER_LEN, ResponseHeader, metadata_keys};
-use ereport_sdk::{Ena, Identity, ReadError, RestartId};
+use ereport_sdk::{Ena, Identity, ReadError, ReadRequest, RestartId};
 use lease_writer::{
     DEFAULT_STAGING, Fit, ItemError, LeaseWriter, WriteError, WriteLease, encode_if_fits,
 };
@@ -80,56 +80,48 @@ fn write_metadata<W: Write>(w: &mut W, id: &Identity) -> Result<(), W::Error> {
 
 impl<const N: usize, T: TaskTable> Store<N, T> {
     /// Answers a snitch request by encoding the response straight into
-    /// `lease`, and returns its length. See DESIGN.md's "flush response":
+    /// `lease`, and returns its length (the flush response of
+    /// `docs/protocol.md`):
     ///
     /// 1. the header is written last, at offset 0;
-    /// 2. if `restart_id` is this boot's: free through `committed_ena` (if
-    ///    non-zero) and start at `start_ena`; otherwise free nothing, start
-    ///    at the earliest record and fill the metadata (when `identity` is
-    ///    known); either way, write a pending loss record if it now fits;
-    /// 3. an indefinite metadata map, then (if `limit > 0` and one fits) an
-    ///    indefinite array of `[task, generation, uptime_ms, body]` entries,
-    ///    as many as fit, each written straight into the lease and rolled
-    ///    back if it does not fit; a task's name is text the first time it
-    ///    appears in the packet and the index of that entry afterwards.
+    /// 2. if `req.restart_id` is this boot's: free through
+    ///    `req.committed_ena` (if non-zero) and start at `req.start_ena`;
+    ///    otherwise free nothing, start at the earliest record and fill the
+    ///    metadata (when `identity` is known); either way, write a pending
+    ///    loss record if it now fits;
+    /// 3. an indefinite metadata map, then (if `req.limit > 0` and one fits)
+    ///    an indefinite array of `[task, generation, uptime_ms, body]`
+    ///    entries, as many as fit, each written straight into the lease and
+    ///    rolled back if it does not fit; a task's name is text the first
+    ///    time it appears in the packet and the index of that entry
+    ///    afterwards.
     ///
     /// Any lease of at least [`MIN_RESPONSE_LEN`] bytes gets a valid
     /// response; a shorter one is `LeaseTooShort`, with nothing freed.
-    #[allow(clippy::too_many_arguments)]
     pub fn read_ereports<L: WriteLease>(
         &mut self,
-        request_id: u8,
-        restart_id: RestartId,
-        start_ena: Ena,
-        limit: u8,
-        committed_ena: Ena,
+        req: &ReadRequest,
         lease: L,
         identity: Option<&Identity>,
     ) -> Result<usize, ReadError> {
-        self.read_ereports_staged::<L, DEFAULT_STAGING>(
+        self.read_ereports_staged::<L, DEFAULT_STAGING>(req, lease, identity)
+    }
+
+    /// [`read_ereports`](Self::read_ereports) with a staging area of `S`
+    /// bytes in the lease writer (0 disables staging).
+    pub fn read_ereports_staged<L: WriteLease, const S: usize>(
+        &mut self,
+        req: &ReadRequest,
+        lease: L,
+        identity: Option<&Identity>,
+    ) -> Result<usize, ReadError> {
+        let ReadRequest {
             request_id,
             restart_id,
             start_ena,
             limit,
             committed_ena,
-            lease,
-            identity,
-        )
-    }
-
-    /// [`read_ereports`](Self::read_ereports) with a staging area of `S`
-    /// bytes in the lease writer (0 disables staging).
-    #[allow(clippy::too_many_arguments)]
-    pub fn read_ereports_staged<L: WriteLease, const S: usize>(
-        &mut self,
-        request_id: u8,
-        restart_id: RestartId,
-        start_ena: Ena,
-        limit: u8,
-        committed_ena: Ena,
-        lease: L,
-        identity: Option<&Identity>,
-    ) -> Result<usize, ReadError> {
+        } = *req;
         let own = self.own_restart_id();
         if own == 0 {
             return Err(ReadError::NoRestartId);

@@ -87,7 +87,7 @@ pub struct StoreStats {
 /// packrat encodes responses:
 ///
 /// ```compile_fail
-/// use ereport_sdk::{Ena, RestartId};
+/// use ereport_sdk::{ReadRequest, RestartId};
 /// use packrat_ereport::{Store, TaskTable};
 ///
 /// enum Tasks {}
@@ -97,7 +97,7 @@ pub struct StoreStats {
 ///
 /// let mut store: Store<256, Tasks> = Store::new();
 /// let mut tx = [0u8; 256];
-/// let _ = store.read_ereports(1, RestartId(1), Ena(1), 1, Ena::NONE, &mut tx[..], None);
+/// let _ = store.read_ereports(&ReadRequest::new(RestartId(1)).limit(1).id(1), &mut tx[..], None);
 /// ```
 pub trait TaskTable {
     /// Task names, indexed by task index; each at most

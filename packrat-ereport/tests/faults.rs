@@ -3,12 +3,12 @@
 use std::cell::RefCell;
 
 use ereport_sdk::decode::decode_packet;
-use ereport_sdk::{Ena, RestartId, TaskId};
+use ereport_sdk::{Ena, ReadRequest, RestartId, TaskId};
+use ereport_w1::W1Tasks;
 use packrat_ereport::Store;
 use packrat_ereport::faults::{
     FaultInfo, FaultSource, FaultTracker, Kernel, ReplyFaultReason, UsageError, record_fault,
 };
-use packrat_ereport::w1::W1Tasks;
 
 #[derive(Default)]
 struct FakeKernel {
@@ -68,7 +68,11 @@ fn record(k: &FakeKernel, info: Option<FaultInfo>, n: u32) -> (String, u32, Vec<
     assert_eq!(ena, Ena(2));
     let mut buf = [0u8; 1024];
     let len = s
-        .read_ereports(0, RestartId(1), Ena(2), 1, Ena::NONE, &mut buf[..], None)
+        .read_ereports(
+            &ReadRequest::new(RestartId(1)).start(Ena(2)).limit(1),
+            &mut buf[..],
+            None,
+        )
         .unwrap();
     let p = decode_packet(&buf[..len]).unwrap();
     let e = &p.entries[0];
@@ -301,7 +305,11 @@ fn full_store_remembers_faults_and_records_them_after_a_flush() {
     assert_eq!((r.recorded, r.pending), (1, 0));
     let mut buf = [0u8; 256];
     let n = s
-        .read_ereports(0, RestartId(1), Ena(3), 9, Ena::NONE, &mut buf[..], None)
+        .read_ereports(
+            &ReadRequest::new(RestartId(1)).start(Ena(3)).limit(9),
+            &mut buf[..],
+            None,
+        )
         .unwrap();
     let p = decode_packet(&buf[..n]).unwrap();
     assert_eq!(p.entries[0].task_name, "ereportulator");

@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 
 use ereport_sdk::decode::decode_packet;
-use ereport_sdk::{Ena, RestartId, TaskId};
+use ereport_sdk::{Ena, ReadRequest, RestartId, TaskId};
+use ereport_w1::W1Tasks;
 use lease_writer::testing::{FakeLease, GoAway};
-use packrat_ereport::w1::W1Tasks;
 use packrat_ereport::{IngestError, Store};
 use proptest::prelude::*;
 
@@ -113,7 +113,7 @@ proptest! {
                     let losing_before = s.pending_losses().is_some();
                     let mut buf = vec![0u8; lease];
                     let commit = if commit_last && matching { Ena(cursor.0.saturating_sub(1)) } else { Ena::NONE };
-                    match s.read_ereports(0, rid, cursor, limit, commit, &mut buf[..], None) {
+                    match s.read_ereports(&ReadRequest::new(rid).start(cursor).commit(commit).limit(limit), &mut buf[..], None) {
                         Ok(n) => {
                             prop_assert!(n <= lease);
                             let p = decode_packet(&buf[..n]).unwrap();
@@ -163,7 +163,7 @@ proptest! {
         loop {
             let mut buf = vec![0u8; 1024];
             let commit = Ena(cursor.0.saturating_sub(1));
-            let n = s.read_ereports(0, RID, cursor, 255, commit, &mut buf[..], None).unwrap();
+            let n = s.read_ereports(&ReadRequest::new(RID).start(cursor).commit(commit), &mut buf[..], None).unwrap();
             let p = decode_packet(&buf[..n]).unwrap();
             if p.entries.is_empty() {
                 break;

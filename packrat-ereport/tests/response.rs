@@ -1,9 +1,9 @@
 //! The flush response: DESIGN.md's rules, golden bytes, every lease length.
 
 use ereport_sdk::decode::{Value, decode_packet};
-use ereport_sdk::{Caboose, Ena, Identity, ReadError, RestartId, TaskId};
+use ereport_sdk::{Caboose, Ena, Identity, ReadError, ReadRequest, RestartId, TaskId};
+use ereport_w1::{self as w1, W1Store, W1Tasks};
 use lease_writer::testing::{FakeLease, GoAway};
-use packrat_ereport::w1::{self, W1Store, W1Tasks};
 use packrat_ereport::{MIN_RESPONSE_LEN, Store};
 
 fn loaded() -> W1Store {
@@ -31,7 +31,11 @@ fn no_restart_id_is_an_error() {
     s.init(w1::PACKRAT, 0);
     let mut buf = [0u8; 1024];
     assert_eq!(
-        s.read_ereports(1, RestartId(1), Ena(1), 10, Ena::NONE, &mut buf[..], None),
+        s.read_ereports(
+            &ReadRequest::new(RestartId(1)).limit(10).id(1),
+            &mut buf[..],
+            None
+        ),
         Err(ReadError::NoRestartId)
     );
 }
@@ -42,7 +46,7 @@ fn first_response_w1() {
     let lease = FakeLease::new(1024);
     let mut lease = lease;
     let n = s
-        .read_ereports(3, w1::RESTART_ID, Ena(1), 255, Ena::NONE, &mut lease, None)
+        .read_ereports(&ReadRequest::new(w1::RESTART_ID).id(3), &mut lease, None)
         .unwrap();
     let p = decode_packet(&lease.bytes()[..n]).unwrap();
     assert_eq!(p.restart_id, w1::RESTART_ID);
@@ -81,7 +85,11 @@ fn w1_drains_in_three_responses() {
     loop {
         let mut buf = [0u8; 1024];
         let n = s
-            .read_ereports(0, w1::RESTART_ID, start, 255, commit, &mut buf[..], None)
+            .read_ereports(
+                &ReadRequest::new(w1::RESTART_ID).start(start).commit(commit),
+                &mut buf[..],
+                None,
+            )
             .unwrap();
         let p = decode_packet(&buf[..n]).unwrap();
         if p.entries.is_empty() {
@@ -105,11 +113,7 @@ fn every_lease_length_gets_a_valid_response() {
         let mut s = loaded();
         let mut lease = vec![0u8; len];
         let r = s.read_ereports(
-            1,
-            w1::RESTART_ID,
-            Ena(1),
-            255,
-            Ena::NONE,
+            &ReadRequest::new(w1::RESTART_ID).id(1),
             &mut lease[..],
             None,
         );
@@ -139,11 +143,19 @@ fn limit_is_respected_and_zero_means_metadata_only() {
     let mut s = loaded();
     let mut buf = [0u8; 1024];
     let n = s
-        .read_ereports(1, w1::RESTART_ID, Ena(1), 4, Ena::NONE, &mut buf[..], None)
+        .read_ereports(
+            &ReadRequest::new(w1::RESTART_ID).limit(4).id(1),
+            &mut buf[..],
+            None,
+        )
         .unwrap();
     assert_eq!(decode_packet(&buf[..n]).unwrap().entries.len(), 4);
     let n = s
-        .read_ereports(1, w1::RESTART_ID, Ena(1), 0, Ena::NONE, &mut buf[..], None)
+        .read_ereports(
+            &ReadRequest::new(w1::RESTART_ID).limit(0).id(1),
+            &mut buf[..],
+            None,
+        )
         .unwrap();
     let p = decode_packet(&buf[..n]).unwrap();
     assert!(p.entries.is_empty());
@@ -158,11 +170,7 @@ fn start_past_the_end_has_no_entries() {
     let mut buf = [0u8; 1024];
     let n = s
         .read_ereports(
-            1,
-            w1::RESTART_ID,
-            Ena(500),
-            255,
-            Ena::NONE,
+            &ReadRequest::new(w1::RESTART_ID).start(Ena(500)).id(1),
             &mut buf[..],
             None,
         )
@@ -176,19 +184,42 @@ fn start_past_the_end_has_no_entries() {
 fn commit_frees_only_when_the_restart_id_matches() {
     let mut s = loaded();
     let mut buf = [0u8; 1024];
-    s.read_ereports(1, RestartId(77), Ena(1), 0, Ena(10), &mut buf[..], None)
-        .unwrap();
+    s.read_ereports(
+        &ReadRequest::new(RestartId(77))
+            .commit(Ena(10))
+            .limit(0)
+            .id(1),
+        &mut buf[..],
+        None,
+    )
+    .unwrap();
     assert_eq!(
         s.earliest_ena(),
         Some(Ena(1)),
         "mismatched restart id frees nothing"
     );
-    s.read_ereports(1, w1::RESTART_ID, Ena(11), 1, Ena(10), &mut buf[..], None)
-        .unwrap();
+    s.read_ereports(
+        &ReadRequest::new(w1::RESTART_ID)
+            .start(Ena(11))
+            .commit(Ena(10))
+            .limit(1)
+            .id(1),
+        &mut buf[..],
+        None,
+    )
+    .unwrap();
     assert_eq!(s.earliest_ena(), Some(Ena(11)));
     // A committed ENA that was never issued frees nothing.
-    s.read_ereports(1, w1::RESTART_ID, Ena(11), 1, Ena(1000), &mut buf[..], None)
-        .unwrap();
+    s.read_ereports(
+        &ReadRequest::new(w1::RESTART_ID)
+            .start(Ena(11))
+            .commit(Ena(1000))
+            .limit(1)
+            .id(1),
+        &mut buf[..],
+        None,
+    )
+    .unwrap();
     assert_eq!(s.earliest_ena(), Some(Ena(11)));
 }
 
@@ -200,11 +231,10 @@ fn mismatched_restart_id_starts_at_the_earliest_with_metadata() {
     let id = identity();
     let n = s
         .read_ereports(
-            9,
-            RestartId::UNKNOWN,
-            Ena(30),
-            255,
-            Ena(20),
+            &ReadRequest::new(RestartId::UNKNOWN)
+                .start(Ena(30))
+                .commit(Ena(20))
+                .id(9),
             &mut buf[..],
             Some(&id),
         )
@@ -246,11 +276,10 @@ fn metadata_golden_bytes() {
     let mut buf = [0u8; 256];
     let n = s
         .read_ereports(
-            0x33,
-            RestartId::UNKNOWN,
-            Ena::NONE,
-            0,
-            Ena::NONE,
+            &ReadRequest::new(RestartId::UNKNOWN)
+                .start(Ena::NONE)
+                .limit(0)
+                .id(0x33),
             &mut buf[..],
             Some(&id),
         )
@@ -280,11 +309,10 @@ fn metadata_golden_bytes() {
     // Unknown identity: an empty map, so MGS keeps asking.
     let n = s
         .read_ereports(
-            0x34,
-            RestartId::UNKNOWN,
-            Ena::NONE,
-            0,
-            Ena::NONE,
+            &ReadRequest::new(RestartId::UNKNOWN)
+                .start(Ena::NONE)
+                .limit(0)
+                .id(0x34),
             &mut buf[..],
             None,
         )
@@ -299,11 +327,7 @@ fn metadata_that_does_not_fit_leaves_an_empty_map() {
     let mut buf = [0u8; 40];
     let n = s
         .read_ereports(
-            1,
-            RestartId::UNKNOWN,
-            Ena::NONE,
-            255,
-            Ena::NONE,
+            &ReadRequest::new(RestartId::UNKNOWN).start(Ena::NONE).id(1),
             &mut buf[..],
             Some(&id),
         )
@@ -317,7 +341,14 @@ fn short_lease_frees_nothing() {
     let mut s = loaded();
     let mut buf = [0u8; 27];
     assert_eq!(
-        s.read_ereports(1, w1::RESTART_ID, Ena(5), 255, Ena(4), &mut buf[..], None),
+        s.read_ereports(
+            &ReadRequest::new(w1::RESTART_ID)
+                .start(Ena(5))
+                .commit(Ena(4))
+                .id(1),
+            &mut buf[..],
+            None
+        ),
         Err(ReadError::LeaseTooShort)
     );
     assert_eq!(s.earliest_ena(), Some(Ena(1)));
@@ -327,14 +358,14 @@ fn short_lease_frees_nothing() {
 fn snitch_lease_gone_at_any_call_is_an_error() {
     let mut clean = FakeLease::new(1024);
     loaded()
-        .read_ereports(1, w1::RESTART_ID, Ena(1), 255, Ena::NONE, &mut clean, None)
+        .read_ereports(&ReadRequest::new(w1::RESTART_ID).id(1), &mut clean, None)
         .unwrap();
     let calls = clean.stats().writes;
     for k in 0..calls {
         let mut s = loaded();
         let mut lease = FakeLease::new(1024).go_away(GoAway::AfterCalls(k));
         assert_eq!(
-            s.read_ereports(1, w1::RESTART_ID, Ena(1), 255, Ena::NONE, &mut lease, None),
+            s.read_ereports(&ReadRequest::new(w1::RESTART_ID).id(1), &mut lease, None),
             Err(ReadError::WentAway),
             "gone after {k} calls"
         );
@@ -353,7 +384,7 @@ fn more_distinct_tasks_than_name_slots_still_decode() {
     }
     let mut buf = [0u8; 2048];
     let n = s
-        .read_ereports(1, RestartId(1), Ena(1), 255, Ena::NONE, &mut buf[..], None)
+        .read_ereports(&ReadRequest::new(RestartId(1)).id(1), &mut buf[..], None)
         .unwrap();
     let p = decode_packet(&buf[..n]).unwrap();
     assert_eq!(p.entries.len(), 81);

@@ -1,8 +1,8 @@
 //! The ring store: ENAs, losses, zero-copy ingest, flush.
 
-use ereport_sdk::{Ena, RestartId, TaskId};
+use ereport_sdk::{Ena, ReadRequest, RestartId, TaskId};
+use ereport_w1::{self as w1, W1Tasks};
 use lease_writer::testing::{FakeLease, GoAway};
-use packrat_ereport::w1::{self, W1Tasks};
 use packrat_ereport::{HEADER_LEN, IngestError, Store};
 
 const ME: TaskId = TaskId::new(5, 0);
@@ -19,7 +19,7 @@ fn dump<const N: usize>(s: &mut Store<N, W1Tasks>) -> Vec<Record> {
     loop {
         let mut buf = vec![0u8; 65536];
         let n = s
-            .read_ereports(0, rid, start, 255, Ena::NONE, &mut buf[..], None)
+            .read_ereports(&ReadRequest::new(rid).start(start), &mut buf[..], None)
             .unwrap();
         let p = ereport_sdk::decode::decode_packet(&buf[..n]).unwrap();
         if p.entries.is_empty() {

@@ -14,7 +14,7 @@
 //! only, never on its implementation.
 //!
 //! ```
-//! use ereport_sdk::{Ena, ReadEreports, ReadError, RestartId};
+//! use ereport_sdk::{ReadEreports, ReadError, ReadRequest};
 //! use snitch::{Net, RecvError, SendError, Snitch};
 //!
 //! /// A net with one queued request, that records what is sent.
@@ -35,9 +35,9 @@
 //!
 //! struct Packrat;
 //! impl ReadEreports for Packrat {
-//!     fn read_ereports(&self, id: u8, _: RestartId, _: Ena, _: u8, _: Ena, out: &mut [u8]) -> Result<usize, ReadError> {
+//!     fn read_ereports(&self, req: &ReadRequest, out: &mut [u8]) -> Result<usize, ReadError> {
 //!         out[..28].fill(0);
-//!         out[25] = id;
+//!         out[25] = req.request_id;
 //!         Ok(28)
 //!     }
 //! }
@@ -57,7 +57,7 @@
 pub mod udp;
 
 use ereport_sdk::wire::{MAX_RESPONSE_LEN, REQUEST_LEN, Request, RequestError};
-use ereport_sdk::{ReadEreports, ReadError};
+use ereport_sdk::{ReadEreports, ReadError, ReadRequest};
 
 /// Receive buffer length: a request is 35 bytes; anything longer is seen as
 /// long (a net that truncates to this length still reports it as long).
@@ -214,14 +214,10 @@ impl<N: Net, P: ReadEreports> Snitch<N, P> {
             }
         };
         bump(&mut self.counters.requests);
-        let n = match self.packrat.read_ereports(
-            req.request_id,
-            req.restart_id(),
-            req.start_ena(),
-            req.limit,
-            req.committed_ena(),
-            &mut self.tx,
-        ) {
+        let n = match self
+            .packrat
+            .read_ereports(&ReadRequest::from(&req), &mut self.tx)
+        {
             Ok(n) => n,
             Err(ReadError::NoRestartId) => {
                 bump(&mut self.counters.no_restart_id);

@@ -5,8 +5,8 @@ use std::collections::VecDeque;
 
 use ereport_sdk::decode::decode_packet;
 use ereport_sdk::wire::Request;
-use ereport_sdk::{Ena, ReadEreports, ReadError, RestartId};
-use packrat_ereport::w1::{self, W1Store};
+use ereport_sdk::{Ena, ReadEreports, ReadError, ReadRequest};
+use ereport_w1::{self as w1, W1Store};
 use proptest::prelude::*;
 use snitch::{Event, MAX_SEND_ATTEMPTS, Net, RecvError, SendError, Snitch};
 use zerocopy::IntoBytes;
@@ -47,24 +47,8 @@ impl Net for ScriptNet {
 struct Local(RefCell<W1Store>);
 
 impl ReadEreports for Local {
-    fn read_ereports(
-        &self,
-        request_id: u8,
-        restart_id: RestartId,
-        start_ena: Ena,
-        limit: u8,
-        committed_ena: Ena,
-        out: &mut [u8],
-    ) -> Result<usize, ReadError> {
-        self.0.borrow_mut().read_ereports(
-            request_id,
-            restart_id,
-            start_ena,
-            limit,
-            committed_ena,
-            out,
-            None,
-        )
+    fn read_ereports(&self, req: &ReadRequest, out: &mut [u8]) -> Result<usize, ReadError> {
+        self.0.borrow_mut().read_ereports(req, out, None)
     }
 }
 

@@ -22,7 +22,7 @@ use ereport_cortex_m::{KernelReadLease, KernelWriteLease, exit_success};
 use ereport_sdk::wire::REQUEST_LEN;
 use ereport_sdk::{
     DeliverEreport, DeliverError, Ena, Ereport, EreportField, Identity, ReadEreports, ReadError,
-    RestartId, TaskId,
+    RestartId, TaskId, ReadRequest,
 };
 use packrat_ereport::{IngestError, Store, TaskTable};
 use snitch::{Net, RecvError, SendError, Snitch};
@@ -83,31 +83,18 @@ fn packrat_flush(store: &mut Packrat, through: Ena) -> usize {
 #[inline(never)]
 fn packrat_read(
     packrat: &mut Packrat,
-    request: (u8, RestartId, Ena, u8, Ena),
+    request: &ReadRequest,
     lease: KernelWriteLease<'_>,
 ) -> Result<usize, ReadError> {
-    let (request_id, restart_id, start, limit, committed) = request;
     #[cfg(feature = "read")]
     return packrat.store.read_ereports(
-        request_id,
-        restart_id,
-        start,
-        limit,
-        committed,
+        request,
         lease,
         packrat.identity_known.then_some(&packrat.identity),
     );
     #[cfg(not(feature = "read"))]
     {
-        black_box((
-            packrat,
-            request_id,
-            restart_id.0,
-            start.0,
-            limit,
-            committed.0,
-            lease.0,
-        ));
+        black_box((packrat, request, lease.0));
         Err(ReadError::NoRestartId)
     }
 }
@@ -215,21 +202,12 @@ impl Net for StandInNet {
 struct SnitchPackrat<'a>(&'a RefCell<Packrat>);
 
 impl ReadEreports for SnitchPackrat<'_> {
-    fn read_ereports(
-        &self,
-        request_id: u8,
-        restart_id: RestartId,
-        start_ena: Ena,
-        limit: u8,
-        committed_ena: Ena,
-        out: &mut [u8],
-    ) -> Result<usize, ReadError> {
+    fn read_ereports(&self, req: &ReadRequest, out: &mut [u8]) -> Result<usize, ReadError> {
         let mut packrat = self
             .0
             .try_borrow_mut()
             .map_err(|_| ReadError::Unavailable)?;
-        let request = (request_id, restart_id, start_ena, limit, committed_ena);
-        packrat_read(&mut packrat, request, KernelWriteLease(out))
+        packrat_read(&mut packrat, req, KernelWriteLease(out))
     }
 }
 

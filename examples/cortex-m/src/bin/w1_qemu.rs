@@ -1,5 +1,5 @@
 //! W1 on an emulated Cortex-M7: the same store, ingest, flush-response
-//! encoder and derived producer as on the host (`packrat_ereport::w1`), on a
+//! encoder and derived producer as on the host (`ereport_w1`), on a
 //! 32-bit target. Prints every response's bytes in hex, and the static and
 //! actual maximum lengths of a derived class with pointer-width fields; a
 //! host test compares the output with what the same code does on the host.
@@ -15,7 +15,7 @@ use cortex_m_rt::entry;
 use cortex_m_semihosting::{hprint, hprintln};
 use ereport_cortex_m::{exit_failure, exit_success};
 use ereport_sdk::Ereport;
-use packrat_ereport::w1::{self, W1Store, WidthProbe};
+use ereport_w1::{self as w1, W1Store, WidthProbe};
 
 static STORE: Mutex<RefCell<W1Store>> = Mutex::new(RefCell::new(W1Store::new()));
 

@@ -1,4 +1,4 @@
-//! The SP simulator spoken to in raw bytes, as DESIGN.md lays them out: no
+//! The SP simulator spoken to in raw bytes, as docs/protocol.md lays them out: no
 //! crate types on the client side, so the wire format itself is checked.
 
 use std::net::UdpSocket;

@@ -21,8 +21,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use ereport_sdk::{
-    Caboose, DeliverEreport, DeliverError, Ena, Identity, ReadEreports, ReadError, RestartId,
-    TaskId,
+    Caboose, DeliverEreport, DeliverError, Ena, Identity, ReadEreports, ReadError, ReadRequest,
+    RestartId, TaskId,
 };
 use lease_writer::ReadLease;
 use packrat_ereport::faults::{
@@ -64,24 +64,57 @@ pub const PRODUCERS: [u16; 4] = [1, 2, 3, 4];
 /// generic, as on the SP).
 pub const STORE_SIZES: [usize; 9] = [256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536];
 
+/// The smallest store size asked for that the simulator accepts.
+pub const MIN_STORE_BYTES: usize = 64;
+
+/// Default UDP address of the simulated snitch: loopback, the SP port.
+pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(
+    std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+    ereport_sdk::wire::SP_PORT,
+);
+/// Default store size, in bytes (W1's).
+pub const DEFAULT_STORE_BYTES: usize = 4096;
+/// Default rate, ereports per second over all producers.
+pub const DEFAULT_RATE: f64 = 20.0;
+/// Default delay before the identity (VPD) is known.
+pub const DEFAULT_VPD_DELAY: Duration = Duration::from_millis(500);
+/// Default seed.
+pub const DEFAULT_SEED: u64 = 1;
+
+/// Why the simulator could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// The store size is below [`MIN_STORE_BYTES`] or above the largest of
+    /// [`STORE_SIZES`].
+    #[error("a store of {requested} bytes cannot be built: sizes from {MIN_STORE_BYTES} to {max} bytes are supported", max = STORE_SIZES[STORE_SIZES.len() - 1])]
+    StoreSize {
+        /// The size asked for.
+        requested: usize,
+    },
+    /// The rate is negative or not a number.
+    #[error("rate {0} is not a non-negative number of ereports per second")]
+    Rate(f64),
+    /// The socket could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+}
+
 /// The store size the simulator builds for a requested size: the smallest
 /// of [`STORE_SIZES`] that holds it, or an error if none does.
-pub fn store_size_for(requested: usize) -> Result<usize, String> {
-    if requested < 64 {
-        return Err(format!(
-            "--store-bytes {requested}: at least 64 bytes are needed"
-        ));
+pub fn store_size_for(requested: usize) -> Result<usize, SimError> {
+    if requested < MIN_STORE_BYTES {
+        return Err(SimError::StoreSize { requested });
     }
     STORE_SIZES
         .iter()
         .copied()
         .find(|&s| s >= requested)
-        .ok_or_else(|| {
-            format!(
-                "--store-bytes {requested}: at most {} bytes",
-                STORE_SIZES[STORE_SIZES.len() - 1]
-            )
-        })
+        .ok_or(SimError::StoreSize { requested })
 }
 
 /// A small deterministic RNG (SplitMix64), so runs with a seed repeat.
@@ -147,19 +180,24 @@ pub struct SimConfig {
     pub identity: Identity,
     /// Log events to stderr.
     pub log: bool,
+    /// Keep a copy of every stored ereport for [`Sim::delivered`] (tests
+    /// compare it with what a gateway stored). Off by default, so a
+    /// long-running simulator's memory stays bounded.
+    pub record_deliveries: bool,
 }
 
 impl Default for SimConfig {
     fn default() -> Self {
         Self {
-            listen: SocketAddr::from(([127, 0, 0, 1], ereport_sdk::wire::SP_PORT)),
-            store_bytes: 4096,
-            rate: 20.0,
+            listen: DEFAULT_LISTEN,
+            store_bytes: DEFAULT_STORE_BYTES,
+            rate: DEFAULT_RATE,
             fault_every: None,
-            vpd_delay: Duration::from_millis(500),
-            seed: 1,
+            vpd_delay: DEFAULT_VPD_DELAY,
+            seed: DEFAULT_SEED,
             identity: default_identity(),
             log: false,
+            record_deliveries: false,
         }
     }
 }
@@ -189,14 +227,9 @@ trait Core: Send {
         uptime: u64,
         lease: &dyn ReadLease,
     ) -> Result<Ena, IngestError>;
-    #[allow(clippy::too_many_arguments)]
     fn read(
         &mut self,
-        request_id: u8,
-        restart_id: RestartId,
-        start: Ena,
-        limit: u8,
-        committed: Ena,
+        req: &ReadRequest,
         out: &mut [u8],
         identity: Option<&Identity>,
     ) -> Result<usize, ReadError>;
@@ -224,17 +257,11 @@ impl<const N: usize> Core for CoreImpl<N> {
     }
     fn read(
         &mut self,
-        request_id: u8,
-        restart_id: RestartId,
-        start: Ena,
-        limit: u8,
-        committed: Ena,
+        req: &ReadRequest,
         out: &mut [u8],
         identity: Option<&Identity>,
     ) -> Result<usize, ReadError> {
-        self.store.read_ereports(
-            request_id, restart_id, start, limit, committed, out, identity,
-        )
+        self.store.read_ereports(req, out, identity)
     }
     fn on_faults(&mut self, kernel: &SimKernel, uptime: u64) -> FaultReport {
         self.faults.on_faults(&mut self.store, kernel, uptime)
@@ -256,7 +283,7 @@ impl<const N: usize> Core for CoreImpl<N> {
     }
 }
 
-fn make_core(store_bytes: usize) -> Result<Box<dyn Core>, String> {
+fn make_core(store_bytes: usize) -> Result<Box<dyn Core>, SimError> {
     fn boxed<const N: usize>() -> Box<dyn Core> {
         let mut c = Box::new(CoreImpl::<N> {
             store: Store::new(),
@@ -275,10 +302,10 @@ fn make_core(store_bytes: usize) -> Result<Box<dyn Core>, String> {
         16384 => boxed::<16384>(),
         32768 => boxed::<32768>(),
         65536 => boxed::<65536>(),
-        other => {
-            return Err(format!(
-                "--store-bytes {other} is not one of {STORE_SIZES:?}"
-            ));
+        _ => {
+            return Err(SimError::StoreSize {
+                requested: store_bytes,
+            });
         }
     })
 }
@@ -430,11 +457,13 @@ impl DeliverEreport for SimClient<'_> {
             Ok(ena) => {
                 stats.delivered += 1;
                 drop(stats);
-                lock(&self.shared.delivered).push(Delivered {
-                    ena,
-                    task: self.index,
-                    body: body.to_vec(),
-                });
+                if self.shared.cfg.record_deliveries {
+                    lock(&self.shared.delivered).push(Delivered {
+                        ena,
+                        task: self.index,
+                        body: body.to_vec(),
+                    });
+                }
                 Ok(ena)
             }
             Err(e) => {
@@ -455,27 +484,11 @@ struct SimReader {
 }
 
 impl ReadEreports for SimReader {
-    fn read_ereports(
-        &self,
-        request_id: u8,
-        restart_id: RestartId,
-        start_ena: Ena,
-        limit: u8,
-        committed_ena: Ena,
-        out: &mut [u8],
-    ) -> Result<usize, ReadError> {
+    fn read_ereports(&self, req: &ReadRequest, out: &mut [u8]) -> Result<usize, ReadError> {
         let uptime = self.shared.uptime();
         let mut p = lock(&self.shared.packrat);
         let identity = p.identity.clone();
-        let r = p.core.read(
-            request_id,
-            restart_id,
-            start_ena,
-            limit,
-            committed_ena,
-            out,
-            identity.as_ref(),
-        );
+        let r = p.core.read(req, out, identity.as_ref());
         // A commit may have freed room for faults that waited.
         let rec = p.core.record_pending(&self.shared.kernel, uptime);
         drop(p);
@@ -499,13 +512,19 @@ pub struct Sim {
 
 impl Sim {
     /// Starts the simulator: binds the socket and starts every task.
-    pub fn start(cfg: SimConfig) -> Result<Sim, String> {
+    pub fn start(cfg: SimConfig) -> Result<Sim, SimError> {
+        if !cfg.rate.is_finite() || cfg.rate < 0.0 {
+            return Err(SimError::Rate(cfg.rate));
+        }
         let mut core = make_core(cfg.store_bytes)?;
         let restart_id = random_restart_id();
         core.set_restart_id(restart_id);
-        let net = UdpNet::bind(cfg.listen, Duration::from_millis(20))
-            .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
-        let local_addr = net.local_addr().map_err(|e| e.to_string())?;
+        let listen_error = |source| SimError::Listen {
+            addr: cfg.listen,
+            source,
+        };
+        let net = UdpNet::bind(cfg.listen, Duration::from_millis(20)).map_err(listen_error)?;
+        let local_addr = net.local_addr().map_err(listen_error)?;
         let shared = Arc::new(Shared {
             start: Instant::now(),
             stop: AtomicBool::new(false),
@@ -587,7 +606,8 @@ impl Sim {
         st
     }
 
-    /// Every ereport producers delivered and packrat stored, in order.
+    /// Every ereport producers delivered and packrat stored, in order, if
+    /// [`SimConfig::record_deliveries`] is set (empty otherwise).
     pub fn delivered(&self) -> Vec<Delivered> {
         lock(&self.shared.delivered).clone()
     }
@@ -609,12 +629,7 @@ impl Sim {
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
-        let st = self.stats();
-        self.shared.log(format_args!(
-            "stopped: {} delivered, {} lost (store full), {} went away, {} faults, {} responses sent",
-            st.delivered, st.lost_full, st.went_away, st.faults_injected, st.snitch.responses_sent
-        ));
-        st
+        self.stats()
     }
 }
 
@@ -828,9 +843,9 @@ mod tests {
 
     #[test]
     fn store_sizes_round_up() {
-        assert_eq!(store_size_for(4096), Ok(4096));
-        assert_eq!(store_size_for(2000), Ok(2048));
-        assert_eq!(store_size_for(64), Ok(256));
+        assert_eq!(store_size_for(4096).unwrap(), 4096);
+        assert_eq!(store_size_for(2000).unwrap(), 2048);
+        assert_eq!(store_size_for(64).unwrap(), 256);
         assert!(store_size_for(63).is_err());
         assert!(store_size_for(65537).is_err());
         for s in STORE_SIZES {

@@ -11,9 +11,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use ereport_examples::gateway::GatewayConfig;
-use ereport_examples::sim::{Delivered, Rng};
+use ereport_gateway::gateway::GatewayConfig;
 use rusqlite::Connection;
+use sp_sim::sim::{Delivered, Rng};
 
 /// A unique path in the temp directory.
 pub fn temp_path(tag: &str) -> PathBuf {
@@ -31,11 +31,10 @@ pub fn temp_path(tag: &str) -> PathBuf {
 /// Gateway settings for tests: short timeouts, many attempts.
 pub fn gateway_cfg(sp: SocketAddr) -> GatewayConfig {
     GatewayConfig {
-        sp,
         bind: SocketAddr::from(([127, 0, 0, 1], 0)),
         timeout: Duration::from_millis(40),
         attempts: 200,
-        limit: 255,
+        ..GatewayConfig::for_sp(sp)
     }
 }
 

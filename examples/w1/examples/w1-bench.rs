@@ -1,4 +1,4 @@
-//! `w1-bench`: the figures of `shared/bench/W1.md`, printed as `name: value`.
+//! `w1-bench`: the figures of `docs/w1.md`, printed as `name: value`.
 //!
 //! Counts (lease calls, bytes, records) come from counting fake leases over
 //! the real packrat code. With `--instructions`, the program also runs
@@ -8,13 +8,15 @@
 //! profile (`--profile firmware`) so the figures describe shipped code.
 
 use std::hint::black_box;
+
+use clap::Parser;
 use std::process::{Command, ExitCode};
 
 use ereport_sdk::decode::decode_packet;
-use ereport_sdk::{Ena, TaskId};
+use ereport_sdk::{Ena, ReadRequest, TaskId};
+use ereport_w1::{self as w1, W1Store};
 use lease_writer::WriteLease;
 use lease_writer::testing::FakeLease;
-use packrat_ereport::w1::{self, W1Store};
 
 /// The 40 W1 reports: (sender, uptime, body).
 fn reports() -> Vec<(TaskId, u64, Vec<u8>)> {
@@ -41,7 +43,7 @@ fn w1_insert(store: &mut W1Store, reports: &[(TaskId, u64, Vec<u8>)]) {
 #[inline(never)]
 fn w1_encode<L: WriteLease>(store: &mut W1Store, lease: L) -> usize {
     store
-        .read_ereports(1, w1::RESTART_ID, Ena(1), 255, Ena::NONE, lease, None)
+        .read_ereports(&ReadRequest::new(w1::RESTART_ID).id(1), lease, None)
         .unwrap_or(0)
 }
 
@@ -62,7 +64,14 @@ struct Response {
 fn respond<const S: usize>(store: &mut W1Store, start: Ena, commit: Ena) -> Response {
     let mut lease = FakeLease::new(w1::LEASE_BYTES);
     let n = store
-        .read_ereports_staged::<_, S>(1, w1::RESTART_ID, start, 255, commit, &mut lease, None)
+        .read_ereports_staged::<_, S>(
+            &ReadRequest::new(w1::RESTART_ID)
+                .start(start)
+                .commit(commit)
+                .id(1),
+            &mut lease,
+            None,
+        )
         .expect("a 1024-byte lease always takes a response");
     let p = decode_packet(&lease.bytes()[..n]).expect("responses decode");
     Response {
@@ -129,11 +138,7 @@ fn counts() {
             }
             let mut lease = vec![0u8; len];
             match s.read_ereports(
-                1,
-                w1::RESTART_ID,
-                Ena(1),
-                255,
-                Ena::NONE,
+                &ReadRequest::new(w1::RESTART_ID).id(1),
                 &mut lease[..],
                 None,
             ) {
@@ -233,14 +238,29 @@ fn instructions() -> Result<(), String> {
     Ok(())
 }
 
+/// Prints the W1 figures (docs/w1.md) as `name: value` lines: records,
+/// bytes and lease calls per response, over the real packrat code with
+/// counting fake leases.
+#[derive(Parser, Debug)]
+#[command(version, about, long_about)]
+struct Args {
+    /// Also count instructions per entry point with valgrind's callgrind
+    /// (build with `--profile firmware` so they describe shipped code).
+    #[arg(long)]
+    instructions: bool,
+    /// Run each entry point once and exit (what callgrind runs).
+    #[arg(long, hide = true)]
+    run_once: bool,
+}
+
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|a| a == "--run-once") {
+    let args = Args::parse();
+    if args.run_once {
         run_once();
         return ExitCode::SUCCESS;
     }
     counts();
-    if args.iter().any(|a| a == "--instructions")
+    if args.instructions
         && let Err(e) = instructions()
     {
         eprintln!("w1-bench: {e}");

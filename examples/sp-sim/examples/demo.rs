@@ -9,16 +9,39 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use ereport_examples::cli;
-use ereport_examples::gateway::{Gateway, GatewayConfig, StoredEreport};
-use ereport_examples::sim::{Sim, SimConfig};
+use clap::Parser;
+use ereport_gateway::StoredEreport;
+use ereport_gateway::db::Db;
+use ereport_gateway::gateway::{Gateway, GatewayConfig};
+use ereport_gateway::output::escape;
 use serde_json::Value as Json;
+use sp_sim::sim::{Sim, SimConfig};
 
-const USAGE: &str = "\
-usage: demo [--seconds N] [--seed N]
+/// Default length of the demo, in seconds.
+const DEFAULT_SECONDS: f64 = 6.0;
+/// Default seed.
+const DEFAULT_SEED: u64 = 7;
 
-Starts the SP simulator and the gateway client in one process, shows the
-ereports arriving, and prints a summary.";
+/// Starts the SP simulator and the gateway in one process, shows the
+/// ereports arriving (a loss record when the small store overflows, task
+/// faults now and then), and prints a summary.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// How long the producers run, in seconds (1 to 600).
+    #[arg(long, default_value_t = DEFAULT_SECONDS, value_parser = parse_seconds)]
+    seconds: f64,
+    /// Seed for the simulated producers and faults.
+    #[arg(long, default_value_t = DEFAULT_SEED)]
+    seed: u64,
+}
+
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (1.0..=600.0).contains(&v) => Ok(v),
+        _ => Err("expected a number of seconds from 1 to 600".into()),
+    }
+}
 
 fn describe(e: &StoredEreport) -> (String, String) {
     let class = e
@@ -27,10 +50,11 @@ fn describe(e: &StoredEreport) -> (String, String) {
         .and_then(Json::as_str)
         .unwrap_or("")
         .to_string();
-    if let Some(lost) = e.json.get("lost") {
+    if let Some(lost) = e.lost() {
         let what = match lost {
-            Json::Null => "LOSS   ereports before boot are unknown".to_string(),
-            n => format!("LOSS   {n} ereports lost: the store was full"),
+            None => "LOSS   ereports before boot are unknown".to_string(),
+            Some(1) => "LOSS   1 ereport lost: the store was full".to_string(),
+            Some(n) => format!("LOSS   {n} ereports lost: the store was full"),
         };
         return ("(loss record)".into(), what);
     }
@@ -66,55 +90,32 @@ fn describe(e: &StoredEreport) -> (String, String) {
 }
 
 fn main() -> ExitCode {
-    let argv: Vec<String> = std::env::args().skip(1).collect();
-    if argv.iter().any(|a| a == "--help" || a == "-h") {
-        println!("{USAGE}");
-        return ExitCode::SUCCESS;
-    }
-    let args = match cli::parse(argv, &["--seconds", "--seed"], &[]) {
-        Ok(a) => a,
+    let args = Args::parse();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("demo: {e}");
-            return ExitCode::FAILURE;
+            ExitCode::FAILURE
         }
-    };
-    let seconds: f64 = args.get("--seconds", 6.0).unwrap_or(6.0);
-    let seed: u64 = args.get("--seed", 7).unwrap_or(7);
+    }
+}
 
-    let sim = match Sim::start(SimConfig {
+fn run(args: &Args) -> Result<(), String> {
+    let sim = Sim::start(SimConfig {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         store_bytes: 2048,
         rate: 120.0,
         fault_every: Some(Duration::from_millis(1500)),
         vpd_delay: Duration::from_millis(300),
-        seed,
+        seed: args.seed,
         log: false,
         ..SimConfig::default()
-    }) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("demo: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let cfg = GatewayConfig {
-        sp: sim.local_addr(),
-        ..GatewayConfig::default()
-    };
-    let db = match rusqlite::Connection::open_in_memory() {
-        Ok(db) => db,
-        Err(e) => {
-            eprintln!("demo: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let mut gw = match Gateway::with_connection(cfg, db) {
-        Ok(g) => g,
-        Err(e) => {
-            eprintln!("demo: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+    })
+    .map_err(|e| e.to_string())?;
+    let dir = tempfile::tempdir().map_err(|e| format!("cannot make a temporary directory: {e}"))?;
+    let db = Db::open(&dir.path().join("demo.sqlite")).map_err(|e| e.to_string())?;
+    let mut gw =
+        Gateway::new(GatewayConfig::for_sp(sim.local_addr()), db).map_err(|e| e.to_string())?;
 
     println!(
         "SP simulator on {} (restart id {})",
@@ -133,7 +134,7 @@ fn main() -> ExitCode {
     let (mut losses, mut lost_total, mut faults) = (0usize, 0u64, 0usize);
     let mut metadata_shown = false;
     let started = Instant::now();
-    let deadline = Duration::from_secs_f64(seconds.clamp(1.0, 600.0));
+    let deadline = Duration::from_secs_f64(args.seconds);
     let mut draining = false;
     loop {
         if !draining && started.elapsed() >= deadline {
@@ -144,7 +145,7 @@ fn main() -> ExitCode {
             draining = true;
         }
         let got = match gw.poll() {
-            Ok(g) => g,
+            Ok(p) => p.stored,
             Err(e) => {
                 eprintln!("demo: gateway: {e}");
                 break;
@@ -171,11 +172,16 @@ fn main() -> ExitCode {
             let (class, details) = describe(e);
             println!(
                 "{:>5}  {:<14} {:>3} {:>6}ms  {:<26} {}",
-                e.ena.0, e.task_name, e.task_gen, e.uptime_ms, class, details
+                e.ena.0,
+                escape(&e.task_name),
+                e.task_gen,
+                e.uptime_ms,
+                escape(&class),
+                escape(&details)
             );
-            if e.json.get("lost").is_some() {
+            if let Some(lost) = e.lost() {
                 losses += 1;
-                lost_total += e.json.get("lost").and_then(Json::as_u64).unwrap_or(0);
+                lost_total += lost.unwrap_or(0);
             } else {
                 if class.starts_with("hubris.fault") {
                     faults += 1;
@@ -211,5 +217,5 @@ fn main() -> ExitCode {
         "  {:<28} {:>8}",
         "snitch: responses sent", st.snitch.responses_sent
     );
-    ExitCode::SUCCESS
+    Ok(())
 }

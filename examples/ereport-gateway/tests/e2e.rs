@@ -7,11 +7,12 @@ use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
 use common::{LossyProxy, check_restart, gateway_cfg, restart_ids, rows, temp_path};
-use ereport_examples::gateway::Gateway;
-use ereport_examples::sim::{Rng, Sim, SimConfig};
+use ereport_gateway::db::Db;
+use ereport_gateway::gateway::Gateway;
 use ereport_sdk::wire::Request;
 use ereport_sdk::{Ena, RestartId};
 use packrat_ereport::faults::FaultInfo;
+use sp_sim::sim::{Rng, Sim, SimConfig};
 
 fn sim(store_bytes: usize, rate: f64, seed: u64) -> Sim {
     Sim::start(SimConfig {
@@ -20,6 +21,7 @@ fn sim(store_bytes: usize, rate: f64, seed: u64) -> Sim {
         rate,
         vpd_delay: Duration::from_millis(100),
         seed,
+        record_deliveries: true,
         ..SimConfig::default()
     })
     .unwrap()
@@ -29,7 +31,7 @@ fn sim(store_bytes: usize, rate: f64, seed: u64) -> Sim {
 fn run_and_drain(gw: &mut Gateway, sim: &Sim, d: Duration, pause: Duration) {
     let end = Instant::now() + d;
     while Instant::now() < end {
-        if gw.poll().unwrap().is_empty() {
+        if gw.poll().unwrap().drained {
             std::thread::sleep(pause);
         }
     }
@@ -39,7 +41,7 @@ fn run_and_drain(gw: &mut Gateway, sim: &Sim, d: Duration, pause: Duration) {
     let mut empties = 0;
     let give_up = Instant::now() + Duration::from_secs(20);
     while empties < 2 && Instant::now() < give_up {
-        if gw.poll().unwrap().is_empty() {
+        if gw.poll().unwrap().drained {
             empties += 1
         } else {
             empties = 0
@@ -53,7 +55,7 @@ fn lossy_network_and_overflowing_store_lose_nothing_unaccounted() {
     let sim = sim(1024, 300.0, 11);
     let proxy = LossyProxy::start(sim.local_addr(), 0.2, 5);
     let db = temp_path("lossy");
-    let mut gw = Gateway::open(gateway_cfg(proxy.addr), &db).unwrap();
+    let mut gw = Gateway::new(gateway_cfg(proxy.addr), Db::open(&db).unwrap()).unwrap();
     // Poll slowly so the small store overflows between polls.
     run_and_drain(
         &mut gw,
@@ -71,7 +73,7 @@ fn lossy_network_and_overflowing_store_lose_nothing_unaccounted() {
     assert!(st.lost_full > 0, "the store overflowed: {st:?}");
     assert_eq!(st.pending_losses, 0);
     let rid = format!("{:032x}", st_rid(&gw));
-    let lost = check_restart(gw.db(), &rid, &delivered);
+    let lost = check_restart(gw.db().connection(), &rid, &delivered);
     assert_eq!(
         lost, st.lost_full,
         "every loss is accounted for by a loss record"
@@ -89,7 +91,7 @@ fn sp_restart_is_noticed_and_kept_apart() {
     let a = sim(4096, 100.0, 21);
     let addr = a.local_addr();
     let db = temp_path("sp-restart");
-    let mut gw = Gateway::open(gateway_cfg(addr), &db).unwrap();
+    let mut gw = Gateway::new(gateway_cfg(addr), Db::open(&db).unwrap()).unwrap();
     run_and_drain(
         &mut gw,
         &a,
@@ -109,6 +111,7 @@ fn sp_restart_is_noticed_and_kept_apart() {
         rate: 100.0,
         vpd_delay: Duration::from_millis(300),
         seed: 22,
+        record_deliveries: true,
         ..SimConfig::default()
     })
     .unwrap();
@@ -123,7 +126,7 @@ fn sp_restart_is_noticed_and_kept_apart() {
     assert!(gw.stats().restarts_seen >= 2);
     let delivered_b = b.delivered();
     b.stop();
-    let mut ids = restart_ids(gw.db());
+    let mut ids = restart_ids(gw.db().connection());
     ids.sort();
     let mut want = vec![
         format!("{:032x}", rid_a.0),
@@ -131,15 +134,20 @@ fn sp_restart_is_noticed_and_kept_apart() {
     ];
     want.sort();
     assert_eq!(ids, want);
-    check_restart(gw.db(), &format!("{:032x}", rid_a.0), &delivered_a);
     check_restart(
-        gw.db(),
+        gw.db().connection(),
+        &format!("{:032x}", rid_a.0),
+        &delivered_a,
+    );
+    check_restart(
+        gw.db().connection(),
         &format!("{:032x}", gw.restart_id().unwrap().0),
         &delivered_b,
     );
     // Metadata is kept per restart.
     let n: i64 = gw
         .db()
+        .connection()
         .query_row(
             "SELECT count(*) FROM sp_restarts WHERE metadata LIKE '%baseboard_serial_number%'",
             [],
@@ -155,7 +163,7 @@ fn gateway_restart_resumes_without_duplicates_or_gaps() {
     let s = sim(8192, 150.0, 31);
     let db = temp_path("gw-restart");
     {
-        let mut gw = Gateway::open(gateway_cfg(s.local_addr()), &db).unwrap();
+        let mut gw = Gateway::new(gateway_cfg(s.local_addr()), Db::open(&db).unwrap()).unwrap();
         let end = Instant::now() + Duration::from_millis(700);
         while Instant::now() < end {
             let _ = gw.poll().unwrap();
@@ -164,7 +172,7 @@ fn gateway_restart_resumes_without_duplicates_or_gaps() {
         assert!(gw.committed() > Ena(5));
     } // the gateway goes away mid-run
     std::thread::sleep(Duration::from_millis(300));
-    let mut gw = Gateway::open(gateway_cfg(s.local_addr()), &db).unwrap();
+    let mut gw = Gateway::new(gateway_cfg(s.local_addr()), Db::open(&db).unwrap()).unwrap();
     assert_eq!(
         gw.restart_id(),
         Some(s.restart_id()),
@@ -186,7 +194,11 @@ fn gateway_restart_resumes_without_duplicates_or_gaps() {
     let delivered = s.delivered();
     let st = s.stop();
     assert_eq!(st.lost_full, 0);
-    check_restart(gw.db(), &format!("{:032x}", s_rid(&gw)), &delivered);
+    check_restart(
+        gw.db().connection(),
+        &format!("{:032x}", s_rid(&gw)),
+        &delivered,
+    );
     let _ = std::fs::remove_file(db);
 }
 
@@ -198,7 +210,7 @@ fn s_rid(gw: &Gateway) -> u128 {
 fn producer_restarted_during_the_copy_loses_nothing_else() {
     let s = sim(16384, 200.0, 41);
     let db = temp_path("mid-copy");
-    let mut gw = Gateway::open(gateway_cfg(s.local_addr()), &db).unwrap();
+    let mut gw = Gateway::new(gateway_cfg(s.local_addr()), Db::open(&db).unwrap()).unwrap();
     for (i, task) in [1u16, 2, 3, 4, 1, 2].into_iter().enumerate() {
         let message = format!("fault {i} during a copy").into_bytes();
         s.inject_fault(task, FaultInfo::Panic, Some(message), true);
@@ -224,9 +236,10 @@ fn producer_restarted_during_the_copy_loses_nothing_else() {
     assert_eq!(st.store.went_away, 6);
     assert_eq!(st.lost_full, 0, "nothing else lost");
     let rid = format!("{:032x}", gw.restart_id().unwrap().0);
-    check_restart(gw.db(), &rid, &delivered);
+    check_restart(gw.db().connection(), &rid, &delivered);
     let panics: i64 = gw
         .db()
+        .connection()
         .query_row(
             "SELECT count(*) FROM ereports WHERE json LIKE '%hubris.fault.panic%during a copy%'",
             [],
@@ -245,7 +258,7 @@ fn junk_at_the_snitch_does_not_stop_valid_requests() {
     let mut rng = Rng::new(99);
     let valid = Request::new(RestartId(5), Ena(1), Ena(0), 10, 1).to_bytes();
     let db = temp_path("junk");
-    let mut gw = Gateway::open(gateway_cfg(target), &db).unwrap();
+    let mut gw = Gateway::new(gateway_cfg(target), Db::open(&db).unwrap()).unwrap();
     let mut sent = 0u32;
     for i in 0..10_000u32 {
         let packet: Vec<u8> = match rng.below(3) {
@@ -282,7 +295,7 @@ fn junk_at_the_snitch_does_not_stop_valid_requests() {
     );
     assert_eq!(st.snitch.requests + bad, st.snitch.received);
     let rid = format!("{:032x}", gw.restart_id().unwrap().0);
-    check_restart(gw.db(), &rid, &delivered);
-    assert!(rows(gw.db(), &rid).len() > 10);
+    check_restart(gw.db().connection(), &rid, &delivered);
+    assert!(rows(gw.db().connection(), &rid).len() > 10);
     let _ = std::fs::remove_file(db);
 }

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use packrat_ereport::w1;
+use ereport_w1 as w1;
 
 fn host_output() -> String {
     let mut store = w1::new_store();

@@ -1,10 +1,17 @@
-//! The reference workload W1 ("mixed SP") of `shared/bench/W1.md`, as data
-//! and an encoder. One definition for every test, benchmark and target run,
-//! so their figures compare. `no_std`, no allocation.
+//! The reference workload W1 ("mixed SP", described in `docs/w1.md`), as
+//! data and an encoder. One definition for every test, benchmark and target
+//! run, so their figures compare. `no_std`, no allocation: the emulated
+//! Cortex-M7 runs the same code.
+//!
+//! This crate is not part of any firmware crate's API; it exists for tests,
+//! `examples/w1-bench.rs` (the W1 figures in BENCHMARKS.md) and the Cortex-M
+//! programs.
 
-use ereport_sdk::{Bytes, Ena, Ereport, ReadError, RestartId, TaskId};
+#![no_std]
+#![forbid(unsafe_code)]
 
-use crate::store::{IngestError, Store, TaskTable};
+use ereport_sdk::{Bytes, Ena, Ereport, ReadError, ReadRequest, RestartId, TaskId};
+use packrat_ereport::{IngestError, Store, TaskTable};
 
 /// Task names by index (index 0 is the supervisor, unused by W1).
 pub enum W1Tasks {}
@@ -221,11 +228,10 @@ pub fn run_cycle(
     for request_id in 1..=u8::MAX {
         let n = store
             .read_ereports(
-                request_id,
-                RESTART_ID,
-                start,
-                255,
-                commit,
+                &ReadRequest::new(RESTART_ID)
+                    .start(start)
+                    .commit(commit)
+                    .id(request_id),
                 &mut *lease,
                 None,
             )

@@ -5,8 +5,12 @@
 //! delivered to a packrat stand-in (the real `packrat-ereport` store). Each
 //! ereport is printed in CBOR diagnostic notation with its static maximum
 //! next to its actual length.
+//!
+//! Run it with `cargo run -p ereport-sdk --example task-author`.
 
 use std::cell::RefCell;
+
+use clap::Parser;
 
 use ereport_sdk::decode::decode_value;
 use ereport_sdk::{DeliverEreport, DeliverError, Ena, Ereport, EreportField, RestartId, TaskId};
@@ -100,7 +104,14 @@ fn show<E: ereport_sdk::Declared<TaskReporter>>(
     }
 }
 
+/// Declares three ereport classes in a reporter, delivers one of each to
+/// packrat's store, and prints each ereport's CBOR with its static bound.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {}
+
 fn main() {
+    Args::parse();
     let packrat = Packrat(RefCell::new(Store::new()));
     {
         let mut s = packrat.0.borrow_mut();

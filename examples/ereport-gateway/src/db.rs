@@ -1,0 +1,404 @@
+//! The gateway's SQLite database: ereports, gaps, SP restarts and the
+//! cursor (what has been committed to the SP).
+//!
+//! Every write that makes the SP free records happens in one transaction
+//! that commits before the ENA is sent as committed, so the database is the
+//! durable copy by then. That is also why the database must be a file: an
+//! in-memory database would lose ereports the SP has already freed.
+
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use ereport_sdk::{Ena, RestartId};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::{Map, Value as Json};
+
+use crate::StoredEreport;
+
+/// The schema's version, kept in SQLite's `user_version`.
+pub const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS sp_restarts (
+    restart_id TEXT PRIMARY KEY,
+    metadata TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ereports (
+    restart_id TEXT NOT NULL,
+    ena INTEGER NOT NULL,
+    task_name TEXT NOT NULL,
+    task_gen INTEGER NOT NULL,
+    -- All 64 bits: values of 2^63 and more are stored as their
+    -- two's-complement (negative) i64.
+    uptime_ms INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    json TEXT NOT NULL,
+    -- Why the body is not a valid ereport (NULL when it is).
+    invalid_error TEXT,
+    PRIMARY KEY (restart_id, ena)
+);
+CREATE TABLE IF NOT EXISTS gaps (
+    restart_id TEXT NOT NULL,
+    first_ena INTEGER NOT NULL,
+    last_ena INTEGER NOT NULL,
+    seen_unix_ms INTEGER NOT NULL,
+    PRIMARY KEY (restart_id, first_ena)
+);
+CREATE TABLE IF NOT EXISTS cursor (
+    id INTEGER PRIMARY KEY CHECK (id = 0),
+    restart_id TEXT NOT NULL,
+    committed_ena INTEGER NOT NULL
+);
+";
+
+/// Why the database could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// An empty path, `:memory:` or an in-memory URI.
+    #[error(
+        "{0:?} is not a durable database: the SP frees what the gateway commits, so give a file path"
+    )]
+    NotDurable(String),
+    /// The database was written by a newer gateway.
+    #[error(
+        "{path}: schema version {found} is newer than this gateway's ({SCHEMA_VERSION}); upgrade the gateway"
+    )]
+    NewerSchema {
+        /// The database file.
+        path: PathBuf,
+        /// The version found.
+        found: i64,
+    },
+    /// SQLite failed.
+    #[error("{path}: {source}")]
+    Sqlite {
+        /// The database file.
+        path: PathBuf,
+        /// What SQLite said.
+        source: rusqlite::Error,
+    },
+}
+
+/// A gap the gateway recorded: ENAs the SP never sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Gap {
+    /// The SP restart.
+    pub restart_id: RestartId,
+    /// First missing ENA.
+    pub first: Ena,
+    /// Last missing ENA.
+    pub last: Ena,
+}
+
+impl Gap {
+    /// How many ENAs are missing.
+    pub fn len(&self) -> u64 {
+        self.last.0.saturating_sub(self.first.0).saturating_add(1)
+    }
+
+    /// Never: a gap holds at least one ENA.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+}
+
+/// Whether `path` names an in-memory or temporary database rather than a
+/// file.
+pub fn is_durable_path(path: &str) -> bool {
+    let p = path.trim();
+    !(p.is_empty()
+        || p == ":memory:"
+        || (p.starts_with("file:")
+            && (p.contains("mode=memory") || p.starts_with("file::memory:"))))
+}
+
+/// The database.
+pub struct Db {
+    conn: Connection,
+    path: PathBuf,
+}
+
+fn sql(v: u64) -> i64 {
+    // ENAs are validated to fit (MAX_STORABLE_ENA); uptimes keep all their
+    // bits as two's complement.
+    v as i64
+}
+
+fn unsql(v: i64) -> u64 {
+    v as u64
+}
+
+impl Db {
+    /// Opens (or creates) the database file at `path`.
+    pub fn open(path: &Path) -> Result<Self, DbError> {
+        let text = path.to_string_lossy();
+        if !is_durable_path(&text) {
+            return Err(DbError::NotDurable(text.into_owned()));
+        }
+        let err = |source| DbError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(err)?;
+        let db = Db {
+            conn,
+            path: path.to_path_buf(),
+        };
+        let found: i64 = db
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(err)?;
+        if found > SCHEMA_VERSION {
+            return Err(DbError::NewerSchema {
+                path: path.to_path_buf(),
+                found,
+            });
+        }
+        db.conn.execute_batch(SCHEMA).map_err(err)?;
+        db.conn
+            .execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
+            .map_err(err)?;
+        Ok(db)
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The connection, for reading.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    fn err(&self, source: rusqlite::Error) -> DbError {
+        DbError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// The cursor: restart id and committed ENA, with that restart's
+    /// metadata.
+    pub fn cursor(&self) -> Result<Option<(RestartId, Ena, Map<String, Json>)>, DbError> {
+        let row: Option<(String, i64)> = self
+            .conn
+            .query_row(
+                "SELECT restart_id, committed_ena FROM cursor WHERE id = 0",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        let Some((rid, ena)) = row else {
+            return Ok(None);
+        };
+        let Ok(rid) = u128::from_str_radix(&rid, 16) else {
+            return Ok(None);
+        };
+        let rid = RestartId(rid);
+        Ok(Some((rid, Ena(unsql(ena)), self.metadata(rid)?)))
+    }
+
+    /// The metadata stored for a restart (empty if none).
+    pub fn metadata(&self, rid: RestartId) -> Result<Map<String, Json>, DbError> {
+        let meta: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT metadata FROM sp_restarts WHERE restart_id = ?1",
+                [rid.to_string()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        Ok(match meta.and_then(|m| serde_json::from_str(&m).ok()) {
+            Some(Json::Object(m)) => m,
+            _ => Map::new(),
+        })
+    }
+
+    /// Records a restart and its metadata.
+    pub fn save_restart(
+        &self,
+        rid: RestartId,
+        metadata: &Map<String, Json>,
+    ) -> Result<(), DbError> {
+        self.conn
+            .execute(
+                "INSERT INTO sp_restarts (restart_id, metadata) VALUES (?1, ?2)
+                 ON CONFLICT (restart_id) DO UPDATE SET metadata = excluded.metadata",
+                params![rid.to_string(), Json::Object(metadata.clone()).to_string()],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// The body stored for an ereport, if any.
+    pub fn body(&self, rid: RestartId, ena: Ena) -> Result<Option<Vec<u8>>, DbError> {
+        self.conn
+            .query_row(
+                "SELECT body FROM ereports WHERE restart_id = ?1 AND ena = ?2",
+                params![rid.to_string(), sql(ena.0)],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Whether every ENA in `first..=last` is stored or inside a recorded
+    /// gap.
+    pub fn covers(&self, rid: RestartId, first: Ena, last: Ena) -> Result<bool, DbError> {
+        let want = last.0.saturating_sub(first.0).saturating_add(1);
+        let stored: i64 = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM ereports WHERE restart_id = ?1 AND ena BETWEEN ?2 AND ?3",
+                params![rid.to_string(), sql(first.0), sql(last.0)],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(unsql(stored) >= want)
+    }
+
+    /// Stores a batch in one transaction: the ereports (ones already stored
+    /// are left alone), the gap if any, and the new cursor. Returns, per
+    /// ereport, whether it was new.
+    pub fn store(
+        &mut self,
+        rid: RestartId,
+        ereports: &[StoredEreport],
+        gap: Option<Gap>,
+        committed: Ena,
+    ) -> Result<Vec<bool>, DbError> {
+        let path = self.path.clone();
+        let err = |source| DbError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(err)?;
+        let mut fresh = Vec::with_capacity(ereports.len());
+        {
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO ereports
+                     (restart_id, ena, task_name, task_gen, uptime_ms, body, json, invalid_error)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )
+                .map_err(err)?;
+            let rid_text = rid.to_string();
+            for e in ereports {
+                let n = insert
+                    .execute(params![
+                        rid_text,
+                        sql(e.ena.0),
+                        e.task_name,
+                        e.task_gen,
+                        sql(e.uptime_ms),
+                        e.body,
+                        e.json.to_string(),
+                        e.invalid_error,
+                    ])
+                    .map_err(err)?;
+                fresh.push(n == 1);
+            }
+        }
+        if let Some(g) = gap {
+            let seen = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+            tx.execute(
+                "INSERT OR IGNORE INTO gaps (restart_id, first_ena, last_ena, seen_unix_ms)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    g.restart_id.to_string(),
+                    sql(g.first.0),
+                    sql(g.last.0),
+                    seen
+                ],
+            )
+            .map_err(err)?;
+        }
+        tx.execute(
+            "INSERT INTO cursor (id, restart_id, committed_ena) VALUES (0, ?1, ?2)
+             ON CONFLICT (id) DO UPDATE SET restart_id = excluded.restart_id,
+                                            committed_ena = excluded.committed_ena",
+            params![rid.to_string(), sql(committed.0)],
+        )
+        .map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(fresh)
+    }
+
+    /// Moves the cursor without storing anything (a restart, or a cursor
+    /// found ahead of the SP).
+    pub fn set_cursor(&self, rid: RestartId, committed: Ena) -> Result<(), DbError> {
+        self.conn
+            .execute(
+                "INSERT INTO cursor (id, restart_id, committed_ena) VALUES (0, ?1, ?2)
+                 ON CONFLICT (id) DO UPDATE SET restart_id = excluded.restart_id,
+                                                committed_ena = excluded.committed_ena",
+                params![rid.to_string(), sql(committed.0)],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Every recorded gap, oldest first.
+    pub fn gaps(&self) -> Result<Vec<Gap>, DbError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT restart_id, first_ena, last_ena FROM gaps ORDER BY rowid")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (rid, first, last) = row.map_err(|e| self.err(e))?;
+            out.push(Gap {
+                restart_id: RestartId(u128::from_str_radix(&rid, 16).unwrap_or(0)),
+                first: Ena(unsql(first)),
+                last: Ena(unsql(last)),
+            });
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn in_memory_databases_are_refused() {
+        for p in ["", " ", ":memory:", "file::memory:", "file:x?mode=memory"] {
+            assert!(!is_durable_path(p), "{p:?}");
+            assert!(matches!(
+                Db::open(Path::new(p)),
+                Err(DbError::NotDurable(_))
+            ));
+        }
+        assert!(is_durable_path("ereports.sqlite"));
+    }
+
+    #[test]
+    fn newer_schemas_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        drop(Db::open(&path).unwrap());
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("PRAGMA user_version = 99")
+            .unwrap();
+        assert!(matches!(
+            Db::open(&path),
+            Err(DbError::NewerSchema { found: 99, .. })
+        ));
+    }
+}

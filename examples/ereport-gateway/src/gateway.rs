@@ -1,0 +1,601 @@
+//! The collector: speaks the protocol to one SP as MGS does, and stores
+//! what it receives as the control plane does.
+//!
+//! - While it has no metadata for the SP, it first sends a metadata refresh
+//!   (restart id 0, start 0, limit 0) and keeps the map if it is not empty.
+//! - Each request gets the next request id; a request that is not answered
+//!   within the per-attempt timeout is sent again (with a new id).
+//! - Every datagram is checked against the request it should answer
+//!   ([`validate`](crate::validate)), then against the database: records
+//!   before the requested ENA must be ones already stored, byte for byte;
+//!   ENAs skipped after it are recorded as a gap (unless the database holds
+//!   them already); what does not add up is rejected and the gateway keeps
+//!   waiting for the real answer.
+//! - A response with another restart id means the SP restarted: the
+//!   gateway takes the new metadata and starts from that restart's earliest
+//!   record. A restart id that keeps changing ends a drain with
+//!   [`GatewayError::UnstableRestartId`].
+//! - An ENA is sent as committed only after the transaction that stored it
+//!   (and any gap below it) has committed.
+//! - After an empty response it checks once that its cursor is not ahead of
+//!   the SP (a database from elsewhere, or an earlier forged response): if
+//!   the SP still holds records at or below the committed ENA, it says so
+//!   and starts again from the SP's earliest record.
+
+use std::net::{SocketAddr, UdpSocket};
+use std::time::{Duration, Instant};
+
+use ereport_sdk::decode::{Entry, Packet};
+use ereport_sdk::wire::{MAX_RESPONSE_LEN, Request};
+use ereport_sdk::{Ena, RestartId};
+use serde_json::{Map, Value as Json};
+
+use crate::db::{Db, DbError, Gap};
+use crate::json::{body_error, ereport_json, to_json};
+use crate::validate::{Rejection, validate};
+
+/// Default per-attempt timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(250);
+/// Default attempts per request.
+pub const DEFAULT_ATTEMPTS: u32 = 20;
+/// Default most ereports per response (what the control plane asks for).
+pub const DEFAULT_LIMIT: u8 = 255;
+/// Restart-id changes one drain accepts before it calls the SP's restart
+/// id unstable.
+pub const MAX_RESTARTS_PER_DRAIN: u32 = 4;
+
+/// Why the gateway stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// The database failed.
+    #[error("database: {0}")]
+    Db(#[from] DbError),
+    /// The socket failed.
+    #[error("socket: {0}")]
+    Io(#[from] std::io::Error),
+    /// Nothing came back at all.
+    #[error("no answer from {sp} after {attempts} attempts: is the SP (sp-sim) running?")]
+    NoAnswer {
+        /// The SP's address.
+        sp: SocketAddr,
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// Answers came back, but none was acceptable.
+    #[error("no acceptable answer from {sp} after {attempts} attempts: {rejected} {} rejected (last: {last})", if *.rejected == 1 { "response" } else { "responses" })]
+    Rejected {
+        /// The SP's address.
+        sp: SocketAddr,
+        /// Attempts made.
+        attempts: u32,
+        /// Responses rejected.
+        rejected: u64,
+        /// Why the last one was.
+        last: Rejection,
+    },
+    /// The restart id changed more often than a draining SP can restart.
+    #[error("the SP's restart id is unstable: it changed {changes} times while draining {sp}")]
+    UnstableRestartId {
+        /// The SP's address.
+        sp: SocketAddr,
+        /// Changes seen in this drain.
+        changes: u32,
+    },
+}
+
+/// The gateway's settings.
+#[derive(Clone, Debug)]
+pub struct GatewayConfig {
+    /// The SP's snitch.
+    pub sp: SocketAddr,
+    /// Local address to bind (port 0 for any).
+    pub bind: SocketAddr,
+    /// Per-attempt timeout.
+    pub timeout: Duration,
+    /// Attempts per request before giving up.
+    pub attempts: u32,
+    /// Most ereports per response to ask for (1..=255).
+    pub limit: u8,
+}
+
+impl GatewayConfig {
+    /// Defaults for the SP at `sp`, bound to any local port of its family.
+    pub fn for_sp(sp: SocketAddr) -> Self {
+        let bind = if sp.is_ipv4() {
+            SocketAddr::from(([0, 0, 0, 0], 0))
+        } else {
+            SocketAddr::from(([0u16; 8], 0))
+        };
+        Self {
+            sp,
+            bind,
+            timeout: DEFAULT_TIMEOUT,
+            attempts: DEFAULT_ATTEMPTS,
+            limit: DEFAULT_LIMIT,
+        }
+    }
+}
+
+/// An ereport as stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredEreport {
+    /// The SP's restart id.
+    pub restart_id: RestartId,
+    /// Its ENA.
+    pub ena: Ena,
+    /// The reporting task.
+    pub task_name: String,
+    /// The task's generation.
+    pub task_gen: u32,
+    /// Uptime when stored.
+    pub uptime_ms: u64,
+    /// The body (CBOR).
+    pub body: Vec<u8>,
+    /// The JSON object printed by `--json`.
+    pub json: Json,
+    /// Why the body is not a valid ereport, if it is not.
+    pub invalid_error: Option<String>,
+}
+
+impl StoredEreport {
+    /// The class (`"k"`), if the body has one.
+    pub fn class(&self) -> Option<&str> {
+        self.json.get("k").and_then(Json::as_str)
+    }
+
+    /// The count of a loss record (`{"lost": n}`): `Some(None)` for
+    /// `{"lost": null}` (unknown losses), `None` if this is not one.
+    pub fn lost(&self) -> Option<Option<u64>> {
+        if self.invalid_error.is_some() {
+            return None;
+        }
+        self.json.get("lost").map(Json::as_u64)
+    }
+}
+
+/// Something the gateway noticed, besides ereports.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    /// The SP's restart id changed (`from` is `None` on first contact).
+    Restart {
+        /// The restart id tracked before.
+        from: Option<RestartId>,
+        /// The new one.
+        to: RestartId,
+    },
+    /// ENAs the SP did not send were recorded as a gap.
+    Gap(Gap),
+    /// The committed ENA was at or past the SP's stream; the gateway starts
+    /// again from the SP's earliest record.
+    CursorAhead {
+        /// What the gateway had committed.
+        committed: Ena,
+        /// The SP's earliest record.
+        sp_earliest: Ena,
+    },
+    /// A datagram was rejected (the gateway kept waiting for the real
+    /// answer).
+    Rejected(Rejection),
+}
+
+/// What one [`Gateway::poll`] did.
+#[derive(Clone, Debug, Default)]
+pub struct Poll {
+    /// Ereports stored for the first time, in ENA order.
+    pub stored: Vec<StoredEreport>,
+    /// What else happened.
+    pub events: Vec<Event>,
+    /// Whether the SP had nothing more to send.
+    pub drained: bool,
+}
+
+/// Counters.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GatewayStats {
+    /// Requests sent (retries included).
+    pub requests: u64,
+    /// Attempts that timed out.
+    pub timeouts: u64,
+    /// Late answers to earlier attempts, and packets from other addresses.
+    pub ignored: u64,
+    /// Datagrams rejected as inconsistent.
+    pub rejected: u64,
+    /// Metadata refreshes.
+    pub refreshes: u64,
+    /// SP restarts seen.
+    pub restarts_seen: u64,
+    /// Ereports stored.
+    pub stored: u64,
+    /// Ereports with invalid bodies stored (flagged).
+    pub invalid: u64,
+    /// Gaps recorded.
+    pub gaps: u64,
+    /// ENAs inside recorded gaps.
+    pub gap_enas: u64,
+    /// Loss records stored.
+    pub loss_records: u64,
+    /// Ereports the SP reported lost (sum of loss-record counts).
+    pub lost: u64,
+}
+
+/// What a response means, worked out before anything is written.
+struct Plan {
+    restart_id: RestartId,
+    restarted: bool,
+    packet: Packet,
+    gap: Option<Gap>,
+}
+
+/// The gateway: a socket, a database, and where it is in the SP's stream.
+pub struct Gateway {
+    cfg: GatewayConfig,
+    socket: UdpSocket,
+    db: Db,
+    restart_id: Option<RestartId>,
+    metadata: Map<String, Json>,
+    committed: Ena,
+    /// Whether the cursor is known not to be ahead of the SP.
+    cursor_checked: bool,
+    request_id: u8,
+    stats: GatewayStats,
+}
+
+impl Gateway {
+    /// Opens the gateway on `db`, resuming from the cursor it holds.
+    pub fn new(cfg: GatewayConfig, db: Db) -> Result<Self, GatewayError> {
+        let socket = UdpSocket::bind(cfg.bind)?;
+        let (restart_id, committed, metadata) = match db.cursor()? {
+            Some((rid, ena, md)) => (Some(rid), ena, md),
+            None => (None, Ena::NONE, Map::new()),
+        };
+        Ok(Gateway {
+            cfg,
+            socket,
+            db,
+            restart_id,
+            metadata,
+            committed,
+            cursor_checked: false,
+            request_id: 0,
+            stats: GatewayStats::default(),
+        })
+    }
+
+    /// The restart id being tracked.
+    pub fn restart_id(&self) -> Option<RestartId> {
+        self.restart_id
+    }
+
+    /// The last ENA committed (stored in the database).
+    pub fn committed(&self) -> Ena {
+        self.committed
+    }
+
+    /// The metadata for the current restart, as JSON.
+    pub fn metadata(&self) -> &Map<String, Json> {
+        &self.metadata
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> GatewayStats {
+        self.stats
+    }
+
+    /// The database.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &GatewayConfig {
+        &self.cfg
+    }
+
+    /// Sends `make(request_id)` until a datagram passes [`validate`] and
+    /// `accept`, retrying with a new request id after each timeout.
+    /// Rejected datagrams are reported in `events` and waited past.
+    fn exchange<T>(
+        &mut self,
+        make: impl Fn(u8) -> Request,
+        events: &mut Vec<Event>,
+        mut accept: impl FnMut(&Self, Packet) -> Result<T, Rejection>,
+    ) -> Result<T, GatewayError> {
+        let mut buf = [0u8; MAX_RESPONSE_LEN + 1];
+        let mut rejected = 0u64;
+        let mut last_rejection = None;
+        for _ in 0..self.cfg.attempts {
+            self.request_id = self.request_id.wrapping_add(1);
+            let req = make(self.request_id);
+            self.socket.send_to(&req.to_bytes(), self.cfg.sp)?;
+            self.stats.requests += 1;
+            let deadline = Instant::now() + self.cfg.timeout;
+            loop {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    self.stats.timeouts += 1;
+                    break;
+                }
+                self.socket.set_read_timeout(Some(left))?;
+                let (n, from) = match self.socket.recv_from(&mut buf) {
+                    Ok(r) => r,
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            std::io::ErrorKind::WouldBlock
+                                | std::io::ErrorKind::TimedOut
+                                | std::io::ErrorKind::Interrupted
+                                // An ICMP error from an earlier send.
+                                | std::io::ErrorKind::ConnectionRefused
+                        ) =>
+                    {
+                        continue;
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                if from != self.cfg.sp {
+                    self.stats.ignored += 1;
+                    continue;
+                }
+                let verdict =
+                    validate(&req, buf.get(..n).unwrap_or(&[])).and_then(|p| accept(self, p));
+                match verdict {
+                    Ok(t) => return Ok(t),
+                    Err(r) if r.is_stale() => self.stats.ignored += 1,
+                    Err(r) => {
+                        self.stats.rejected += 1;
+                        rejected += 1;
+                        events.push(Event::Rejected(r.clone()));
+                        last_rejection = Some(r);
+                    }
+                }
+            }
+        }
+        Err(match last_rejection {
+            Some(last) => GatewayError::Rejected {
+                sp: self.cfg.sp,
+                attempts: self.cfg.attempts,
+                rejected,
+                last,
+            },
+            None => GatewayError::NoAnswer {
+                sp: self.cfg.sp,
+                attempts: self.cfg.attempts,
+            },
+        })
+    }
+
+    /// Works out what `packet` (an answer to a request for `requested` of
+    /// `asked`) means against the database, or rejects it.
+    fn plan(
+        &self,
+        asked: Option<RestartId>,
+        requested: Ena,
+        packet: Packet,
+    ) -> Result<Plan, Rejection> {
+        let rid = packet.restart_id;
+        let restarted = asked != Some(rid);
+        // A restart's stream is sent from its earliest record.
+        let expected = if restarted { Ena::FIRST } else { requested };
+        for e in &packet.entries {
+            let stored = self.db.body(rid, e.ena).ok().flatten();
+            match stored {
+                Some(body) if body != e.body => {
+                    return Err(Rejection::Conflict { ena: e.ena });
+                }
+                None if e.ena < expected => {
+                    return Err(Rejection::StartBeforeRequested {
+                        start: packet.start_ena,
+                        requested: expected,
+                    });
+                }
+                _ => {}
+            }
+        }
+        let gap = match packet.entries.first() {
+            Some(first) if first.ena > expected => {
+                let last = Ena(first.ena.0.saturating_sub(1));
+                match self.db.covers(rid, expected, last) {
+                    Ok(true) => None,
+                    _ => Some(Gap {
+                        restart_id: rid,
+                        first: expected,
+                        last,
+                    }),
+                }
+            }
+            _ => None,
+        };
+        Ok(Plan {
+            restart_id: rid,
+            restarted,
+            packet,
+            gap,
+        })
+    }
+
+    fn note_restart(
+        &mut self,
+        to: RestartId,
+        metadata: &Map<String, Json>,
+        events: &mut Vec<Event>,
+    ) -> Result<(), GatewayError> {
+        events.push(Event::Restart {
+            from: self.restart_id,
+            to,
+        });
+        self.stats.restarts_seen += 1;
+        self.restart_id = Some(to);
+        self.committed = Ena::NONE;
+        self.cursor_checked = true;
+        self.metadata = if metadata.is_empty() {
+            self.db.metadata(to)?
+        } else {
+            metadata.clone()
+        };
+        self.db.save_restart(to, &self.metadata)?;
+        Ok(())
+    }
+
+    /// One round: a metadata refresh if needed, then one data request, then
+    /// (once after an empty response) a check that the cursor is not ahead
+    /// of the SP.
+    pub fn poll(&mut self) -> Result<Poll, GatewayError> {
+        let mut out = Poll::default();
+        if self.metadata.is_empty() {
+            self.stats.refreshes += 1;
+            let p = self.exchange(
+                |id| Request::new(RestartId::UNKNOWN, Ena::NONE, Ena::NONE, 0, id),
+                &mut out.events,
+                |_, p| Ok(p),
+            )?;
+            let md = json_metadata(&p);
+            if self.restart_id != Some(p.restart_id) {
+                self.note_restart(p.restart_id, &md, &mut out.events)?;
+            } else if !md.is_empty() {
+                self.metadata = md;
+                self.db.save_restart(p.restart_id, &self.metadata)?;
+            }
+        }
+        let asked = self.restart_id;
+        let rid = asked.unwrap_or(RestartId::UNKNOWN);
+        let committed = self.committed;
+        let start = committed.next().unwrap_or(committed);
+        let limit = self.cfg.limit;
+        let plan = self.exchange(
+            |id| Request::new(rid, start, committed, limit, id),
+            &mut out.events,
+            |g, p| g.plan(asked, start, p),
+        )?;
+        if plan.restarted {
+            let md = json_metadata(&plan.packet);
+            self.note_restart(plan.restart_id, &md, &mut out.events)?;
+        }
+        out.drained = plan.packet.entries.is_empty();
+        out.stored = self.store(&plan, &mut out.events)?;
+        if out.drained && !self.cursor_checked {
+            self.check_cursor(&mut out.events)?;
+        }
+        Ok(out)
+    }
+
+    fn store(
+        &mut self,
+        plan: &Plan,
+        events: &mut Vec<Event>,
+    ) -> Result<Vec<StoredEreport>, GatewayError> {
+        let Some(last) = plan.packet.entries.last() else {
+            return Ok(Vec::new());
+        };
+        let rid = plan.restart_id;
+        let ereports: Vec<StoredEreport> = plan
+            .packet
+            .entries
+            .iter()
+            .map(|e| self.stored_ereport(rid, e))
+            .collect();
+        let fresh = self.db.store(rid, &ereports, plan.gap, last.ena)?;
+        self.committed = last.ena;
+        if let Some(g) = plan.gap {
+            self.stats.gaps += 1;
+            self.stats.gap_enas = self.stats.gap_enas.saturating_add(g.len());
+            // Something skipped ENAs: make sure the cursor is not ahead.
+            self.cursor_checked = false;
+            events.push(Event::Gap(g));
+        }
+        let new: Vec<StoredEreport> = ereports
+            .into_iter()
+            .zip(fresh)
+            .filter_map(|(e, fresh)| fresh.then_some(e))
+            .collect();
+        for e in &new {
+            self.stats.stored += 1;
+            if e.invalid_error.is_some() {
+                self.stats.invalid += 1;
+            }
+            if let Some(lost) = e.lost() {
+                self.stats.loss_records += 1;
+                self.stats.lost = self.stats.lost.saturating_add(lost.unwrap_or(0));
+            }
+        }
+        Ok(new)
+    }
+
+    fn stored_ereport(&self, rid: RestartId, e: &Entry) -> StoredEreport {
+        StoredEreport {
+            restart_id: rid,
+            ena: e.ena,
+            task_name: e.task_name.clone(),
+            task_gen: e.task_gen,
+            uptime_ms: e.uptime_ms,
+            body: e.body.clone(),
+            json: ereport_json(rid, e, &self.metadata),
+            invalid_error: body_error(&e.body),
+        }
+    }
+
+    /// Asks for the SP's earliest record (committing what is committed):
+    /// if it is at or below the committed ENA, the SP's stream is behind
+    /// the cursor.
+    fn check_cursor(&mut self, events: &mut Vec<Event>) -> Result<(), GatewayError> {
+        let Some(rid) = self.restart_id else {
+            return Ok(());
+        };
+        let committed = self.committed;
+        let p = self.exchange(
+            |id| Request::new(rid, Ena::FIRST, committed, 1, id),
+            events,
+            |_, p| Ok(p),
+        )?;
+        if p.restart_id != rid {
+            // A restart: the next poll takes it.
+            return Ok(());
+        }
+        self.cursor_checked = true;
+        if let Some(first) = p.entries.first()
+            && first.ena <= committed
+        {
+            events.push(Event::CursorAhead {
+                committed,
+                sp_earliest: first.ena,
+            });
+            self.committed = Ena(first.ena.0.saturating_sub(1));
+            self.db.set_cursor(rid, self.committed)?;
+        }
+        Ok(())
+    }
+
+    /// Polls until the SP has nothing more; `on_poll` sees each round.
+    /// Returns how many ereports were stored.
+    pub fn drain(&mut self, on_poll: &mut dyn FnMut(&Poll)) -> Result<u64, GatewayError> {
+        let mut restarts = 0u32;
+        let mut stored = 0u64;
+        // Each round either stores something new or ends the drain; bound
+        // it anyway so a misbehaving SP cannot keep `--once` running.
+        loop {
+            let p = self.poll()?;
+            restarts += p
+                .events
+                .iter()
+                .filter(|e| matches!(e, Event::Restart { from: Some(_), .. }))
+                .count() as u32;
+            stored += p.stored.len() as u64;
+            on_poll(&p);
+            if restarts > MAX_RESTARTS_PER_DRAIN {
+                return Err(GatewayError::UnstableRestartId {
+                    sp: self.cfg.sp,
+                    changes: restarts,
+                });
+            }
+            if p.drained {
+                return Ok(stored);
+            }
+        }
+    }
+}
+
+fn json_metadata(p: &Packet) -> Map<String, Json> {
+    p.metadata
+        .iter()
+        .map(|(k, v)| (k.clone(), to_json(v)))
+        .collect()
+}

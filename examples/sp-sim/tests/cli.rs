@@ -1,0 +1,134 @@
+//! `sp-sim` and the demo, driven by their flags as a user would.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn sp_sim() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_sp-sim"))
+}
+
+/// An example's executable: `cargo test` builds the package's examples
+/// beside the test binaries (`target/<profile>/examples/`).
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().unwrap().parent().unwrap();
+    profile_dir.join("examples").join(name)
+}
+
+#[test]
+fn sp_sim_refuses_remote_addresses_unless_allowed() {
+    let out = sp_sim()
+        .args(["--listen", "0.0.0.0:0", "--run-for", "0s"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("non-loopback") && err.contains("--allow-remote"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_values_name_the_flag_and_the_expected_form() {
+    for (args, flag, hint) in [
+        (vec!["--store-bytes", "10"], "store", "64"),
+        (vec!["--store-bytes", "100000"], "store", "65536"),
+        (
+            vec!["--store-bytes", "many"],
+            "--store-bytes",
+            "invalid digit",
+        ),
+        (vec!["--rate", "-3"], "--rate", "non-negative"),
+        (vec!["--rate", "abc"], "--rate", "non-negative"),
+        (vec!["--fault-every", "soon"], "--fault-every", "soon"),
+        (vec!["--listen", "127.0.0.1:http"], "--listen", "port"),
+        (vec!["--bogus"], "--bogus", "unexpected argument"),
+    ] {
+        let out = sp_sim().args(&args).arg("--quiet").output().unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(flag) && err.contains(hint), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn help_and_version() {
+    let out = sp_sim().arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for text in [
+        "--listen",
+        "[default: 127.0.0.1:57005]",
+        "[default: 4096]",
+        "Examples:",
+    ] {
+        assert!(help.contains(text), "{text} in\n{help}");
+    }
+    let out = sp_sim().arg("--version").output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("sp-sim "));
+}
+
+#[test]
+fn a_host_name_listens_and_one_summary_is_printed() {
+    let out = sp_sim()
+        .args([
+            "--listen",
+            "localhost:0",
+            "--run-for",
+            "300ms",
+            "--rate",
+            "0",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches("stopped").count(), 1, "{err}");
+    let quiet = sp_sim()
+        .args(["--listen", "127.0.0.1:0", "--run-for", "100ms", "--quiet"])
+        .output()
+        .unwrap();
+    assert!(quiet.status.success());
+    assert!(
+        quiet.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&quiet.stderr)
+    );
+}
+
+#[test]
+fn demo_runs_and_summarises() {
+    let out = Command::new(example("demo"))
+        .args(["--seconds", "2"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("LOSS"), "a loss record shows:\n{text}");
+    assert!(text.contains("summary"));
+    let line = |what: &str| {
+        let l = text.lines().find(|l| l.contains(what)).unwrap();
+        l.split_whitespace().last().unwrap().parse::<u64>().unwrap()
+    };
+    assert_eq!(
+        line("SP: lost, store full"),
+        line("gateway: losses reported"),
+        "every loss reaches the gateway"
+    );
+    let bad = Command::new(example("demo"))
+        .args(["--seconds", "abc"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--seconds"));
+}
