@@ -300,7 +300,8 @@ fn value(d: &mut Decoder<'_>, base: usize, depth: usize) -> Result<Value, Decode
             let bits = d
                 .input()
                 .get(at.saturating_add(1)..at.saturating_add(3))
-                .map(|b| u16::from_be_bytes([b[0], b[1]]))
+                .and_then(|b| b.first_chunk::<2>())
+                .map(|b| u16::from_be_bytes(*b))
                 .unwrap_or(0);
             Value::Float(f16_to_f64(bits))
         }
@@ -336,7 +337,7 @@ fn value(d: &mut Decoder<'_>, base: usize, depth: usize) -> Result<Value, Decode
             match len {
                 Some(n) => {
                     for _ in 0..n {
-                        items.push(value(d, base, depth + 1)?);
+                        items.push(value(d, base, depth.saturating_add(1))?);
                     }
                 }
                 None => loop {
@@ -344,7 +345,7 @@ fn value(d: &mut Decoder<'_>, base: usize, depth: usize) -> Result<Value, Decode
                         d.skip().map_err(|e| err(d, e))?;
                         break;
                     }
-                    items.push(value(d, base, depth + 1)?);
+                    items.push(value(d, base, depth.saturating_add(1))?);
                 },
             }
             Value::Array(items)
@@ -355,8 +356,8 @@ fn value(d: &mut Decoder<'_>, base: usize, depth: usize) -> Result<Value, Decode
             match len {
                 Some(n) => {
                     for _ in 0..n {
-                        let k = value(d, base, depth + 1)?;
-                        let v = value(d, base, depth + 1)?;
+                        let k = value(d, base, depth.saturating_add(1))?;
+                        let v = value(d, base, depth.saturating_add(1))?;
                         entries.push((k, v));
                     }
                 }
@@ -365,8 +366,8 @@ fn value(d: &mut Decoder<'_>, base: usize, depth: usize) -> Result<Value, Decode
                         d.skip().map_err(|e| err(d, e))?;
                         break;
                     }
-                    let k = value(d, base, depth + 1)?;
-                    let v = value(d, base, depth + 1)?;
+                    let k = value(d, base, depth.saturating_add(1))?;
+                    let v = value(d, base, depth.saturating_add(1))?;
                     entries.push((k, v));
                 },
             }
@@ -374,7 +375,10 @@ fn value(d: &mut Decoder<'_>, base: usize, depth: usize) -> Result<Value, Decode
         }
         Type::Tag => {
             let t = d.tag().map_err(|e| err(d, e))?;
-            Value::Tag(t.as_u64(), Box::new(value(d, base, depth + 1)?))
+            Value::Tag(
+                t.as_u64(),
+                Box::new(value(d, base, depth.saturating_add(1))?),
+            )
         }
         Type::Simple => Value::Simple(d.simple().map_err(|e| err(d, e))?),
         other => {
@@ -394,7 +398,7 @@ fn f16_to_f64(bits: u16) -> f64 {
         0 => frac * 2f64.powi(-24),
         31 if frac == 0.0 => f64::INFINITY,
         31 => f64::NAN,
-        e => (1.0 + frac / 1024.0) * 2f64.powi(e - 15),
+        e => (1.0 + frac / 1024.0) * 2f64.powi(e.wrapping_sub(15)),
     }
 }
 

@@ -9,9 +9,30 @@
 use minicbor::Encoder;
 use minicbor::encode::{Error, Write};
 
-/// Largest ereport body packrat accepts, in bytes. A derived ereport whose
+/// Longest task name packrat writes into a response, in bytes.
+pub const MAX_TASK_NAME_LEN: usize = 32;
+
+/// Largest ereport body, in bytes: the longest body that a response of
+/// [`MAX_RESPONSE_LEN`](crate::wire::MAX_RESPONSE_LEN) bytes can always
+/// carry. Packrat refuses longer bodies (a stored body that no response can
+/// carry would block every ENA behind it), and a derived ereport whose
 /// maximum encoded length exceeds this does not compile.
-pub const MAX_EREPORT_LEN: usize = 1024;
+///
+/// A response holds the 26-byte header, an empty metadata map (2 bytes),
+/// the entry array's framing (2) and one entry: its array head (1), the
+/// longest task name as text (2 + 32), the largest generation (2) and
+/// uptime (9), and the body as a byte string (its head, then the body).
+/// That leaves 945 bytes.
+pub const MAX_EREPORT_LEN: usize = {
+    use crate::wire::{MAX_RESPONSE_LEN, RESPONSE_HEADER_LEN};
+    let entry_head = 1 + str_len(MAX_TASK_NAME_LEN) + head_len(u8::MAX as u64) + head_len(u64::MAX);
+    let room = MAX_RESPONSE_LEN - RESPONSE_HEADER_LEN - 2 - 2 - entry_head;
+    room - head_len(room as u64)
+};
+// The body's head is as long for the result as for the room it was taken
+// from, so the arithmetic above is exact.
+const _: () = assert!(head_len(MAX_EREPORT_LEN as u64) == head_len((MAX_EREPORT_LEN + 3) as u64));
+const _: () = assert!(MAX_EREPORT_LEN == 945);
 
 /// Bytes of the CBOR head (major type and argument) for argument `n`.
 pub const fn head_len(n: u64) -> usize {
@@ -203,6 +224,9 @@ pub enum Keys {
     AnyOf(&'static [&'static Keys]),
 }
 
+// Evaluated at compile time only (the derives' key checks): an index or
+// sum out of range here is a compile error, never a run-time panic.
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 const fn str_eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     if a.len() != b.len() {
@@ -218,6 +242,9 @@ const fn str_eq(a: &str, b: &str) -> bool {
     true
 }
 
+// Evaluated at compile time only (the derives' key checks): an index or
+// sum out of range here is a compile error, never a run-time panic.
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 /// Whether `keys` can write `key`.
 pub const fn may_write(keys: &Keys, key: &str) -> bool {
     match keys {
@@ -251,6 +278,9 @@ pub const fn may_write(keys: &Keys, key: &str) -> bool {
     }
 }
 
+// Evaluated at compile time only (the derives' key checks): an index or
+// sum out of range here is a compile error, never a run-time panic.
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 /// A key that both `a` and `b` can write, if any.
 const fn overlap(a: &Keys, b: &Keys) -> Option<&'static str> {
     match a {
@@ -284,6 +314,9 @@ const fn overlap(a: &Keys, b: &Keys) -> Option<&'static str> {
     }
 }
 
+// Evaluated at compile time only (the derives' key checks): an index or
+// sum out of range here is a compile error, never a run-time panic.
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 /// The first key that one map could write twice, if any.
 pub const fn first_duplicate(keys: &Keys) -> Option<&'static str> {
     match keys {
@@ -333,30 +366,6 @@ pub const fn first_duplicate(keys: &Keys) -> Option<&'static str> {
             None
         }
     }
-}
-
-/// Whether `class` is dot-separated segments of `a-z`, `0-9` and `_`.
-pub const fn is_valid_class(class: &str) -> bool {
-    let b = class.as_bytes();
-    if b.is_empty() {
-        return false;
-    }
-    let mut i = 0;
-    let mut seg_len = 0;
-    while i < b.len() {
-        match b[i] {
-            b'.' => {
-                if seg_len == 0 {
-                    return false;
-                }
-                seg_len = 0;
-            }
-            b'a'..=b'z' | b'0'..=b'9' | b'_' => seg_len += 1,
-            _ => return false,
-        }
-        i += 1;
-    }
-    seg_len > 0
 }
 
 /// Integers encode with the smallest head. A negative value `-1 - n` is
@@ -548,23 +557,6 @@ mod tests {
             assert_eq!(len, head_len(n));
             assert_eq!(encode_head(2, n, &mut out), len);
             assert_eq!(out[0] >> 5, 2);
-        }
-    }
-
-    #[test]
-    fn classes() {
-        for ok in [
-            "hw",
-            "hw.pwr.pmbus.alert",
-            "a_b.c9",
-            "hubris.fault.illegal_txt",
-        ] {
-            assert!(is_valid_class(ok), "{ok}");
-        }
-        for bad in [
-            "", ".", "hw.", ".hw", "hw..x", "Hw.x", "hw-x", "hw x", "hw.é",
-        ] {
-            assert!(!is_valid_class(bad), "{bad}");
         }
     }
 

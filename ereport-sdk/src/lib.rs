@@ -79,6 +79,17 @@
 
 #![no_std]
 #![forbid(unsafe_code)]
+// The no-panic policy (docs/architecture.md): nothing from another task,
+// the network or a lease can index out of bounds, overflow or unwrap.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects,
+        clippy::unwrap_used,
+        clippy::panic
+    )
+)]
 
 #[cfg(feature = "std")]
 extern crate std;
@@ -99,6 +110,7 @@ pub mod decode;
 
 pub use ereport::{
     Bytes, EncodeError, Ereport, EreportField, FlattenFields, Keys, MAX_EREPORT_LEN,
+    MAX_TASK_NAME_LEN,
 };
 pub use ereport_macros::{Ereport, EreportField};
 pub use ids::{Ena, RestartId, TaskId};
@@ -114,9 +126,7 @@ pub use minicbor;
 /// Used by generated code; not part of the API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::ereport::{
-        first_duplicate, head_len, is_valid_class, max, sat_add, sat_mul, str_len,
-    };
+    pub use crate::ereport::{first_duplicate, head_len, max, sat_add};
     pub use minicbor::Encoder;
     pub use minicbor::encode::{Error, Write};
 }

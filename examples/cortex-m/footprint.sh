@@ -30,12 +30,16 @@ else
     nm=llvm-nm
 fi
 
-out=target/footprint
-mkdir -p "$out"
+# Cargo says where it put the program (CARGO_TARGET_DIR may move it).
+out=$(mktemp -d "${TMPDIR:-/tmp}/footprint.XXXXXX")
+trap 'rm -rf "$out"' EXIT
 build() { # name features
-    cargo build -q --profile firmware --target "$target" --bin footprint \
-        --no-default-features ${2:+--features "$2"}
-    cp "target/$target/firmware/footprint" "$out/$1.elf"
+    local elf
+    elf=$(cargo build -q --profile firmware --target "$target" --bin footprint \
+        --no-default-features ${2:+--features "$2"} --message-format=json |
+        sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1)
+    [ -n "$elf" ] || { echo "footprint: cargo reported no executable" >&2; exit 1; }
+    cp "$elf" "$out/$1.elf"
 }
 section() { # elf section
     "$size" -A "$1" | awk -v s="$2" '$1 == s { print $2; found = 1 } END { if (!found) print 0 }'

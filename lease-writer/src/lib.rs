@@ -62,9 +62,16 @@
 
 #![no_std]
 #![forbid(unsafe_code)]
+// The no-panic policy (docs/architecture.md): nothing from another task,
+// the network or a lease can index out of bounds, overflow or unwrap.
 #![cfg_attr(
     not(test),
-    warn(clippy::indexing_slicing, clippy::arithmetic_side_effects)
+    deny(
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects,
+        clippy::unwrap_used,
+        clippy::panic
+    )
 )]
 
 #[cfg(feature = "testing")]

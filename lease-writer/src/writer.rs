@@ -139,8 +139,12 @@ impl<L: WriteLease, const S: usize> LeaseWriter<L, S> {
     /// Keeps `n` more bytes at the end of the lease free: writes that would
     /// run into them fail with `OutOfSpace` until they are
     /// [released](Self::release). Fails, reserving nothing, if fewer than `n`
-    /// bytes remain.
+    /// bytes remain, or with `WentAway` (as every call does) once the
+    /// lender has gone.
     pub fn reserve(&mut self, n: usize) -> Result<(), WriteError> {
+        if self.gone {
+            return Err(WriteError::WentAway);
+        }
         if n > self.remaining() {
             return Err(WriteError::OutOfSpace);
         }

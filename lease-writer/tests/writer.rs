@@ -226,6 +226,8 @@ fn went_away_is_sticky() {
     assert_eq!(w.write_all(&[]), Err(WriteError::WentAway));
     assert_eq!(w.write_all(&[1]), Err(WriteError::WentAway));
     assert_eq!(w.flush(), Err(WriteError::WentAway));
+    assert_eq!(w.reserve(1), Err(WriteError::WentAway));
+    assert_eq!(w.reserve(0), Err(WriteError::WentAway));
     assert_eq!(w.finish(), Err(WriteError::WentAway));
 }
 

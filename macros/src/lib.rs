@@ -7,14 +7,22 @@
 //! have to ignore or get wrong: a malformed class, unknown attribute keys,
 //! keys that collide (also through `flatten` and the variant-id key, checked
 //! by a const evaluation since a derive cannot see other types' fields),
-//! shapes with no map encoding, and ereports that could exceed 1024 bytes.
+//! shapes with no map encoding, field names the control plane reserves, and
+//! ereports that could exceed `ereport_sdk::MAX_EREPORT_LEN`.
 //!
 //! Generated code names the SDK as `::ereport_sdk`, or as the name the
-//! calling crate's `Cargo.toml` gives it when it renames the dependency, or
-//! as `#[ereport(crate = "path")]` says.
+//! calling crate's `Cargo.toml` gives it when it renames the dependency
+//! (found with `proc-macro-crate`, workspace inheritance included), or as
+//! `#[ereport(crate = "path")]` says.
+//!
+//! - `parse`: the type definition as fields and shapes, validated;
+//! - `expand`: the impls generated from them;
+//! - `krate`: how the generated code names the SDK.
 
 mod attrs;
-mod model;
+mod expand;
+mod krate;
+mod parse;
 
 use proc_macro::TokenStream;
 use syn::{DeriveInput, parse_macro_input};
@@ -23,7 +31,7 @@ use syn::{DeriveInput, parse_macro_input};
 #[proc_macro_derive(Ereport, attributes(ereport))]
 pub fn derive_ereport(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
-    model::expand(&input, model::Kind::Ereport)
+    expand::expand(&input, parse::Kind::Ereport)
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }
@@ -33,7 +41,7 @@ pub fn derive_ereport(input: TokenStream) -> TokenStream {
 #[proc_macro_derive(EreportField, attributes(ereport))]
 pub fn derive_ereport_field(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
-    model::expand(&input, model::Kind::Field)
+    expand::expand(&input, parse::Kind::Field)
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }

@@ -338,7 +338,7 @@ fn encode_fault<T: TaskTable, W: Write>(
         Some(_) => 1,
     };
     let extra = u64::from(nfaults > 1);
-    e.map(2 + fields + extra)?;
+    e.map(extra.saturating_add(fields).saturating_add(2))?;
     e.str("k")?.str(class)?.str("v")?.u8(0)?;
     let opt_addr = |e: &mut Encoder<W>, a: Option<u32>| -> Result<(), Error<W::Error>> {
         e.str("address")?;

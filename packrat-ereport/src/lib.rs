@@ -51,9 +51,21 @@
 
 #![no_std]
 #![forbid(unsafe_code)]
+// The no-panic policy (docs/architecture.md): nothing from another task,
+// the network or a lease can index out of bounds, overflow or unwrap.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects,
+        clippy::unwrap_used,
+        clippy::panic
+    )
+)]
 
 pub mod faults;
 mod response;
+mod ring;
 mod store;
 
 pub use response::MIN_RESPONSE_LEN;

@@ -2,7 +2,7 @@
 
 use ereport_sdk::cbor_len::encode_head;
 use ereport_sdk::wire::{RESPONSE_HEADER_LEN, ResponseHeader, metadata_keys};
-use ereport_sdk::{Ena, Identity, ReadError, ReadRequest, RestartId};
+use ereport_sdk::{Ena, Identity, ReadError, ReadRequest};
 use lease_writer::{
     DEFAULT_STAGING, Fit, ItemError, LeaseWriter, WriteError, WriteLease, encode_if_fits,
 };
@@ -122,14 +122,14 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
             limit,
             committed_ena,
         } = *req;
-        let own = self.own_restart_id();
-        if own == 0 {
-            return Err(ReadError::NoRestartId);
-        }
+        let own = self.restart_id().ok_or(ReadError::NoRestartId)?;
+        // A store read before its first delivery still starts with the
+        // initial loss record (its uptime unknown here: 0).
+        self.ensure_init(0);
         if lease.len() < MIN_RESPONSE_LEN {
             return Err(ReadError::LeaseTooShort);
         }
-        let matches = restart_id.0 == own;
+        let matches = restart_id == own;
         let start = if matches {
             if !committed_ena.is_none() {
                 self.flush_thru(committed_ena);
@@ -168,10 +168,7 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
 
         let len = w.finish().map_err(map_write_err)?;
         w.lease_mut()
-            .write_at(
-                0,
-                &ResponseHeader::new(RestartId(own), first, request_id).to_bytes(),
-            )
+            .write_at(0, &ResponseHeader::new(own, first, request_id).to_bytes())
             .map_err(|_| ReadError::WentAway)?;
         Ok(len)
     }
@@ -194,7 +191,9 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
             e.writer_mut().rollback(before);
             return Ok(Ena::NONE);
         }
-        let mut names = [(0u16, 0u8); NAME_SLOTS];
+        // Back-references are by name, not task index: two indices with
+        // one name (two unknown tasks, say) share it.
+        let mut names: [(&'static str, u8); NAME_SLOTS] = [("", 0); NAME_SLOTS];
         let mut named = 0usize;
         let mut count = 0u8;
         let mut first = Ena::NONE;
@@ -202,14 +201,15 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
             if count >= limit {
                 break;
             }
+            let name = task_name::<T>(rec.task.index);
             let earlier = names
                 .get(..named)
                 .unwrap_or(&[])
                 .iter()
-                .find(|(task, _)| *task == rec.task.index)
+                .find(|(seen, _)| *seen == name)
                 .map(|&(_, entry)| entry);
             let fit = encode_if_fits(e, |e| {
-                self.write_entry(e.writer_mut(), &rec, earlier)
+                self.write_entry(e.writer_mut(), &rec, name, earlier)
                     .map_err(Error::write)
             });
             match fit.map_err(item_err)? {
@@ -217,7 +217,7 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
                 Fit::DidNotFit => break,
             }
             if let (None, Some(slot)) = (earlier, names.get_mut(named)) {
-                *slot = (rec.task.index, count);
+                *slot = (name, count);
                 named = named.saturating_add(1);
             }
             if count == 0 {
@@ -242,6 +242,7 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
         &self,
         w: &mut LeaseWriter<L, S>,
         rec: &RecordRef,
+        name: &str,
         earlier: Option<u8>,
     ) -> Result<(), WriteError> {
         const { check_task_names(T::NAMES) };
@@ -250,10 +251,6 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
         match earlier {
             Some(index) => head.head(0, u64::from(index)),
             None => {
-                let name = T::NAMES
-                    .get(usize::from(rec.task.index))
-                    .copied()
-                    .unwrap_or("unknown");
                 head.head(3, name.len() as u64);
                 // Always fits: names are checked to be at most 32 bytes.
                 head.bytes(name.as_bytes());
@@ -268,6 +265,15 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
         w.write_bytes(b)?;
         Ok(())
     }
+}
+
+/// The name packrat reports for task `index`: its name in the task table,
+/// or `"unknown"`.
+fn task_name<T: TaskTable>(index: u16) -> &'static str {
+    T::NAMES
+        .get(usize::from(index))
+        .copied()
+        .unwrap_or("unknown")
 }
 
 /// The head bytes of one entry, assembled on the stack: an array head, a

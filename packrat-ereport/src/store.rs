@@ -14,11 +14,14 @@
 //! (O(records)) and nothing is renumbered.
 
 use core::fmt;
+use core::num::NonZeroU128;
 
 use ereport_sdk::cbor_len::encode_head;
 use ereport_sdk::{Ena, MAX_EREPORT_LEN, RestartId, TaskId};
 use lease_writer::{AccessError, ReadLease};
 use minicbor::Encoder;
+
+use crate::ring::{self, RingFull, RingWriter};
 
 /// Bytes of a record header.
 pub const HEADER_LEN: usize = 13;
@@ -106,19 +109,17 @@ pub trait TaskTable {
     const NAMES: &'static [&'static str];
 }
 
-/// The longest task name packrat writes into a response.
-pub const MAX_TASK_NAME_LEN: usize = 32;
+pub use ereport_sdk::MAX_TASK_NAME_LEN;
 
 /// Fails compilation if a table holds a name longer than
 /// [`MAX_TASK_NAME_LEN`].
-pub(crate) const fn check_task_names(names: &[&str]) {
-    let mut i = 0;
-    while i < names.len() {
+pub(crate) const fn check_task_names(mut names: &[&str]) {
+    while let [name, rest @ ..] = names {
         assert!(
-            names[i].len() <= MAX_TASK_NAME_LEN,
+            name.len() <= MAX_TASK_NAME_LEN,
             "a task name is longer than MAX_TASK_NAME_LEN (32) bytes"
         );
-        i += 1;
+        names = rest;
     }
 }
 
@@ -174,19 +175,21 @@ pub struct Store<const N: usize, T: TaskTable = NoTaskNames> {
     losing: bool,
     /// Uptime of the most recent loss: the loss record's uptime.
     last_loss_uptime: u64,
-    restart_id: u128,
+    /// This boot's restart id: `None` (all zeroes) until set.
+    restart_id: Option<NonZeroU128>,
     own_id: TaskId,
     stats: StoreStats,
     _tasks: core::marker::PhantomData<T>,
 }
 
 const fn lost_record_len(count: Option<u32>) -> usize {
-    // {"lost": count} or {"lost": null}: map head, "lost", value.
-    1 + 5
-        + match count {
-            None => 1,
-            Some(n) => ereport_sdk::cbor_len::head_len(n as u64),
-        }
+    // {"lost": count} or {"lost": null}: map head, "lost", value (at most
+    // 1 + 5 + 9 bytes).
+    let value = match count {
+        None => 1,
+        Some(n) => ereport_sdk::cbor_len::head_len(n as u64),
+    };
+    value.saturating_add(1 + 5)
 }
 
 impl<const N: usize, T: TaskTable> Default for Store<N, T> {
@@ -213,7 +216,7 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
             pending_losses: 0,
             losing: false,
             last_loss_uptime: 0,
-            restart_id: 0,
+            restart_id: None,
             own_id: TaskId {
                 index: 0,
                 generation: 0,
@@ -245,7 +248,7 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
         let _ = self.insert_lost(None, uptime);
     }
 
-    fn ensure_init(&mut self, uptime: u64) {
+    pub(crate) fn ensure_init(&mut self, uptime: u64) {
         if self.next == 0 {
             self.init(self.own_id, uptime);
         }
@@ -253,19 +256,17 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
 
     /// Sets this boot's restart id (non-zero, once).
     pub fn set_restart_id(&mut self, id: RestartId) -> Result<(), ereport_sdk::AdminError> {
-        if id.0 == 0 {
-            return Err(ereport_sdk::AdminError::Invalid);
-        }
-        if self.restart_id != 0 {
+        let id = NonZeroU128::new(id.0).ok_or(ereport_sdk::AdminError::Invalid)?;
+        if self.restart_id.is_some() {
             return Err(ereport_sdk::AdminError::AlreadySet);
         }
-        self.restart_id = id.0;
+        self.restart_id = Some(id);
         Ok(())
     }
 
     /// This boot's restart id, if set.
     pub fn restart_id(&self) -> Option<RestartId> {
-        (self.restart_id != 0).then_some(RestartId(self.restart_id))
+        self.restart_id.map(|id| RestartId(id.get()))
     }
 
     /// Number of stored records.
@@ -308,45 +309,21 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
         self.stats
     }
 
-    /// Ring offset `at + n`, wrapped. `at < N` and `n <= N` always hold
-    /// here, and `N <= u32::MAX` (FITS), so the sum cannot overflow.
-    fn wrap(at: usize, n: usize) -> usize {
-        let s = at.wrapping_add(n);
-        if s >= N { s.wrapping_sub(N) } else { s }
-    }
-
-    /// The two ring ranges `n` bytes from `at` occupy.
-    fn ranges(at: usize, n: usize) -> (core::ops::Range<usize>, core::ops::Range<usize>) {
-        let first = n.min(N.saturating_sub(at));
-        (at..at.saturating_add(first), 0..n.saturating_sub(first))
-    }
-
     pub(crate) fn ring_slices(&self, at: usize, n: usize) -> (&[u8], &[u8]) {
-        let (a, b) = Self::ranges(at, n);
-        (
-            self.buf.get(a).unwrap_or(&[]),
-            self.buf.get(b).unwrap_or(&[]),
-        )
+        ring::slices(&self.buf, at, n)
     }
 
     fn ring_write(&mut self, at: usize, bytes: &[u8]) {
-        let (a, b) = Self::ranges(at, bytes.len());
-        let (first, rest) = bytes.split_at(a.len().min(bytes.len()));
-        if let Some(dst) = self.buf.get_mut(a) {
-            dst.copy_from_slice(first);
-        }
-        if let Some(dst) = self.buf.get_mut(b) {
-            dst.copy_from_slice(rest);
-        }
+        ring::write(&mut self.buf, at, bytes);
     }
 
     fn tail(&self) -> usize {
-        Self::wrap(self.head, self.used)
+        ring::wrap::<N>(self.head, self.used)
     }
 
     fn header_bytes(len: usize, task: TaskId, uptime: u64) -> [u8; HEADER_LEN] {
-        // Bodies are at most 1024 bytes (and loss records 15), so the
-        // length always fits in 16 bits.
+        // Bodies are at most MAX_EREPORT_LEN (945) bytes and loss records
+        // 15, so the length always fits in 16 bits.
         let [l0, l1] = (len as u16).to_le_bytes();
         let [t0, t1] = task.index.to_le_bytes();
         let [u0, u1, u2, u3, u4, u5, u6, u7] = uptime.to_le_bytes();
@@ -381,7 +358,7 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
                 let mut at = offset;
                 for b in &mut out {
                     *b = self.buf.get(at).copied().unwrap_or(0);
-                    at = Self::wrap(at, 1);
+                    at = ring::wrap::<N>(at, 1);
                 }
                 out
             }
@@ -391,7 +368,11 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
     /// Only the body length of the record at `offset` (what a flush needs).
     fn len_at(&self, offset: usize) -> usize {
         let lo = self.buf.get(offset).copied().unwrap_or(0);
-        let hi = self.buf.get(Self::wrap(offset, 1)).copied().unwrap_or(0);
+        let hi = self
+            .buf
+            .get(ring::wrap::<N>(offset, 1))
+            .copied()
+            .unwrap_or(0);
         usize::from(u16::from_le_bytes([lo, hi]))
     }
 
@@ -407,11 +388,14 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
     }
 
     pub(crate) fn body_offset(&self, r: &RecordRef) -> usize {
-        Self::wrap(r.offset, HEADER_LEN)
+        ring::wrap::<N>(r.offset, HEADER_LEN)
     }
 
     pub(crate) fn next_offset(&self, r: &RecordRef) -> usize {
-        Self::wrap(r.offset, HEADER_LEN.saturating_add(r.len) % N.max(1))
+        ring::wrap::<N>(
+            r.offset,
+            ring::reduce::<N>(HEADER_LEN.saturating_add(r.len)),
+        )
     }
 
     /// Commits a record whose body is already at `tail + HEADER_LEN`.
@@ -443,7 +427,7 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
             (None, Ok(value)) => value[0] = 0xf6,
             (_, Err(_)) => return false,
         }
-        let at = Self::wrap(self.tail(), HEADER_LEN);
+        let at = ring::wrap::<N>(self.tail(), HEADER_LEN);
         self.ring_write(at, body.get(..len).unwrap_or(&[]));
         self.commit(len, self.own_id, uptime);
         self.stats.loss_records = self.stats.loss_records.saturating_add(1);
@@ -510,7 +494,10 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
             return Err(InsertError::Full);
         }
         // Body goes after the (pending) loss record and this header.
-        let body_at = Self::wrap(self.tail(), loss_room.saturating_add(HEADER_LEN) % N);
+        let body_at = ring::wrap::<N>(
+            self.tail(),
+            ring::reduce::<N>(loss_room.saturating_add(HEADER_LEN)),
+        );
         let len = copy(self, body_at)
             .map_err(InsertError::Copy)?
             .min(body_len);
@@ -538,7 +525,7 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
             return Err(IngestError::TooLong);
         }
         let r = self.insert(sender, uptime, len, OnFull::CountLoss, |s, at| {
-            let (a, b) = Self::ranges(at, len);
+            let (a, b) = ring::ranges::<N>(at, len);
             let split = a.len();
             let dst = s.buf.get_mut(a).ok_or(AccessError::OutOfBounds)?;
             body.read_at(0, dst)?;
@@ -600,7 +587,7 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
         let n = (ena.0.wrapping_sub(self.earliest) as usize).wrapping_add(1);
         for _ in 0..n {
             let size = HEADER_LEN.saturating_add(self.len_at(self.head));
-            self.head = Self::wrap(self.head, size % N);
+            self.head = ring::wrap::<N>(self.head, ring::reduce::<N>(size));
             self.used = self.used.saturating_sub(size);
         }
         // Below `next`, so it cannot overflow.
@@ -625,15 +612,11 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
         let skip = start.0.min(self.next).saturating_sub(self.earliest);
         for _ in 0..skip {
             let size = HEADER_LEN.saturating_add(self.len_at(it.offset));
-            it.offset = Self::wrap(it.offset, size % N);
+            it.offset = ring::wrap::<N>(it.offset, ring::reduce::<N>(size));
         }
         // earliest + skip <= next.
         it.ena = it.ena.wrapping_add(skip);
         it
-    }
-
-    pub(crate) fn own_restart_id(&self) -> u128 {
-        self.restart_id
     }
 }
 
@@ -670,43 +653,5 @@ impl<const N: usize, T: TaskTable> Iterator for Records<'_, N, T> {
         // Below `next` (checked above).
         self.ena = self.ena.wrapping_add(1);
         Some((ena, r))
-    }
-}
-
-/// The ring had no more room for packrat's own encoding.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct RingFull;
-
-impl fmt::Display for RingFull {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("no room in the ring")
-    }
-}
-
-/// A `minicbor` writer into free ring space, wrapping at the end.
-pub(crate) struct RingWriter<'a> {
-    buf: &'a mut [u8],
-    at: usize,
-    len: usize,
-    cap: usize,
-}
-
-impl minicbor::encode::Write for RingWriter<'_> {
-    type Error = RingFull;
-
-    fn write_all(&mut self, bytes: &[u8]) -> Result<(), RingFull> {
-        let end = self.len.checked_add(bytes.len()).ok_or(RingFull)?;
-        if end > self.cap {
-            return Err(RingFull);
-        }
-        let n = self.buf.len();
-        for &b in bytes {
-            let i = self.at.wrapping_add(self.len) % n.max(1);
-            if let Some(slot) = self.buf.get_mut(i) {
-                *slot = b;
-            }
-            self.len = self.len.wrapping_add(1);
-        }
-        Ok(())
     }
 }

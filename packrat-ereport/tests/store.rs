@@ -1,5 +1,6 @@
 //! The ring store: ENAs, losses, zero-copy ingest, flush.
 
+use ereport_sdk::MAX_EREPORT_LEN;
 use ereport_sdk::{Ena, ReadRequest, RestartId, TaskId};
 use ereport_w1::{self as w1, W1Tasks};
 use lease_writer::testing::{FakeLease, GoAway};
@@ -98,12 +99,12 @@ fn empty_and_long_bodies_are_refused_and_counted() {
     s.init(ME, 0);
     assert_eq!(s.deliver(T1, 0, &[][..]), Err(IngestError::Empty));
     assert_eq!(
-        s.deliver(T1, 0, &vec![0u8; 1025][..]),
+        s.deliver(T1, 0, &vec![0u8; MAX_EREPORT_LEN + 1][..]),
         Err(IngestError::TooLong)
     );
     assert!(
-        s.deliver(T1, 0, &vec![0u8; 1024][..]).is_ok(),
-        "1024 is the limit, inclusive"
+        s.deliver(T1, 0, &vec![0u8; MAX_EREPORT_LEN][..]).is_ok(),
+        "MAX_EREPORT_LEN is the limit, inclusive"
     );
     assert_eq!(s.stats().refused_empty, 1);
     assert_eq!(s.stats().refused_too_long, 1);

@@ -102,6 +102,18 @@ impl Gap {
     }
 }
 
+/// Where the gateway was in an SP's stream: the restart it tracked, the
+/// ENA it last committed, and that restart's metadata.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cursor {
+    /// The SP restart.
+    pub restart_id: RestartId,
+    /// The last ENA committed to the SP.
+    pub committed: Ena,
+    /// The restart's metadata (empty if none was received).
+    pub metadata: Map<String, Json>,
+}
+
 /// Whether `path` names an in-memory or temporary database rather than a
 /// file.
 pub fn is_durable_path(path: &str) -> bool {
@@ -180,7 +192,7 @@ impl Db {
 
     /// The cursor: restart id and committed ENA, with that restart's
     /// metadata.
-    pub fn cursor(&self) -> Result<Option<(RestartId, Ena, Map<String, Json>)>, DbError> {
+    pub fn cursor(&self) -> Result<Option<Cursor>, DbError> {
         let row: Option<(String, i64)> = self
             .conn
             .query_row(
@@ -196,8 +208,12 @@ impl Db {
         let Ok(rid) = u128::from_str_radix(&rid, 16) else {
             return Ok(None);
         };
-        let rid = RestartId(rid);
-        Ok(Some((rid, Ena(unsql(ena)), self.metadata(rid)?)))
+        let restart_id = RestartId(rid);
+        Ok(Some(Cursor {
+            restart_id,
+            committed: Ena(unsql(ena)),
+            metadata: self.metadata(restart_id)?,
+        }))
     }
 
     /// The metadata stored for a restart (empty if none).

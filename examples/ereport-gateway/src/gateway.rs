@@ -245,7 +245,7 @@ impl Gateway {
     pub fn new(cfg: GatewayConfig, db: Db) -> Result<Self, GatewayError> {
         let socket = UdpSocket::bind(cfg.bind)?;
         let (restart_id, committed, metadata) = match db.cursor()? {
-            Some((rid, ena, md)) => (Some(rid), ena, md),
+            Some(c) => (Some(c.restart_id), c.committed, c.metadata),
             None => (None, Ena::NONE, Map::new()),
         };
         Ok(Gateway {

@@ -85,15 +85,21 @@ w1_class!(FakeReport, "test.ereportulator.fake");
 
 /// A buffer long enough for any W1 report: the largest derived class.
 pub const MAX_REPORT_LEN: usize = {
-    let a = ereport_sdk::__private::max(
+    let lens = [
         <Overtemp as Ereport>::MAX_LEN,
         <PmbusAlert as Ereport>::MAX_LEN,
-    );
-    let b = ereport_sdk::__private::max(
         <SeqFail as Ereport>::MAX_LEN,
         <FakeReport as Ereport>::MAX_LEN,
-    );
-    ereport_sdk::__private::max(a, b)
+    ];
+    let mut max = 0;
+    let mut i = 0;
+    while i < lens.len() {
+        if lens[i] > max {
+            max = lens[i];
+        }
+        i += 1;
+    }
+    max
 };
 
 /// The W1 store's type.

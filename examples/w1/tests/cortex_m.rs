@@ -27,10 +27,12 @@ fn host_output() -> String {
     out
 }
 
+/// Builds the Cortex-M program and returns where cargo put it (asked of
+/// cargo, so `CARGO_TARGET_DIR` is honoured).
 fn build_target_program() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("cortex-m");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../cortex-m");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
+    let out = Command::new(cargo)
         .current_dir(&dir)
         .args([
             "build",
@@ -40,11 +42,18 @@ fn build_target_program() -> PathBuf {
             "thumbv7em-none-eabihf",
             "--bin",
             "w1-qemu",
+            "--message-format=json",
         ])
-        .status()
+        .stderr(Stdio::inherit())
+        .output()
         .expect("cargo runs");
-    assert!(status.success(), "building the Cortex-M program failed");
-    dir.join("target/thumbv7em-none-eabihf/firmware/w1-qemu")
+    assert!(out.status.success(), "building the Cortex-M program failed");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "w1-qemu")
+        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+        .expect("cargo reports the executable")
 }
 
 fn run_qemu(elf: &PathBuf) -> String {

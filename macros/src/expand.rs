@@ -1,135 +1,15 @@
-//! The type model and code generation.
-
-use std::collections::HashMap;
+//! Code generation: impls of the SDK's traits for a parsed type.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{Data, DeriveInput, Error, Fields, Ident, Member, Result, Type};
+use syn::{Data, DeriveInput, Error, Ident, Result, Type};
 
-use crate::attrs::{self, FieldAttrs, TypeAttrs};
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Ereport,
-    Field,
-}
-
-struct Field {
-    member: Member,
-    binding: Ident,
-    ty: Type,
-    /// The map key, for a named field that is neither skipped nor flattened.
-    key: Option<String>,
-    attrs: FieldAttrs,
-}
-
-impl Field {
-    fn skipped(&self) -> bool {
-        self.attrs.skip.is_some()
-    }
-    fn flattened(&self) -> bool {
-        self.attrs.flatten.is_some()
-    }
-}
-
-enum Shape {
-    Named(Vec<Field>),
-    Tuple(Vec<Field>),
-    Unit,
-}
-
-struct Variant {
-    ident: Ident,
-    name: String,
-    shape: Shape,
-}
-
-/// Bytes of the CBOR head for argument `n` (same table as the SDK's).
-fn head_len(n: u64) -> usize {
-    match n {
-        0..=23 => 1,
-        24..=0xff => 2,
-        0x100..=0xffff => 3,
-        0x1_0000..=0xffff_ffff => 5,
-        _ => 9,
-    }
-}
-
-fn str_len(s: &str) -> usize {
-    head_len(s.len() as u64) + s.len()
-}
-
-fn fields(fields: &Fields) -> Result<Shape> {
-    let named = matches!(fields, Fields::Named(_));
-    let mut out = Vec::new();
-    for (i, f) in fields.iter().enumerate() {
-        let a = attrs::field_attrs(&f.attrs)?;
-        let (member, key) = match &f.ident {
-            Some(id) => {
-                let name = id.to_string();
-                let name = name.strip_prefix("r#").unwrap_or(&name).to_string();
-                let key = a.rename.as_ref().map(|r| r.value.clone()).unwrap_or(name);
-                (Member::Named(id.clone()), Some(key))
-            }
-            None => (Member::Unnamed(syn::Index::from(i)), None),
-        };
-        if !named {
-            if let Some(r) = &a.rename {
-                return Err(Error::new(
-                    r.span,
-                    "`rename` is ignored on an unnamed field",
-                ));
-            }
-            if let Some(s) = a.flatten {
-                return Err(Error::new(
-                    s,
-                    "`flatten` needs a named field: an unnamed field is not a map entry",
-                ));
-            }
-        }
-        let key = if a.skip.is_some() || a.flatten.is_some() {
-            None
-        } else {
-            key
-        };
-        out.push(Field {
-            member,
-            binding: format_ident!("__field{}", i),
-            ty: f.ty.clone(),
-            key,
-            attrs: a,
-        });
-    }
-    Ok(match fields {
-        Fields::Named(_) => Shape::Named(out),
-        Fields::Unnamed(_) => Shape::Tuple(out),
-        Fields::Unit => Shape::Unit,
-    })
-}
-
-/// Rejects two own fields with the same key (and `"k"`/`"v"` in an ereport).
-fn check_own_keys(fields: &[Field], reserved: &[(&str, &str)]) -> Result<()> {
-    let mut seen: HashMap<&str, ()> = HashMap::new();
-    for f in fields {
-        let Some(key) = &f.key else { continue };
-        let span = f
-            .attrs
-            .rename
-            .as_ref()
-            .map_or_else(|| f.member.span(), |r| r.span);
-        if let Some((_, why)) = reserved.iter().find(|(k, _)| k == key) {
-            return Err(Error::new(span, format!("key {key:?} is reserved: {why}")));
-        }
-        if seen.insert(key, ()).is_some() {
-            return Err(Error::new(
-                span,
-                format!("two fields encode the key {key:?}"),
-            ));
-        }
-    }
-    Ok(())
-}
+use crate::attrs::{self, TypeAttrs};
+use crate::krate::sdk_path;
+use crate::parse::{
+    Field, Kind, RESERVED_KEYS, Shape, Variant, check_own_keys, fields, head_len, str_len,
+};
 
 pub fn expand(input: &DeriveInput, kind: Kind) -> Result<TokenStream> {
     let out = expand_items(input, kind)?;
@@ -144,29 +24,29 @@ pub fn expand(input: &DeriveInput, kind: Kind) -> Result<TokenStream> {
 }
 
 fn expand_items(input: &DeriveInput, kind: Kind) -> Result<TokenStream> {
-    let ta = attrs::type_attrs(&input.attrs)?;
-    let krate = match &ta.krate {
+    let type_attrs = attrs::type_attrs(&input.attrs)?;
+    let krate = match &type_attrs.krate {
         Some(p) => quote!(#p),
         None => sdk_path(),
     };
     if kind == Kind::Field {
-        if let Some(c) = &ta.class {
+        if let Some(c) = &type_attrs.class {
             return Err(Error::new(
                 c.span,
                 "`class` belongs on #[derive(Ereport)], not #[derive(EreportField)]",
             ));
         }
-        if let Some(v) = &ta.version {
+        if let Some(v) = &type_attrs.version {
             return Err(Error::new(
                 v.span,
                 "`version` belongs on #[derive(Ereport)], not #[derive(EreportField)]",
             ));
         }
     }
-    let generator = Gen {
+    let expander = Expander {
         input,
         krate,
-        ta: &ta,
+        type_attrs: &type_attrs,
         kind,
     };
     match &input.data {
@@ -175,14 +55,14 @@ fn expand_items(input: &DeriveInput, kind: Kind) -> Result<TokenStream> {
             "unions cannot be ereports or ereport fields: nothing says which field to encode",
         )),
         Data::Struct(s) => {
-            if let Some(v) = &ta.variant_id {
+            if let Some(v) = &type_attrs.variant_id {
                 return Err(Error::new(
                     v.span,
                     "`variant_id` is ignored on a struct: it names an enum's variant",
                 ));
             }
             let shape = fields(&s.fields)?;
-            generator.structure(shape)
+            expander.structure(shape)
         }
         Data::Enum(e) => {
             let mut variants = Vec::new();
@@ -192,7 +72,7 @@ fn expand_items(input: &DeriveInput, kind: Kind) -> Result<TokenStream> {
                 if let Some(r) = &va.rename {
                     let shows_name = match shape {
                         Shape::Unit | Shape::Tuple(_) => true,
-                        Shape::Named(_) => ta.variant_id.is_some(),
+                        Shape::Named(_) => type_attrs.variant_id.is_some(),
                     };
                     if !shows_name {
                         return Err(Error::new(
@@ -201,7 +81,7 @@ fn expand_items(input: &DeriveInput, kind: Kind) -> Result<TokenStream> {
                         ));
                     }
                 }
-                if let (Some(id), Shape::Tuple(_)) = (&ta.variant_id, &shape) {
+                if let (Some(id), Shape::Tuple(_)) = (&type_attrs.variant_id, &shape) {
                     return Err(Error::new(
                         v.ident.span(),
                         format!(
@@ -220,66 +100,15 @@ fn expand_items(input: &DeriveInput, kind: Kind) -> Result<TokenStream> {
                     shape,
                 });
             }
-            generator.enumeration(variants, e.enum_token.span())
+            expander.enumeration(variants, e.enum_token.span())
         }
     }
 }
 
-/// How generated code names the SDK.
-fn sdk_path() -> TokenStream {
-    if std::env::var("CARGO_PKG_NAME").as_deref() == Ok("ereport-sdk") {
-        // The SDK itself (its docs and self-checks) has `extern crate self as
-        // ereport_sdk`.
-        return quote!(::ereport_sdk);
-    }
-    let renamed = std::env::var("CARGO_MANIFEST_DIR")
-        .ok()
-        .and_then(|dir| std::fs::read_to_string(std::path::Path::new(&dir).join("Cargo.toml")).ok())
-        .and_then(|manifest| renamed_dependency(&manifest));
-    match renamed {
-        Some(name) => {
-            let ident = Ident::new(&name, Span::call_site());
-            quote!(::#ident)
-        }
-        None => quote!(::ereport_sdk),
-    }
-}
-
-/// The name under which a manifest depends on `ereport-sdk`, if it renames
-/// it (`sdk = { package = "ereport-sdk", .. }` or a `[dependencies.sdk]`
-/// table with `package = "ereport-sdk"`).
-fn renamed_dependency(manifest: &str) -> Option<String> {
-    let is_sdk = |line: &str| {
-        let compact: String = line.chars().filter(|c| !c.is_whitespace()).collect();
-        compact.contains("package=\"ereport-sdk\"")
-    };
-    let mut table: Option<String> = None;
-    for line in manifest.lines() {
-        let line = line.trim();
-        if line.starts_with('[') {
-            table = line
-                .trim_matches(|c| c == '[' || c == ']')
-                .rsplit_once("dependencies.")
-                .map(|(_, name)| name.trim().trim_matches('"').to_string());
-            continue;
-        }
-        if !is_sdk(line) {
-            continue;
-        }
-        let name = if line.starts_with("package") {
-            table.clone()?
-        } else {
-            line.split('=').next()?.trim().trim_matches('"').to_string()
-        };
-        return Some(name.replace('-', "_"));
-    }
-    None
-}
-
-struct Gen<'a> {
+struct Expander<'a> {
     input: &'a DeriveInput,
     krate: TokenStream,
-    ta: &'a TypeAttrs,
+    type_attrs: &'a TypeAttrs,
     kind: Kind,
 }
 
@@ -296,7 +125,7 @@ struct Entries {
     keys: TokenStream,
 }
 
-impl Gen<'_> {
+impl Expander<'_> {
     fn name(&self) -> &Ident {
         &self.input.ident
     }
@@ -405,7 +234,7 @@ impl Gen<'_> {
     fn dup_check(&self, keys: &TokenStream, span: Span) -> TokenStream {
         let k = &self.krate;
         let msg = format!(
-            "`{}` can write the same map key twice (through `flatten` or the variant-id key)",
+            "`{}` can write the same map key twice, or a key the control plane reserves (through `flatten` or the variant-id key)",
             self.name()
         );
         quote_spanned!(span=>
@@ -428,32 +257,27 @@ impl Gen<'_> {
     fn structure(&self, shape: Shape) -> Result<TokenStream> {
         let k = &self.krate;
         let name = self.name();
-        let (ig, tg, _) = self.input.generics.split_for_impl();
-        let wc = self.bounds(&[&shape]);
+        let (impl_generics, type_generics, _) = self.input.generics.split_for_impl();
+        let where_clause = self.bounds(&[&shape]);
         match (&shape, self.kind) {
             (Shape::Named(fs), kind) => {
                 if kind == Kind::Ereport {
-                    check_own_keys(
-                        fs,
-                        &[
-                            ("k", "it holds the ereport's class"),
-                            ("v", "it holds the ereport's version"),
-                        ],
-                    )?;
+                    check_own_keys(fs, RESERVED_KEYS)?;
                 } else {
                     check_own_keys(fs, &[])?;
                 }
                 let e = self.entries(fs, None);
                 let pat = self.pattern(quote!(Self), &shape);
                 let flatten = self.flatten_impl(
-                    &ig,
-                    &tg,
-                    &wc,
+                    &impl_generics,
+                    &type_generics,
+                    &where_clause,
                     &e,
                     quote!(let #pat = self;),
                     quote!(let #pat = self;),
                 );
-                let rest = self.map_impls(&ig, &tg, &wc, name.span())?;
+                let rest =
+                    self.map_impls(&impl_generics, &type_generics, &where_clause, name.span())?;
                 Ok(quote!(#flatten #rest))
             }
             (Shape::Tuple(_) | Shape::Unit, Kind::Ereport) => Err(Error::new(
@@ -494,7 +318,7 @@ impl Gen<'_> {
                 };
                 let force = self.force(quote!(<#name as #k::EreportField>::MAX_LEN));
                 Ok(quote! {
-                    impl #ig #k::EreportField for #name #tg #wc {
+                    impl #impl_generics #k::EreportField for #name #type_generics #where_clause {
                         const MAX_LEN: usize = #max;
                         fn encode<__W: #k::__private::Write>(
                             &self,
@@ -512,9 +336,9 @@ impl Gen<'_> {
 
     fn flatten_impl(
         &self,
-        ig: &syn::ImplGenerics<'_>,
-        tg: &syn::TypeGenerics<'_>,
-        wc: &TokenStream,
+        impl_generics: &syn::ImplGenerics<'_>,
+        type_generics: &syn::TypeGenerics<'_>,
+        where_clause: &TokenStream,
         e: &Entries,
         count_prelude: TokenStream,
         encode_prelude: TokenStream,
@@ -530,7 +354,7 @@ impl Gen<'_> {
         } = e;
         let check = self.dup_check(&quote!(<Self as #k::FlattenFields>::KEYS), name.span());
         quote! {
-            impl #ig #k::FlattenFields for #name #tg #wc {
+            impl #impl_generics #k::FlattenFields for #name #type_generics #where_clause {
                 const MAX_ENTRIES: usize = #max_entries;
                 const MAX_ENTRIES_LEN: usize = {
                     #check
@@ -560,9 +384,9 @@ impl Gen<'_> {
     /// `EreportField` (as a map) or `Ereport`, on top of `FlattenFields`.
     fn map_impls(
         &self,
-        ig: &syn::ImplGenerics<'_>,
-        tg: &syn::TypeGenerics<'_>,
-        wc: &TokenStream,
+        impl_generics: &syn::ImplGenerics<'_>,
+        type_generics: &syn::TypeGenerics<'_>,
+        where_clause: &TokenStream,
         span: Span,
     ) -> Result<TokenStream> {
         let k = &self.krate;
@@ -571,7 +395,7 @@ impl Gen<'_> {
             Kind::Field => {
                 let force = self.force(quote!(<#name as #k::EreportField>::MAX_LEN));
                 Ok(quote! {
-                    impl #ig #k::EreportField for #name #tg #wc {
+                    impl #impl_generics #k::EreportField for #name #type_generics #where_clause {
                         const MAX_LEN: usize = #k::__private::sat_add(
                             #k::__private::head_len(<Self as #k::FlattenFields>::MAX_ENTRIES as u64),
                             <Self as #k::FlattenFields>::MAX_ENTRIES_LEN,
@@ -588,11 +412,11 @@ impl Gen<'_> {
                 })
             }
             Kind::Ereport => {
-                let class = self.ta.class.as_ref().ok_or_else(|| {
+                let class = self.type_attrs.class.as_ref().ok_or_else(|| {
                     Error::new(span, "missing `class`: add #[ereport(class = \"hw.example.fault\", version = 0)]")
                 })?;
                 attrs::check_class(class)?;
-                let version = self.ta.version.as_ref().ok_or_else(|| {
+                let version = self.type_attrs.version.as_ref().ok_or_else(|| {
                     Error::new(
                         span,
                         "missing `version`: add `version = 0` to #[ereport(...)]",
@@ -602,16 +426,17 @@ impl Gen<'_> {
                 let v = version.value;
                 let fixed = str_len("k") + str_len(class_s) + str_len("v") + head_len(u64::from(v));
                 let too_long = format!(
-                    "ereport `{name}` can encode to more than {} bytes, the most packrat accepts",
-                    1024
+                    "ereport `{name}` can encode to more than MAX_EREPORT_LEN bytes, the longest body a response can always carry"
                 );
+                // Flattened fields may not write a reserved key either.
+                let reserved = RESERVED_KEYS.iter().map(|(key, _)| key);
                 let keys_check = self.dup_check(
-                    &quote!(#k::Keys::All { own: &["k", "v"], flattened: &[&<Self as #k::FlattenFields>::KEYS] }),
+                    &quote!(#k::Keys::All { own: &[#(#reserved),*], flattened: &[&<Self as #k::FlattenFields>::KEYS] }),
                     span,
                 );
                 let force = self.force(quote!(<#name as #k::Ereport>::MAX_LEN));
                 Ok(quote_spanned! {span=>
-                    impl #ig #k::Ereport for #name #tg #wc {
+                    impl #impl_generics #k::Ereport for #name #type_generics #where_clause {
                         const CLASS: &'static str = #class_s;
                         const VERSION: u32 = #v;
                         const MAX_LEN: usize = {
@@ -652,7 +477,7 @@ impl Gen<'_> {
                 "an enum with no variants has no value to encode",
             ));
         }
-        let id = self.ta.variant_id.as_ref();
+        let id = self.type_attrs.variant_id.as_ref();
         for v in &variants {
             if let Shape::Named(fs) = &v.shape {
                 let reserved: Vec<(&str, &str)> = id
@@ -660,12 +485,10 @@ impl Gen<'_> {
                     .into_iter()
                     .chain(
                         (self.kind == Kind::Ereport)
-                            .then_some([
-                                ("k", "it holds the ereport's class"),
-                                ("v", "it holds the ereport's version"),
-                            ])
+                            .then_some(RESERVED_KEYS)
                             .into_iter()
-                            .flatten(),
+                            .flatten()
+                            .copied(),
                     )
                     .collect();
                 check_own_keys(fs, &reserved)?;
@@ -690,8 +513,8 @@ impl Gen<'_> {
             ));
         }
         let shapes: Vec<&Shape> = variants.iter().map(|v| &v.shape).collect();
-        let (ig, tg, _) = self.input.generics.split_for_impl();
-        let wc = self.bounds(&shapes);
+        let (impl_generics, type_generics, _) = self.input.generics.split_for_impl();
+        let where_clause = self.bounds(&shapes);
 
         let mut out = TokenStream::new();
         if flattenable {
@@ -709,12 +532,18 @@ impl Gen<'_> {
                     _ => &empty,
                 };
                 let e = self.entries(fs, id.map(|i| (i.value.as_str(), v.name.as_str())));
-                let (c, enc, me, ml, ks) = (e.count, e.encode, e.max_entries, e.max_len, e.keys);
-                count_arms.push(quote!(#pat => #c,));
-                encode_arms.push(quote!(#pat => { #enc }));
-                max_entries = quote!(#k::__private::max(#max_entries, #me));
-                max_len = quote!(#k::__private::max(#max_len, #ml));
-                keys.push(quote!(&#ks));
+                let Entries {
+                    count: variant_count,
+                    encode: variant_encode,
+                    max_entries: variant_max_entries,
+                    max_len: variant_max_len,
+                    keys: variant_keys,
+                } = e;
+                count_arms.push(quote!(#pat => #variant_count,));
+                encode_arms.push(quote!(#pat => { #variant_encode }));
+                max_entries = quote!(#k::__private::max(#max_entries, #variant_max_entries));
+                max_len = quote!(#k::__private::max(#max_len, #variant_max_len));
+                keys.push(quote!(&#variant_keys));
             }
             let e = Entries {
                 count: quote!(match self { #(#count_arms)* }),
@@ -723,9 +552,21 @@ impl Gen<'_> {
                 max_len,
                 keys: quote!(#k::Keys::AnyOf(&[#(#keys),*])),
             };
-            out.extend(self.flatten_impl(&ig, &tg, &wc, &e, quote!(), quote!()));
+            out.extend(self.flatten_impl(
+                &impl_generics,
+                &type_generics,
+                &where_clause,
+                &e,
+                quote!(),
+                quote!(),
+            ));
             if self.kind == Kind::Ereport {
-                out.extend(self.map_impls(&ig, &tg, &wc, name.span())?);
+                out.extend(self.map_impls(
+                    &impl_generics,
+                    &type_generics,
+                    &where_clause,
+                    name.span(),
+                )?);
                 return Ok(out);
             }
         }
@@ -744,11 +585,16 @@ impl Gen<'_> {
                     quote!(#n)
                 }),
                 Shape::Named(fs) => {
-                    let e = self.entries(fs, id.map(|i| (i.value.as_str(), vname.as_str())));
-                    let (c, enc, me, ml) = (e.count, e.encode, e.max_entries, e.max_len);
+                    let Entries {
+                        count,
+                        encode,
+                        max_entries,
+                        max_len,
+                        ..
+                    } = self.entries(fs, id.map(|i| (i.value.as_str(), vname.as_str())));
                     (
-                        quote!(__e.map((#c) as u64)?; #enc),
-                        quote!(#k::__private::sat_add(#k::__private::head_len((#me) as u64), #ml)),
+                        quote!(__e.map((#count) as u64)?; #encode),
+                        quote!(#k::__private::sat_add(#k::__private::head_len((#max_entries) as u64), #max_len)),
                     )
                 }
                 Shape::Tuple(fs) => {
@@ -781,7 +627,7 @@ impl Gen<'_> {
         }
         let force = self.force(quote!(<#name as #k::EreportField>::MAX_LEN));
         out.extend(quote! {
-            impl #ig #k::EreportField for #name #tg #wc {
+            impl #impl_generics #k::EreportField for #name #type_generics #where_clause {
                 const MAX_LEN: usize = #max;
                 #[allow(unused_variables)]
                 fn encode<__W: #k::__private::Write>(
@@ -795,22 +641,5 @@ impl Gen<'_> {
             #force
         });
         Ok(out)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::renamed_dependency;
-
-    #[test]
-    fn finds_a_renamed_sdk() {
-        let inline = "[dependencies]\nminicbor = \"2\"\nsdk = { package = \"ereport-sdk\", path = \"../x\" }\n";
-        assert_eq!(renamed_dependency(inline).as_deref(), Some("sdk"));
-        let table = "[dev-dependencies.my-sdk]\npath = \"..\"\npackage = \"ereport-sdk\"\n";
-        assert_eq!(renamed_dependency(table).as_deref(), Some("my_sdk"));
-        assert_eq!(
-            renamed_dependency("[dependencies]\nereport-sdk = { path = \"..\" }\n"),
-            None
-        );
     }
 }

@@ -1,0 +1,174 @@
+//! Parsing and validation: a type definition becomes a [`Shape`] of
+//! [`Field`]s, with every misuse rejected here, spanned on the offending
+//! tokens, before any code is generated.
+
+use std::collections::HashMap;
+
+use quote::format_ident;
+use syn::spanned::Spanned;
+use syn::{Error, Fields, Ident, Member, Result, Type};
+
+use crate::attrs::{self, FieldAttrs};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Ereport,
+    Field,
+}
+
+pub struct Field {
+    pub member: Member,
+    pub binding: Ident,
+    pub ty: Type,
+    /// The map key, for a named field that is neither skipped nor flattened.
+    pub key: Option<String>,
+    pub attrs: FieldAttrs,
+}
+
+impl Field {
+    pub fn skipped(&self) -> bool {
+        self.attrs.skip.is_some()
+    }
+    pub fn flattened(&self) -> bool {
+        self.attrs.flatten.is_some()
+    }
+}
+
+pub enum Shape {
+    Named(Vec<Field>),
+    Tuple(Vec<Field>),
+    Unit,
+}
+
+pub struct Variant {
+    pub ident: Ident,
+    pub name: String,
+    pub shape: Shape,
+}
+
+/// Keys an ereport's own fields may not use, with the reason. `"k"` and
+/// `"v"` are the class and version; the others are the keys the control
+/// plane adds to every ereport's JSON object (the envelope and the SP's
+/// metadata), where a field of the same name would hide one or the other.
+pub const RESERVED_KEYS: &[(&str, &str)] = &[
+    ("k", "it holds the ereport's class"),
+    ("v", "it holds the ereport's version"),
+    (
+        "hubris_task_name",
+        "the control plane adds it to every ereport",
+    ),
+    (
+        "hubris_task_gen",
+        "the control plane adds it to every ereport",
+    ),
+    (
+        "hubris_uptime_ms",
+        "the control plane adds it to every ereport",
+    ),
+    (
+        "ereport_message_version",
+        "the control plane adds it to every ereport",
+    ),
+    (
+        "baseboard_part_number",
+        "it is an SP metadata key, merged into every ereport",
+    ),
+    (
+        "baseboard_serial_number",
+        "it is an SP metadata key, merged into every ereport",
+    ),
+    (
+        "baseboard_rev",
+        "it is an SP metadata key, merged into every ereport",
+    ),
+    (
+        "hubris_caboose",
+        "it is an SP metadata key, merged into every ereport",
+    ),
+];
+
+/// Bytes of the CBOR head for argument `n` (same table as the SDK's).
+pub fn head_len(n: u64) -> usize {
+    match n {
+        0..=23 => 1,
+        24..=0xff => 2,
+        0x100..=0xffff => 3,
+        0x1_0000..=0xffff_ffff => 5,
+        _ => 9,
+    }
+}
+
+pub fn str_len(s: &str) -> usize {
+    head_len(s.len() as u64) + s.len()
+}
+
+pub fn fields(fields: &Fields) -> Result<Shape> {
+    let named = matches!(fields, Fields::Named(_));
+    let mut out = Vec::new();
+    for (i, f) in fields.iter().enumerate() {
+        let a = attrs::field_attrs(&f.attrs)?;
+        let (member, key) = match &f.ident {
+            Some(id) => {
+                let name = id.to_string();
+                let name = name.strip_prefix("r#").unwrap_or(&name).to_string();
+                let key = a.rename.as_ref().map(|r| r.value.clone()).unwrap_or(name);
+                (Member::Named(id.clone()), Some(key))
+            }
+            None => (Member::Unnamed(syn::Index::from(i)), None),
+        };
+        if !named {
+            if let Some(r) = &a.rename {
+                return Err(Error::new(
+                    r.span,
+                    "`rename` is ignored on an unnamed field",
+                ));
+            }
+            if let Some(s) = a.flatten {
+                return Err(Error::new(
+                    s,
+                    "`flatten` needs a named field: an unnamed field is not a map entry",
+                ));
+            }
+        }
+        let key = if a.skip.is_some() || a.flatten.is_some() {
+            None
+        } else {
+            key
+        };
+        out.push(Field {
+            member,
+            binding: format_ident!("__field{}", i),
+            ty: f.ty.clone(),
+            key,
+            attrs: a,
+        });
+    }
+    Ok(match fields {
+        Fields::Named(_) => Shape::Named(out),
+        Fields::Unnamed(_) => Shape::Tuple(out),
+        Fields::Unit => Shape::Unit,
+    })
+}
+
+/// Rejects two own fields with the same key (and `"k"`/`"v"` in an ereport).
+pub fn check_own_keys(fields: &[Field], reserved: &[(&str, &str)]) -> Result<()> {
+    let mut seen: HashMap<&str, ()> = HashMap::new();
+    for f in fields {
+        let Some(key) = &f.key else { continue };
+        let span = f
+            .attrs
+            .rename
+            .as_ref()
+            .map_or_else(|| f.member.span(), |r| r.span);
+        if let Some((_, why)) = reserved.iter().find(|(k, _)| k == key) {
+            return Err(Error::new(span, format!("key {key:?} is reserved: {why}")));
+        }
+        if seen.insert(key, ()).is_some() {
+            return Err(Error::new(
+                span,
+                format!("two fields encode the key {key:?}"),
+            ));
+        }
+    }
+    Ok(())
+}
