@@ -193,7 +193,9 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
         }
         // Back-references are by name, not task index: two indices with
         // one name (two unknown tasks, say) share it.
-        let mut names: [(&'static str, u8); NAME_SLOTS] = [("", 0); NAME_SLOTS];
+        // The task index is compared first: the same index is the same
+        // name, and far cheaper to compare.
+        let mut names: [(u16, &'static str, u8); NAME_SLOTS] = [(0, "", 0); NAME_SLOTS];
         let mut named = 0usize;
         let mut count = 0u8;
         let mut first = Ena::NONE;
@@ -206,8 +208,8 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
                 .get(..named)
                 .unwrap_or(&[])
                 .iter()
-                .find(|(seen, _)| *seen == name)
-                .map(|&(_, entry)| entry);
+                .find(|&&(index, seen, _)| index == rec.task.index || seen == name)
+                .map(|&(_, _, entry)| entry);
             let fit = encode_if_fits(e, |e| {
                 self.write_entry(e.writer_mut(), &rec, name, earlier)
                     .map_err(Error::write)
@@ -217,7 +219,7 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
                 Fit::DidNotFit => break,
             }
             if let (None, Some(slot)) = (earlier, names.get_mut(named)) {
-                *slot = (name, count);
+                *slot = (rec.task.index, name, count);
                 named = named.saturating_add(1);
             }
             if count == 0 {

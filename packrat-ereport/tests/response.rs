@@ -1,4 +1,5 @@
-//! The flush response: DESIGN.md's rules, golden bytes, every lease length.
+//! The flush response: the rules of docs/protocol.md, golden bytes, every
+//! lease length.
 
 use ereport_sdk::decode::{Value, decode_packet};
 use ereport_sdk::{Caboose, Ena, Identity, ReadError, ReadRequest, RestartId, TaskId};
