@@ -22,7 +22,7 @@ use ereport_cortex_m::{KernelReadLease, KernelWriteLease, exit_success};
 use ereport_sdk::wire::REQUEST_LEN;
 use ereport_sdk::{
     DeliverEreport, DeliverError, Ena, Ereport, EreportField, Identity, ReadEreports, ReadError,
-    RestartId, TaskId, ReadRequest,
+    ReadRequest, RestartId, TaskId,
 };
 use packrat_ereport::{IngestError, Store, TaskTable};
 use snitch::{Net, RecvError, SendError, Snitch};
