@@ -84,6 +84,12 @@ macro_rules! reporter {
             pub const BUF_LEN: usize = {
                 let mut m = 0usize;
                 $( m = $crate::__private::max(m, <$class as $crate::Ereport>::MAX_LEN); )+
+                // Derived classes are bounded already; this also holds a
+                // hand-written `Ereport` impl to what packrat accepts.
+                ::core::assert!(
+                    m <= $crate::MAX_EREPORT_LEN,
+                    "a declared class can encode to more than MAX_EREPORT_LEN bytes"
+                );
                 m
             };
             /// How many classes are declared.
