@@ -71,7 +71,7 @@ fuzz_target!(|data: &[u8]| {
                 let (next, len_before, used) = (store.next_ena(), store.len(), store.used_bytes());
                 match store.deliver(task, uptime, &lease) {
                     Ok(ena) => {
-                        assert!(len >= 1 && len <= MAX_EREPORT_LEN);
+                        assert!((1..=MAX_EREPORT_LEN).contains(&len));
                         assert!(ena >= next, "ENA {ena:?} before next {next:?}");
                         // Anything issued between is a loss record.
                         for e in next.0..ena.0 {
@@ -83,7 +83,10 @@ fuzz_target!(|data: &[u8]| {
                     Err(IngestError::Empty) => assert_eq!(len, 0),
                     Err(IngestError::TooLong) => assert!(len > MAX_EREPORT_LEN),
                     Err(IngestError::WentAway) => {
-                        assert_eq!((store.next_ena(), store.len(), store.used_bytes()), (next, len_before, used));
+                        assert_eq!(
+                            (store.next_ena(), store.len(), store.used_bytes()),
+                            (next, len_before, used)
+                        );
                     }
                     Err(IngestError::Full) => {
                         // A loss record may have been written for earlier losses.
@@ -107,8 +110,15 @@ fuzz_target!(|data: &[u8]| {
                 } else {
                     Ena(store.earliest_ena().map_or(0, |e| e.0) + u64::from(commit % 8))
                 };
-                let rid = if matches { w1::RESTART_ID } else { RestartId(7) };
-                let req = ReadRequest::new(rid).start(start).limit(limit).commit(committed);
+                let rid = if matches {
+                    w1::RESTART_ID
+                } else {
+                    RestartId(7)
+                };
+                let req = ReadRequest::new(rid)
+                    .start(start)
+                    .limit(limit)
+                    .commit(committed);
                 let mut lease = FakeLease::new(lease_len);
                 let Ok(n) = store.read_ereports(&req, &mut lease, None) else {
                     continue;

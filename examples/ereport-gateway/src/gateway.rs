@@ -26,13 +26,16 @@ use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
 use ereport_sdk::decode::{Entry, Packet};
-use ereport_sdk::wire::{MAX_RESPONSE_LEN, Request};
+use ereport_sdk::wire::Request;
 use ereport_sdk::{Ena, RestartId};
 use serde_json::{Map, Value as Json};
 
 use crate::db::{Db, DbError, Gap};
 use crate::json::{body_error, ereport_json, to_json};
 use crate::validate::{Rejection, validate};
+
+/// The largest UDP payload: the receive buffer's size.
+const MAX_DATAGRAM: usize = 65_536;
 
 /// Default per-attempt timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(250);
@@ -300,7 +303,9 @@ impl Gateway {
         events: &mut Vec<Event>,
         mut accept: impl FnMut(&Self, Packet) -> Result<T, Rejection>,
     ) -> Result<T, GatewayError> {
-        let mut buf = [0u8; MAX_RESPONSE_LEN + 1];
+        // Room for any UDP payload, so an over-long datagram is measured
+        // (and rejected), not cut to size.
+        let mut buf = vec![0u8; MAX_DATAGRAM];
         let mut rejected = 0u64;
         let mut last_rejection = None;
         for _ in 0..self.cfg.attempts {
