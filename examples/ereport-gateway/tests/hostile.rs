@@ -601,3 +601,53 @@ fn an_sp_that_never_answers_is_named() {
         )
     );
 }
+
+#[test]
+fn enas_another_collector_stored_are_not_a_gap() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db.sqlite");
+    // ENAs 1..=1000 of restart 9 are in the database already; this
+    // collector has committed nothing.
+    drop(Db::open(&db).unwrap());
+    Connection::open(&db)
+        .unwrap()
+        .execute_batch(&format!(
+            "WITH RECURSIVE n(e) AS (SELECT 1 UNION ALL SELECT e + 1 FROM n WHERE e < 1000)
+             INSERT INTO ereports SELECT '{:032x}', e, 't', 0, 0, x'a0', '{{}}', NULL FROM n;",
+            9
+        ))
+        .unwrap();
+    let sp = FakeSp::start(honest_sp(9, 1001, vec![class_body("hw.x")]));
+    let mut gw = gateway(&sp, &db);
+    let mut stored = Vec::new();
+    gw.drain(&mut |p| stored.extend(p.stored.iter().map(|e| e.ena.0)))
+        .unwrap();
+    assert_eq!(stored, [1001]);
+    assert!(gw.db().gaps().unwrap().is_empty());
+    assert_eq!(gw.stats().gaps, 0);
+}
+
+#[test]
+fn json_output_prints_gap_records_and_the_summary_counts_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db.sqlite");
+    let sp = FakeSp::start(honest_sp(9, 41, vec![class_body("hw.x")]));
+    let out = gateway_bin()
+        .args(["--sp", &sp.addr.to_string(), "--json"])
+        .arg("--db")
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["gap"]["first_ena"], 1);
+    assert_eq!(lines[0]["gap"]["last_ena"], 40);
+    assert_eq!(lines[1]["ena"], 41);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let summary: Value = serde_json::from_str(stderr.lines().last().unwrap()).unwrap();
+    assert_eq!(summary["summary"]["gaps"], 1);
+    assert_eq!(summary["summary"]["gap_enas"], 40);
+}

@@ -156,3 +156,18 @@ fn invalid_packets_get_no_answer() {
     let r = ask(&sock, &sim.addr, &request(0, 0, 0, 0, 3), 3);
     assert_eq!(r[25], 3);
 }
+
+#[test]
+fn the_simulator_keeps_no_per_ereport_state_unless_asked() {
+    use sp_sim::sim::{Sim, SimConfig};
+    let sim = Sim::start(SimConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        rate: 2000.0,
+        ..SimConfig::default()
+    })
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(sim.delivered().is_empty(), "nothing kept per ereport");
+    let st = sim.stop();
+    assert!(st.delivered + st.lost_full > 50, "{st:?}");
+}
