@@ -64,6 +64,7 @@
 )]
 
 pub mod faults;
+pub mod layout;
 mod response;
 mod ring;
 mod store;

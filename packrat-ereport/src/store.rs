@@ -21,6 +21,7 @@ use ereport_sdk::{Ena, MAX_EREPORT_LEN, RestartId, TaskId};
 use lease_writer::{AccessError, ReadLease};
 use minicbor::Encoder;
 
+use crate::layout::{LAYOUT_VERSION, MAGIC, RingHeader};
 use crate::ring::{self, RingFull, RingWriter};
 
 /// Bytes of a record header.
@@ -159,25 +160,12 @@ pub(crate) struct RecordRef {
 /// store.flush_thru(Ena(2));
 /// assert_eq!(store.len(), 0);
 /// ```
+#[repr(C)]
 pub struct Store<const N: usize, T: TaskTable = NoTaskNames> {
+    /// The bookkeeping, in the documented layout ([`crate::layout`]): first,
+    /// so a memory image has it right before the ring.
+    hdr: RingHeader,
     pub(crate) buf: [u8; N],
-    /// Ring offset of the oldest record.
-    head: usize,
-    /// Bytes in use from `head`.
-    used: usize,
-    /// ENA of the record at `head` (equal to `next` when empty).
-    earliest: u64,
-    /// ENA the next record gets; 0 until initialised.
-    next: u64,
-    /// Losses not yet reported by a loss record.
-    pending_losses: u32,
-    /// Whether losses are pending (a count of 0 can't express "lost a lot").
-    losing: bool,
-    /// Uptime of the most recent loss: the loss record's uptime.
-    last_loss_uptime: u64,
-    /// This boot's restart id: `None` (all zeroes) until set.
-    restart_id: Option<NonZeroU128>,
-    own_id: TaskId,
     stats: StoreStats,
     _tasks: core::marker::PhantomData<T>,
 }
@@ -208,19 +196,8 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
     pub const fn new() -> Self {
         let () = Self::FITS;
         Self {
+            hdr: RingHeader::ZERO,
             buf: [0; N],
-            head: 0,
-            used: 0,
-            earliest: 0,
-            next: 0,
-            pending_losses: 0,
-            losing: false,
-            last_loss_uptime: 0,
-            restart_id: None,
-            own_id: TaskId {
-                index: 0,
-                generation: 0,
-            },
             stats: StoreStats {
                 stored: 0,
                 lost: 0,
@@ -238,40 +215,46 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
     /// records) and the initial `{"lost": null}` record, ENA 1, which says
     /// that anything before boot is unknown. Later calls do nothing.
     pub fn init(&mut self, own_id: TaskId, uptime: u64) {
-        if self.next != 0 {
+        if self.hdr.next != 0 {
             return;
         }
-        self.own_id = own_id;
-        self.next = 1;
-        self.earliest = 1;
+        self.hdr.magic = MAGIC;
+        self.hdr.version = LAYOUT_VERSION;
+        self.hdr.record_header_len = HEADER_LEN as u16;
+        // N <= u32::MAX (FITS).
+        self.hdr.capacity = N as u32;
+        self.hdr.own_index = own_id.index;
+        self.hdr.own_generation = own_id.generation;
+        self.hdr.next = 1;
+        self.hdr.earliest = 1;
         // Cannot fail: the store is empty and FITS holds.
         let _ = self.insert_lost(None, uptime);
     }
 
     pub(crate) fn ensure_init(&mut self, uptime: u64) {
-        if self.next == 0 {
-            self.init(self.own_id, uptime);
+        if self.hdr.next == 0 {
+            self.init(self.own_id(), uptime);
         }
     }
 
     /// Sets this boot's restart id (non-zero, once).
     pub fn set_restart_id(&mut self, id: RestartId) -> Result<(), ereport_sdk::AdminError> {
         let id = NonZeroU128::new(id.0).ok_or(ereport_sdk::AdminError::Invalid)?;
-        if self.restart_id.is_some() {
+        if self.restart_id().is_some() {
             return Err(ereport_sdk::AdminError::AlreadySet);
         }
-        self.restart_id = Some(id);
+        self.hdr.restart_id = id.get().to_le_bytes();
         Ok(())
     }
 
     /// This boot's restart id, if set.
     pub fn restart_id(&self) -> Option<RestartId> {
-        self.restart_id.map(|id| RestartId(id.get()))
+        NonZeroU128::new(u128::from_le_bytes(self.hdr.restart_id)).map(|id| RestartId(id.get()))
     }
 
     /// Number of stored records.
     pub fn len(&self) -> usize {
-        usize::try_from(self.next.saturating_sub(self.earliest)).unwrap_or(usize::MAX)
+        usize::try_from(self.hdr.next.saturating_sub(self.hdr.earliest)).unwrap_or(usize::MAX)
     }
 
     /// Whether no records are stored.
@@ -281,32 +264,58 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
 
     /// Bytes in use, headers included.
     pub fn used_bytes(&self) -> usize {
-        self.used
+        self.hdr.used as usize
     }
 
     /// Bytes free.
     pub fn free_bytes(&self) -> usize {
-        N.saturating_sub(self.used)
+        N.saturating_sub(self.used_bytes())
     }
 
     /// ENA of the oldest stored record, or `None` when empty.
     pub fn earliest_ena(&self) -> Option<Ena> {
-        (!self.is_empty()).then_some(Ena(self.earliest))
+        (!self.is_empty()).then_some(Ena(self.hdr.earliest))
     }
 
     /// The ENA the next record will get (0 before initialisation).
     pub fn next_ena(&self) -> Ena {
-        Ena(self.next)
+        Ena(self.hdr.next)
     }
 
     /// Losses not yet reported by a loss record.
     pub fn pending_losses(&self) -> Option<u32> {
-        self.losing.then_some(self.pending_losses)
+        self.losing().then_some(self.hdr.pending_losses)
     }
 
     /// The counters.
     pub fn stats(&self) -> StoreStats {
         self.stats
+    }
+
+    /// Ring offset of the oldest record.
+    fn head(&self) -> usize {
+        self.hdr.head as usize
+    }
+
+    /// Whether losses are pending.
+    fn losing(&self) -> bool {
+        self.hdr.losing != 0
+    }
+
+    /// Packrat's own task id, the sender of loss records.
+    fn own_id(&self) -> TaskId {
+        TaskId::new(self.hdr.own_index, self.hdr.own_generation)
+    }
+
+    /// The store's header, as a memory image holds it (see
+    /// [`crate::layout`]).
+    pub fn ring_header(&self) -> &RingHeader {
+        &self.hdr
+    }
+
+    /// The ring's bytes, as a memory image holds them.
+    pub fn ring_bytes(&self) -> &[u8; N] {
+        &self.buf
     }
 
     pub(crate) fn ring_slices(&self, at: usize, n: usize) -> (&[u8], &[u8]) {
@@ -318,7 +327,7 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
     }
 
     fn tail(&self) -> usize {
-        ring::wrap::<N>(self.head, self.used)
+        ring::wrap::<N>(self.head(), self.used_bytes())
     }
 
     fn header_bytes(len: usize, task: TaskId, uptime: u64) -> [u8; HEADER_LEN] {
@@ -402,10 +411,14 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
     fn commit(&mut self, len: usize, task: TaskId, uptime: u64) -> Ena {
         let at = self.tail();
         self.ring_write(at, &Self::header_bytes(len, task, uptime));
-        self.used = self.used.saturating_add(HEADER_LEN).saturating_add(len);
-        let ena = Ena(self.next);
+        // At most N (the record was checked to fit).
+        self.hdr.used = self
+            .hdr
+            .used
+            .saturating_add((HEADER_LEN.saturating_add(len)) as u32);
+        let ena = Ena(self.hdr.next);
         // One ENA per stored record: 2^64 of them will not happen.
-        self.next = self.next.wrapping_add(1);
+        self.hdr.next = self.hdr.next.wrapping_add(1);
         self.stats.stored = self.stats.stored.saturating_add(1);
         ena
     }
@@ -429,15 +442,15 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
         }
         let at = ring::wrap::<N>(self.tail(), HEADER_LEN);
         self.ring_write(at, body.get(..len).unwrap_or(&[]));
-        self.commit(len, self.own_id, uptime);
+        self.commit(len, self.own_id(), uptime);
         self.stats.loss_records = self.stats.loss_records.saturating_add(1);
         true
     }
 
     fn count_loss(&mut self, uptime: u64) {
-        self.losing = true;
-        self.last_loss_uptime = uptime;
-        self.pending_losses = self.pending_losses.saturating_add(1);
+        self.hdr.losing = 1;
+        self.hdr.last_loss_uptime = uptime;
+        self.hdr.pending_losses = self.hdr.pending_losses.saturating_add(1);
         self.stats.lost = self.stats.lost.saturating_add(1);
     }
 
@@ -447,16 +460,18 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
     #[cold]
     #[inline(never)]
     pub(crate) fn report_losses(&mut self) {
-        if self.losing && self.insert_lost(Some(self.pending_losses), self.last_loss_uptime) {
-            self.losing = false;
-            self.pending_losses = 0;
+        if self.losing()
+            && self.insert_lost(Some(self.hdr.pending_losses), self.hdr.last_loss_uptime)
+        {
+            self.hdr.losing = 0;
+            self.hdr.pending_losses = 0;
         }
     }
 
     /// Room for the pending loss record, if any is pending.
     fn loss_record_room(&self) -> usize {
-        if self.losing {
-            HEADER_LEN.saturating_add(lost_record_len(Some(self.pending_losses)))
+        if self.losing() {
+            HEADER_LEN.saturating_add(lost_record_len(Some(self.hdr.pending_losses)))
         } else {
             0
         }
@@ -487,7 +502,7 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
             }
             // If only the loss record fits, write it now: the loss it
             // reports is already final, and this one starts a new count.
-            if self.losing && self.free_bytes() >= loss_room {
+            if self.losing() && self.free_bytes() >= loss_room {
                 self.report_losses();
             }
             self.count_loss(uptime);
@@ -579,23 +594,28 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
     /// written at once, so the gateway hears of the losses without waiting
     /// for another ereport to arrive.
     pub fn flush_thru(&mut self, ena: Ena) -> usize {
-        if ena.0 < self.earliest || ena.0 >= self.next {
+        if ena.0 < self.hdr.earliest || ena.0 >= self.hdr.next {
             return 0;
         }
         // earliest <= ena < next: at most the number of stored records,
         // which fits a usize (each takes at least a header of the ring).
-        let n = (ena.0.wrapping_sub(self.earliest) as usize).wrapping_add(1);
+        let n = (ena.0.wrapping_sub(self.hdr.earliest) as usize).wrapping_add(1);
+        let mut head = self.head();
+        let mut used = self.used_bytes();
         for _ in 0..n {
-            let size = HEADER_LEN.saturating_add(self.len_at(self.head));
-            self.head = ring::wrap::<N>(self.head, ring::reduce::<N>(size));
-            self.used = self.used.saturating_sub(size);
+            let size = HEADER_LEN.saturating_add(self.len_at(head));
+            head = ring::wrap::<N>(head, ring::reduce::<N>(size));
+            used = used.saturating_sub(size);
         }
         // Below `next`, so it cannot overflow.
-        self.earliest = ena.0.wrapping_add(1);
-        if self.used == 0 {
+        self.hdr.earliest = ena.0.wrapping_add(1);
+        if used == 0 {
             // Empty: start again at offset 0 so bodies wrap less.
-            self.head = 0;
+            head = 0;
         }
+        // Both below N <= u32::MAX (FITS).
+        self.hdr.head = head as u32;
+        self.hdr.used = used as u32;
         self.stats.flushed = self.stats.flushed.saturating_add(n as u32);
         self.report_losses();
         n
@@ -605,11 +625,11 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
     pub(crate) fn records_from(&self, start: Ena) -> Records<'_, N, T> {
         let mut it = Records {
             store: self,
-            offset: self.head,
-            ena: self.earliest,
+            offset: self.head(),
+            ena: self.hdr.earliest,
         };
         // Records to skip: from the earliest up to `start` (or all of them).
-        let skip = start.0.min(self.next).saturating_sub(self.earliest);
+        let skip = start.0.min(self.hdr.next).saturating_sub(self.hdr.earliest);
         for _ in 0..skip {
             let size = HEADER_LEN.saturating_add(self.len_at(it.offset));
             it.offset = ring::wrap::<N>(it.offset, ring::reduce::<N>(size));
@@ -644,7 +664,7 @@ impl<const N: usize, T: TaskTable> Iterator for Records<'_, N, T> {
     type Item = (Ena, RecordRef);
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.ena >= self.store.next {
+        if self.ena >= self.store.hdr.next {
             return None;
         }
         let r = self.store.record_at(self.offset);

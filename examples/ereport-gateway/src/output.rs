@@ -34,6 +34,13 @@ pub fn count(n: u64, one: &str, many: &str) -> String {
 
 /// The human line for one ereport.
 pub fn ereport_line(e: &StoredEreport) -> String {
+    ereport_line_with_ena(e, Some(e.ena))
+}
+
+/// The human line for one ereport whose ENA may be unknown (`?`), as for
+/// records recovered from a memory image.
+pub fn ereport_line_with_ena(e: &StoredEreport, ena: Option<ereport_sdk::Ena>) -> String {
+    let ena = ena.map_or_else(|| "?".to_string(), |e| e.to_string());
     let what = if let Some(why) = &e.invalid_error {
         format!("INVALID ({})", escape(why))
     } else if let Some(lost) = e.lost() {
@@ -47,7 +54,7 @@ pub fn ereport_line(e: &StoredEreport) -> String {
     format!(
         "{} ENA {:>ENA_WIDTH$}  {:<TASK_WIDTH$} gen {:<3} {:>12} ms  {}",
         e.restart_id,
-        e.ena,
+        ena,
         escape(&e.task_name),
         e.task_gen,
         e.uptime_ms,

@@ -13,18 +13,21 @@
 use ereport_sdk::{Bytes, Ena, Ereport, ReadError, ReadRequest, RestartId, TaskId};
 use packrat_ereport::{IngestError, Store, TaskTable};
 
-/// Task names by index (index 0 is the supervisor, unused by W1).
+/// W1's task names by index (index 0 is the supervisor, unused by W1).
+pub const W1_TASK_NAMES: [&str; 6] = [
+    "jefe",
+    "thermal",
+    "power",
+    "sequencer",
+    "ereportulator",
+    "packrat",
+];
+
+/// W1's task table.
 pub enum W1Tasks {}
 
 impl TaskTable for W1Tasks {
-    const NAMES: &'static [&'static str] = &[
-        "jefe",
-        "thermal",
-        "power",
-        "sequencer",
-        "ereportulator",
-        "packrat",
-    ];
+    const NAMES: &'static [&'static str] = &W1_TASK_NAMES;
 }
 
 /// The producing tasks, in report order: `tasks[i % 4]`.
