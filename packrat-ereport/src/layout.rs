@@ -36,9 +36,9 @@
 //!
 //! A reader may rely on everything above for layout version 1. Any change
 //! to it (a field moved, resized or given another meaning, the record
-//! header changed) increments [`LAYOUT_VERSION`]; a reader refuses versions
-//! it does not know. Fields are only ever appended within the 72 bytes'
-//! successor versions, never reordered silently.
+//! header changed) comes with a new [`LAYOUT_VERSION`], and a reader
+//! refuses versions it does not know. `docs/dump.md` says the same for
+//! readers outside this workspace.
 
 use core::mem::{offset_of, size_of};
 
