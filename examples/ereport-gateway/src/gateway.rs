@@ -57,7 +57,7 @@ pub enum GatewayError {
     #[error("socket: {0}")]
     Io(#[from] std::io::Error),
     /// Nothing came back at all.
-    #[error("no answer from {sp} after {attempts} attempts: is the SP (sp-sim) running?")]
+    #[error("no answer from {sp} after {attempts} attempts: is sp-sim running?")]
     NoAnswer {
         /// The SP's address.
         sp: SocketAddr,
@@ -65,7 +65,7 @@ pub enum GatewayError {
         attempts: u32,
     },
     /// Answers came back, but none was acceptable.
-    #[error("no acceptable answer from {sp} after {attempts} attempts: {rejected} {} rejected (last: {last})", if *.rejected == 1 { "response" } else { "responses" })]
+    #[error("{rejected} {} rejected: {last} (no acceptable answer from {sp} after {attempts} attempts)", if *.rejected == 1 { "response" } else { "responses" })]
     Rejected {
         /// The SP's address.
         sp: SocketAddr,

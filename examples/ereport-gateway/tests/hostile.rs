@@ -596,7 +596,7 @@ fn an_sp_that_never_answers_is_named() {
     assert_eq!(
         msg,
         format!(
-            "no answer from {} after 4 attempts: is the SP (sp-sim) running?",
+            "no answer from {} after 4 attempts: is sp-sim running?",
             sp.addr
         )
     );
