@@ -82,7 +82,7 @@ impl DeliverEreport for Packrat {
     }
 }
 
-fn show<E: ereport_sdk::Declared<TaskReporter>>(
+fn show<E: ereport_sdk::Declared<TaskReporter> + ereport_sdk::NoRateLimit>(
     packrat: &Packrat,
     reporter: &mut TaskReporter,
     e: &E,

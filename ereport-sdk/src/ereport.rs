@@ -167,6 +167,11 @@ pub trait Ereport {
     /// The most bytes [`encode`](Self::encode) can write; at most
     /// [`MAX_EREPORT_LEN`].
     const MAX_LEN: usize;
+    /// The class's rate limit, if it declares one
+    /// (`#[ereport(rate_limit(per_second = 10, burst = 20))]`): its
+    /// reporter then refuses over-limit reports before any IPC and records
+    /// how many it refused (see [`storm`](crate::storm)).
+    const RATE_LIMIT: Option<crate::storm::RateLimit> = None;
 
     /// Encodes the whole ereport map.
     fn encode<W: Write>(&self, e: &mut Encoder<W>) -> Result<(), Error<W::Error>>;
@@ -186,6 +191,17 @@ pub trait Ereport {
         Ok(cursor.position())
     }
 }
+
+/// A class without a rate limit: [`reporter!`](crate::reporter)'s
+/// `deliver`, which takes no time, accepts only these. The derive
+/// implements it for every class without `rate_limit`; do not implement it
+/// by hand.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has a rate limit: deliver it with `deliver_at(packrat, &report, uptime_ms)`",
+    label = "a rate-limited class needs the time",
+    note = "the reporter's token bucket needs the task's uptime to refill"
+)]
+pub trait NoRateLimit: Ereport {}
 
 /// Why [`Ereport::encode_to_slice`] failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

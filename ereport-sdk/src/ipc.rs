@@ -26,6 +26,9 @@ pub enum DeliverError {
     Encode,
     /// Packrat could not be reached (it restarted during the call).
     Unavailable,
+    /// The class's rate limit refused it, before any IPC; the reporter
+    /// counts it and reports the count in a suppression record.
+    Suppressed,
 }
 
 impl DeliverError {
@@ -48,6 +51,7 @@ impl fmt::Display for DeliverError {
             DeliverError::WentAway => "the lender went away during the copy",
             DeliverError::Encode => "ereport failed to encode",
             DeliverError::Unavailable => "packrat unavailable",
+            DeliverError::Suppressed => "suppressed by the class's rate limit",
         })
     }
 }

@@ -101,6 +101,7 @@ mod ereport;
 mod ids;
 mod ipc;
 mod reporter;
+pub mod storm;
 pub mod wire;
 
 #[cfg(feature = "std")]
@@ -109,7 +110,7 @@ pub mod addr;
 pub mod decode;
 
 pub use ereport::{
-    Bytes, EncodeError, Ereport, EreportField, FlattenFields, Keys, MAX_EREPORT_LEN,
+    Bytes, EncodeError, Ereport, EreportField, FlattenFields, Keys, MAX_EREPORT_LEN, NoRateLimit,
     MAX_TASK_NAME_LEN,
 };
 pub use ereport_macros::{Ereport, EreportField};
@@ -118,7 +119,7 @@ pub use ipc::{
     AdminError, Caboose, DeliverEreport, DeliverError, EreportAdmin, IdString, Identity,
     ReadEreports, ReadError, ReadRequest,
 };
-pub use reporter::{ClassCounts, Declared};
+pub use reporter::{ClassCounts, Declared, SUPPRESSION_QUIET_MS};
 
 pub use heapless;
 pub use minicbor;

@@ -2,25 +2,48 @@
 
 use crate::ereport::Ereport;
 
-/// Sent and lost counts for one class.
+/// What became of one class's reports. Every attempt is counted once:
+/// `attempted == sent + suppressed + lost_transient + lost`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ClassCounts {
+    /// Reports the task tried to deliver.
+    pub attempted: u32,
     /// Ereports packrat stored.
     pub sent: u32,
+    /// Reports refused by the class's rate limit, before any IPC.
+    pub suppressed: u32,
     /// Ereports lost because the store was full or packrat was unavailable.
     pub lost_transient: u32,
     /// Ereports lost for good (refused, or failed to encode).
     pub lost: u32,
+    /// Suppression records packrat stored for this class.
+    pub suppression_records: u32,
 }
 
 impl ClassCounts {
     /// All zero.
     pub const ZERO: ClassCounts = ClassCounts {
+        attempted: 0,
         sent: 0,
+        suppressed: 0,
         lost_transient: 0,
         lost: 0,
+        suppression_records: 0,
     };
+
+    /// Whether every attempt is accounted for.
+    pub const fn balanced(&self) -> bool {
+        let accounted = (self.sent as u64)
+            .saturating_add(self.suppressed as u64)
+            .saturating_add(self.lost_transient as u64)
+            .saturating_add(self.lost as u64);
+        accounted == self.attempted as u64
+    }
 }
+
+/// How long a class must go without a suppressed report before
+/// `flush_suppressed` delivers its suppression record, in milliseconds.
+pub const SUPPRESSION_QUIET_MS: u64 = 1000;
 
 /// Implemented by [`reporter!`](crate::reporter) for each class a reporter
 /// declares. Do not implement it by hand.
@@ -77,6 +100,9 @@ macro_rules! reporter {
         $vis struct $name {
             buf: [u8; $name::BUF_LEN],
             counts: [$crate::ClassCounts; $name::CLASS_COUNT],
+            buckets: [$crate::storm::Bucket; $name::CLASS_COUNT],
+            /// Rate limits off (a bench switch); false, all zeroes, by default.
+            unlimited: bool,
         }
 
         impl $name {
@@ -84,6 +110,13 @@ macro_rules! reporter {
             pub const BUF_LEN: usize = {
                 let mut m = 0usize;
                 $( m = $crate::__private::max(m, <$class as $crate::Ereport>::MAX_LEN); )+
+                // Room for a suppression record of any rate-limited class.
+                $( if <$class as $crate::Ereport>::RATE_LIMIT.is_some() {
+                    m = $crate::__private::max(
+                        m,
+                        $crate::storm::Suppressed::max_len(<$class as $crate::Ereport>::CLASS.len()),
+                    );
+                } )+
                 // Derived classes are bounded already; this also holds a
                 // hand-written `Ereport` impl to what packrat accepts.
                 ::core::assert!(
@@ -103,21 +136,70 @@ macro_rules! reporter {
                 Self {
                     buf: [0; $name::BUF_LEN],
                     counts: [$crate::ClassCounts::ZERO; $name::CLASS_COUNT],
+                    buckets: [$crate::storm::Bucket::FULL; $name::CLASS_COUNT],
+                    unlimited: false,
                 }
             }
 
+            /// Turns every class's rate limit off (`false`) or back on: a
+            /// switch for benches and storm experiments.
+            pub fn enforce_rate_limits(&mut self, on: bool) {
+                self.unlimited = !on;
+            }
+
             /// Encodes `ereport` and delivers it to packrat, returning its
-            /// ENA, and counts the outcome.
+            /// ENA, and counts the outcome. For a class with a rate limit,
+            /// use [`deliver_at`](Self::deliver_at), which takes the time.
             pub fn deliver<E, P>(
                 &mut self,
                 packrat: &P,
                 ereport: &E,
             ) -> ::core::result::Result<$crate::Ena, $crate::DeliverError>
             where
+                E: $crate::Declared<$name> + $crate::NoRateLimit,
+                P: $crate::DeliverEreport + ?::core::marker::Sized,
+            {
+                const {
+                    ::core::assert!(
+                        <E as $crate::Ereport>::RATE_LIMIT.is_none(),
+                        "this class has a rate limit: deliver it with `deliver_at(packrat, &report, uptime_ms)`"
+                    )
+                };
+                self.deliver_at(packrat, ereport, 0)
+            }
+
+            /// Delivers `ereport` at the task's uptime `now_ms`. A class
+            /// with a rate limit that is over it is refused here, before
+            /// any IPC, with [`DeliverError::Suppressed`]; the next report
+            /// let through is preceded by a suppression record saying how
+            /// many were refused.
+            ///
+            /// [`DeliverError::Suppressed`]: $crate::DeliverError::Suppressed
+            pub fn deliver_at<E, P>(
+                &mut self,
+                packrat: &P,
+                ereport: &E,
+                now_ms: u64,
+            ) -> ::core::result::Result<$crate::Ena, $crate::DeliverError>
+            where
                 E: $crate::Declared<$name>,
                 P: $crate::DeliverEreport + ?::core::marker::Sized,
             {
                 const { ::core::assert!(<E as $crate::Ereport>::MAX_LEN <= $name::BUF_LEN) };
+                let index = <E as $crate::Declared<$name>>::INDEX;
+                if let Some(c) = self.counts.get_mut(index) {
+                    c.attempted = c.attempted.saturating_add(1);
+                }
+                if let (Some(limit), false) = (<E as $crate::Ereport>::RATE_LIMIT, self.unlimited) {
+                    let admitted = self.buckets.get_mut(index).is_none_or(|b| b.admit(limit, now_ms));
+                    if !admitted {
+                        if let Some(c) = self.counts.get_mut(index) {
+                            c.suppressed = c.suppressed.saturating_add(1);
+                        }
+                        return Err($crate::DeliverError::Suppressed);
+                    }
+                    self.record_suppressed(packrat, index);
+                }
                 let result = match <E as $crate::Ereport>::encode_to_slice(ereport, &mut self.buf) {
                     Ok(n) => match self.buf.get(..n) {
                         Some(body) => packrat.deliver_ereport(body),
@@ -125,7 +207,7 @@ macro_rules! reporter {
                     },
                     Err(_) => Err($crate::DeliverError::Encode),
                 };
-                if let Some(c) = self.counts.get_mut(<E as $crate::Declared<$name>>::INDEX) {
+                if let Some(c) = self.counts.get_mut(index) {
                     match result {
                         Ok(_) => c.sent = c.sent.saturating_add(1),
                         Err(e) if e.is_transient() => c.lost_transient = c.lost_transient.saturating_add(1),
@@ -133,6 +215,54 @@ macro_rules! reporter {
                     }
                 }
                 result
+            }
+
+            /// Delivers the pending suppression record of class `index`,
+            /// if any; on failure it stays pending.
+            fn record_suppressed<P>(&mut self, packrat: &P, index: usize)
+            where
+                P: $crate::DeliverEreport + ?::core::marker::Sized,
+            {
+                let Some(class) = Self::CLASSES.get(index).copied() else { return };
+                let Some(record) = self.buckets.get(index).and_then(|b| b.pending(class)) else {
+                    return;
+                };
+                let Ok(n) = record.encode_to_slice(&mut self.buf) else { return };
+                let Some(body) = self.buf.get(..n) else { return };
+                if packrat.deliver_ereport(body).is_ok() {
+                    if let Some(b) = self.buckets.get_mut(index) {
+                        b.recorded(record.count);
+                    }
+                    if let Some(c) = self.counts.get_mut(index) {
+                        c.suppression_records = c.suppression_records.saturating_add(1);
+                    }
+                }
+            }
+
+            /// Delivers the suppression record of every class that has
+            /// suppressed reports and none for
+            /// [`SUPPRESSION_QUIET_MS`]($crate::SUPPRESSION_QUIET_MS)
+            /// before `now_ms`, so a storm that simply stops is still
+            /// reported. Call it now and then (from the task's timer).
+            /// Returns how many records were stored.
+            pub fn flush_suppressed<P>(&mut self, packrat: &P, now_ms: u64) -> usize
+            where
+                P: $crate::DeliverEreport + ?::core::marker::Sized,
+            {
+                let mut stored = 0;
+                for index in 0..Self::CLASS_COUNT {
+                    let due = self.buckets.get(index).is_some_and(|b| {
+                        b.suppressed() > 0 && b.quiet_since(now_ms, $crate::SUPPRESSION_QUIET_MS)
+                    });
+                    if due {
+                        let before = self.buckets.get(index).map_or(0, |b| b.suppressed());
+                        self.record_suppressed(packrat, index);
+                        if self.buckets.get(index).map_or(0, |b| b.suppressed()) < before {
+                            stored += 1;
+                        }
+                    }
+                }
+                stored
             }
 
             /// Counts for one class.

@@ -15,8 +15,16 @@ pub struct Spanned<T> {
 pub struct TypeAttrs {
     pub class: Option<Spanned<String>>,
     pub version: Option<Spanned<u32>>,
+    pub rate_limit: Option<Spanned<RateLimit>>,
     pub variant_id: Option<Spanned<String>>,
     pub krate: Option<Path>,
+}
+
+/// `rate_limit(per_second = N, burst = M)`.
+#[derive(Clone, Copy)]
+pub struct RateLimit {
+    pub per_second: u32,
+    pub burst: u32,
 }
 
 #[derive(Default)]
@@ -110,14 +118,66 @@ pub fn type_attrs(attrs: &[Attribute]) -> Result<TypeAttrs> {
             let lit: LitStr = meta.value()?.parse()?;
             let path: Path = lit.parse()?;
             set_once(&mut out.krate, path, span, "crate")
+        } else if meta.path.is_ident("rate_limit") {
+            let limit = rate_limit(&meta)?;
+            set_once(&mut out.rate_limit, limit, span, "rate_limit")
         } else {
             Err(unknown(
                 &meta,
-                "`class`, `version`, `variant_id` or `crate`",
+                "`class`, `version`, `rate_limit`, `variant_id` or `crate`",
             ))
         }
     })?;
     Ok(out)
+}
+
+/// `rate_limit(per_second = N, burst = M)`: both keys, each a positive
+/// integer that fits a u32.
+fn rate_limit(meta: &syn::meta::ParseNestedMeta<'_>) -> Result<Spanned<RateLimit>> {
+    let span = meta.path.span();
+    if !meta.input.peek(syn::token::Paren) {
+        return Err(meta.error(
+            "`rate_limit` takes its values in parentheses: `rate_limit(per_second = 10, burst = 20)`",
+        ));
+    }
+    let mut per_second = None;
+    let mut burst = None;
+    meta.parse_nested_meta(|inner| {
+        let key = if inner.path.is_ident("per_second") {
+            "per_second"
+        } else if inner.path.is_ident("burst") {
+            "burst"
+        } else {
+            return Err(inner.error("unknown `rate_limit` key; expected `per_second` or `burst`"));
+        };
+        let lit: LitInt = inner.value()?.parse()?;
+        let value = lit
+            .base10_parse::<u32>()
+            .ok()
+            .filter(|v| *v > 0)
+            .ok_or_else(|| {
+                Error::new(
+                    lit.span(),
+                    format!("`{key}` must be a whole number from 1 to {}", u32::MAX),
+                )
+            })?;
+        let slot = if key == "per_second" {
+            &mut per_second
+        } else {
+            &mut burst
+        };
+        set_once(slot, value, inner.path.span(), key)
+    })?;
+    match (per_second, burst) {
+        (Some(per_second), Some(burst)) => Ok(Spanned {
+            value: RateLimit { per_second, burst },
+            span,
+        }),
+        _ => Err(Error::new(
+            span,
+            "`rate_limit` needs both `per_second` and `burst`, like `rate_limit(per_second = 10, burst = 20)`",
+        )),
+    }
 }
 
 /// A `key = "text"` value that must not be empty (a map key or a name).
@@ -190,8 +250,21 @@ pub fn variant_attrs(attrs: &[Attribute]) -> Result<VariantAttrs> {
     Ok(out)
 }
 
-/// Checks a class name: dot-separated segments of `a-z`, `0-9`, `_`.
+/// Classes the SDK writes itself, which no derived class may use.
+const RESERVED_CLASSES: &[&str] = &["ereport.suppressed"];
+
+/// Checks a class name: dot-separated segments of `a-z`, `0-9`, `_`, and
+/// none the SDK reserves.
 pub fn check_class(class: &Spanned<String>) -> Result<()> {
+    if RESERVED_CLASSES.contains(&class.value.as_str()) {
+        return Err(Error::new(
+            class.span,
+            format!(
+                "ereport class {:?} is reserved by the SDK for its own records",
+                class.value
+            ),
+        ));
+    }
     let ok = !class.value.is_empty()
         && class.value.split('.').all(|seg| {
             !seg.is_empty()

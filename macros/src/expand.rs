@@ -42,6 +42,12 @@ fn expand_items(input: &DeriveInput, kind: Kind) -> Result<TokenStream> {
                 "`version` belongs on #[derive(Ereport)], not #[derive(EreportField)]",
             ));
         }
+        if let Some(l) = &type_attrs.rate_limit {
+            return Err(Error::new(
+                l.span,
+                "`rate_limit` belongs on #[derive(Ereport)]: it limits a class, not a field type",
+            ));
+        }
     }
     let expander = Expander {
         input,
@@ -423,6 +429,20 @@ impl Expander<'_> {
                     )
                 })?;
                 let class_s = &class.value;
+                let (rate_limit, no_rate_limit) = match &self.type_attrs.rate_limit {
+                    Some(l) => {
+                        let (per_second, burst) = (l.value.per_second, l.value.burst);
+                        (
+                            quote!(const RATE_LIMIT: ::core::option::Option<#k::storm::RateLimit> =
+                                ::core::option::Option::Some(#k::storm::RateLimit { per_second: #per_second, burst: #burst });),
+                            quote!(),
+                        )
+                    }
+                    None => (
+                        quote!(),
+                        quote!(impl #impl_generics #k::NoRateLimit for #name #type_generics #where_clause {}),
+                    ),
+                };
                 let v = version.value;
                 let fixed = str_len("k") + str_len(class_s) + str_len("v") + head_len(u64::from(v));
                 let too_long = format!(
@@ -439,6 +459,7 @@ impl Expander<'_> {
                     impl #impl_generics #k::Ereport for #name #type_generics #where_clause {
                         const CLASS: &'static str = #class_s;
                         const VERSION: u32 = #v;
+                        #rate_limit
                         const MAX_LEN: usize = {
                             #keys_check
                             let n = #k::__private::sat_add(
@@ -462,6 +483,7 @@ impl Expander<'_> {
                             <Self as #k::FlattenFields>::encode_entries(self, __e)
                         }
                     }
+                    #no_rate_limit
                     #force
                 })
             }
