@@ -110,8 +110,8 @@ pub mod addr;
 pub mod decode;
 
 pub use ereport::{
-    Bytes, EncodeError, Ereport, EreportField, FlattenFields, Keys, MAX_EREPORT_LEN, NoRateLimit,
-    MAX_TASK_NAME_LEN,
+    Bytes, EncodeError, Ereport, EreportField, FlattenFields, Keys, MAX_EREPORT_LEN,
+    MAX_TASK_NAME_LEN, NoRateLimit,
 };
 pub use ereport_macros::{Ereport, EreportField};
 pub use ids::{Ena, RestartId, TaskId};

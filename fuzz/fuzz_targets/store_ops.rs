@@ -9,7 +9,9 @@
 //!   packrat's own records are loss records;
 //! - a read that matches the restart id, into a maximum-size lease, returns
 //!   an entry whenever one is held at or after the requested start;
-//! - a commit frees exactly the records through it, never an ENA not issued.
+//! - a commit frees exactly the records through it, never an ENA not issued;
+//! - with a task share set, no task holds more than its share, and a
+//!   refusal for the share happens only when the delivery would pass it.
 
 #![no_main]
 
@@ -47,6 +49,9 @@ fuzz_target!(|data: &[u8]| {
     let mut store: S = Store::new();
     store.init(w1::PACKRAT, 0);
     store.set_restart_id(w1::RESTART_ID).unwrap();
+    // Half the time, no task may hold more than half the store.
+    let share = if input.u8() % 2 == 0 { 0 } else { 512 };
+    store.set_task_share(share);
     // ENA -> the body a producer delivered (None: packrat's loss records).
     let mut model: BTreeMap<u64, Option<Vec<u8>>> = BTreeMap::new();
     model.insert(1, None);
@@ -87,6 +92,12 @@ fuzz_target!(|data: &[u8]| {
                             (store.next_ena(), store.len(), store.used_bytes()),
                             (next, len_before, used)
                         );
+                    }
+                    Err(IngestError::OverShare) => {
+                        assert_ne!(share, 0);
+                        let held = store.bytes_held_by(task.index);
+                        assert!(held + 13 + len > share, "refused at {held} held");
+                        assert_eq!((store.next_ena(), store.len()), (next, len_before));
                     }
                     Err(IngestError::Full) => {
                         // A loss record may have been written for earlier losses.
@@ -164,6 +175,11 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         assert_eq!(store.len(), model.len(), "records held");
+        if share > 0 {
+            for t in 1..=4 {
+                assert!(store.bytes_held_by(t) <= share, "task {t} over its share");
+            }
+        }
         assert!(store.used_bytes() <= 1024);
     }
 });

@@ -71,5 +71,6 @@ mod store;
 
 pub use response::MIN_RESPONSE_LEN;
 pub use store::{
-    HEADER_LEN, IngestError, MAX_TASK_NAME_LEN, NoTaskNames, Store, StoreStats, TaskTable,
+    HEADER_LEN, IngestError, MAX_TASK_NAME_LEN, NoTaskNames, SHARE_STAT_TASKS, Store, StoreStats,
+    TaskTable,
 };

@@ -39,6 +39,10 @@ pub enum IngestError {
     TooLong,
     /// The producer went away during the copy; the store is as it was.
     WentAway,
+    /// The sender already holds its share of the store
+    /// ([`Store::set_task_share`]): the ereport is lost and counted, as
+    /// when the store is full, while other tasks still get space.
+    OverShare,
 }
 
 impl fmt::Display for IngestError {
@@ -48,6 +52,7 @@ impl fmt::Display for IngestError {
             IngestError::Empty => "empty ereport",
             IngestError::TooLong => "ereport too long",
             IngestError::WentAway => "producer went away during the copy",
+            IngestError::OverShare => "the task holds its share of the ereport store",
         })
     }
 }
@@ -61,6 +66,7 @@ impl From<IngestError> for ereport_sdk::DeliverError {
             IngestError::Empty => ereport_sdk::DeliverError::Empty,
             IngestError::TooLong => ereport_sdk::DeliverError::TooLong,
             IngestError::WentAway => ereport_sdk::DeliverError::WentAway,
+            IngestError::OverShare => ereport_sdk::DeliverError::StoreFull,
         }
     }
 }
@@ -82,7 +88,14 @@ pub struct StoreStats {
     pub went_away: u32,
     /// Records freed by flushes.
     pub flushed: u32,
+    /// Deliveries refused because the sender held its share (also counted
+    /// in `lost`); by task in [`Store::share_refusals`].
+    pub refused_over_share: u32,
 }
+
+/// Task indices whose share refusals are counted one by one; higher
+/// indices share the last slot.
+pub const SHARE_STAT_TASKS: usize = 32;
 
 /// Packrat's names for its tasks, by index: generated at build time on a
 /// real SP, so the table is a type, not data in the store.
@@ -167,6 +180,10 @@ pub struct Store<const N: usize, T: TaskTable = NoTaskNames> {
     hdr: RingHeader,
     pub(crate) buf: [u8; N],
     stats: StoreStats,
+    /// The most bytes (headers included) one task may hold; 0: no limit.
+    task_share: u32,
+    /// Share refusals by task index (saturating; see [`SHARE_STAT_TASKS`]).
+    share_refusals: [u16; SHARE_STAT_TASKS],
     _tasks: core::marker::PhantomData<T>,
 }
 
@@ -206,7 +223,10 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
                 refused_too_long: 0,
                 went_away: 0,
                 flushed: 0,
+                refused_over_share: 0,
             },
+            task_share: 0,
+            share_refusals: [0; SHARE_STAT_TASKS],
             _tasks: core::marker::PhantomData,
         }
     }
@@ -539,6 +559,16 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
             self.stats.refused_too_long = self.stats.refused_too_long.saturating_add(1);
             return Err(IngestError::TooLong);
         }
+        if self.over_share(sender, len) {
+            self.ensure_init(uptime);
+            self.count_loss(uptime);
+            self.stats.refused_over_share = self.stats.refused_over_share.saturating_add(1);
+            let slot = usize::from(sender.index).min(SHARE_STAT_TASKS.saturating_sub(1));
+            if let Some(n) = self.share_refusals.get_mut(slot) {
+                *n = n.saturating_add(1);
+            }
+            return Err(IngestError::OverShare);
+        }
         let r = self.insert(sender, uptime, len, OnFull::CountLoss, |s, at| {
             let (a, b) = ring::ranges::<N>(at, len);
             let split = a.len();
@@ -557,6 +587,47 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
                 IngestError::WentAway
             }
         })
+    }
+
+    /// Limits how much of the store one task may hold: at most `bytes`,
+    /// record headers included (for example `N / 2`). A task at its share
+    /// has further deliveries refused ([`IngestError::OverShare`]) and
+    /// counted as losses, so a flapping or buggy producer fills only its
+    /// share while the others still get space. 0 removes the limit (the
+    /// default). Packrat's own records (losses, task faults) are not
+    /// limited.
+    pub fn set_task_share(&mut self, bytes: usize) {
+        self.task_share = u32::try_from(bytes).unwrap_or(u32::MAX);
+    }
+
+    /// Share refusals by task index; index [`SHARE_STAT_TASKS`]` - 1`
+    /// counts that task and every higher one.
+    pub fn share_refusals(&self) -> &[u16; SHARE_STAT_TASKS] {
+        &self.share_refusals
+    }
+
+    /// Bytes (headers included) the records of task `index` hold.
+    pub fn bytes_held_by(&self, index: u16) -> usize {
+        self.records_from(Ena::NONE)
+            .filter(|(_, r)| r.task.index == index)
+            .fold(0usize, |sum, (_, r)| {
+                sum.saturating_add(HEADER_LEN).saturating_add(r.len)
+            })
+    }
+
+    /// Whether a `len`-byte body from `sender` would take it past its
+    /// share. The records are walked only when the store holds more than
+    /// a share in all, so below that the check costs one comparison.
+    fn over_share(&self, sender: TaskId, len: usize) -> bool {
+        let share = self.task_share as usize;
+        if share == 0 {
+            return false;
+        }
+        let need = HEADER_LEN.saturating_add(len);
+        if self.used_bytes().saturating_add(need) <= share {
+            return false;
+        }
+        self.bytes_held_by(sender.index).saturating_add(need) > share
     }
 
     /// Stores a body that packrat encodes itself (task faults), straight
