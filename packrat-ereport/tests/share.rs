@@ -99,13 +99,21 @@ fn a_storming_task_fills_only_its_share() {
     }
     assert!(s.bytes_held_by(2) <= SHARE);
     assert!(refused > 900);
-    assert_eq!(s.pending_losses(), Some(u32::from(refused)), "the next loss record will say so");
+    assert_eq!(
+        s.pending_losses(),
+        Some(u32::from(refused)),
+        "the next loss record will say so"
+    );
     // The quiet task still gets every one of its reports in.
     for _ in 0..10 {
         s.deliver(quiet, 2, &[0xa0; 40][..]).unwrap();
     }
     assert_eq!(s.share_refusals()[2], refused);
     assert_eq!(s.share_refusals()[1], 0);
-    assert_eq!(s.pending_losses(), None, "written before the quiet task's first report");
+    assert_eq!(
+        s.pending_losses(),
+        None,
+        "written before the quiet task's first report"
+    );
     assert_eq!(s.stats().loss_records, 2, "the initial one and the storm's");
 }

@@ -24,9 +24,15 @@ pub struct Reading {
     pub iout_ma: u32,
 }
 
-/// A PMBus device raised its alert line.
+/// A PMBus device raised its alert line. An alert that keeps firing is the
+/// storm seen in the field (25,000 of them from one board), so the class is
+/// rate-limited: 10 a second, 20 at once.
 #[derive(Ereport, Clone, Debug)]
-#[ereport(class = "hw.pwr.pmbus.alert", version = 0)]
+#[ereport(
+    class = "hw.pwr.pmbus.alert",
+    version = 0,
+    rate_limit(per_second = 10, burst = 20)
+)]
 pub struct PmbusAlert {
     /// The rail.
     pub rail: String<16>,

@@ -37,6 +37,16 @@ struct Args {
     #[arg(long, default_value_t = sim::DEFAULT_RATE, value_name = "PER_SECOND", value_parser = parse_rate, allow_negative_numbers = true)]
     rate: f64,
 
+    /// A storm: the `power` task's PMBus alert fires this many times a
+    /// second (its ordinary reports stop meanwhile).
+    #[arg(long, default_value_t = 0.0, value_name = "PER_SECOND", value_parser = parse_rate, allow_negative_numbers = true)]
+    storm: f64,
+
+    /// Turn storm control off: no rate limit on the alert class and no
+    /// per-task share of the store (to see what a storm does without it).
+    #[arg(long)]
+    no_storm_control: bool,
+
     /// Inject a task fault this often (e.g. 2s, 500ms).
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     fault_every: Option<Duration>,
@@ -63,7 +73,9 @@ struct Args {
 const EXAMPLES: &str = "\
 Examples:
   sp-sim --rate 50 --fault-every 3s
-  sp-sim --listen 127.0.0.1:0 --store-bytes 1024 --run-for 10s";
+  sp-sim --listen 127.0.0.1:0 --store-bytes 1024 --run-for 10s
+  sp-sim --storm 5000                     # a flapping PMBus alert, contained
+  sp-sim --storm 5000 --no-storm-control  # ... and what it does unchecked";
 
 fn parse_listen(s: &str) -> Result<SocketAddr, String> {
     ereport_sdk::addr::parse_sp_addr(s).map_err(|e| e.to_string())
@@ -109,6 +121,8 @@ fn run(args: &Args) -> Result<(), String> {
         vpd_delay: Duration::from_millis(args.vpd_delay_ms),
         seed: args.seed,
         log: !args.quiet,
+        storm_rate: args.storm,
+        storm_control: !args.no_storm_control,
         ..SimConfig::default()
     };
     let sim = Sim::start(cfg).map_err(|e| e.to_string())?;
@@ -119,11 +133,17 @@ fn run(args: &Args) -> Result<(), String> {
         std::thread::sleep(Duration::from_millis(50));
     }
     let st = sim.stop();
+    let suppressed: u64 = st.producers.iter().map(|p| p.suppressed).sum();
     if !args.quiet {
         eprintln!(
-            "sp-sim: stopped: {}, {} lost (store full), {} producer {} mid-copy, {} {} injected, {} {} sent, {} bad {}",
+            "sp-sim: stopped: {}, {} lost (store full or over a task's share),{} {} producer {} mid-copy, {} {} injected, {} {} sent, {} bad {}",
             count(st.delivered, "ereport stored", "ereports stored"),
             st.lost_full,
+            if suppressed > 0 {
+                format!(" {suppressed} suppressed by rate limits,")
+            } else {
+                String::new()
+            },
             st.went_away,
             plural(st.went_away, "restart", "restarts"),
             st.faults_injected,

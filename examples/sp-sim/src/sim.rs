@@ -184,6 +184,12 @@ pub struct SimConfig {
     /// compare it with what a gateway stored). Off by default, so a
     /// long-running simulator's memory stays bounded.
     pub record_deliveries: bool,
+    /// A storm: the `power` task's PMBus alert fires this many times a
+    /// second (0: no storm; its ordinary reports are replaced meanwhile).
+    pub storm_rate: f64,
+    /// Storm control: the alert class's rate limit in the producer, and
+    /// packrat's per-task share (half the store). On by default.
+    pub storm_control: bool,
 }
 
 impl Default for SimConfig {
@@ -198,6 +204,8 @@ impl Default for SimConfig {
             identity: default_identity(),
             log: false,
             record_deliveries: false,
+            storm_rate: 0.0,
+            storm_control: true,
         }
     }
 }
@@ -236,6 +244,7 @@ trait Core: Send {
     fn on_faults(&mut self, kernel: &SimKernel, uptime: u64) -> FaultReport;
     fn record_pending(&mut self, kernel: &SimKernel, uptime: u64) -> FaultReport;
     fn set_restart_id(&mut self, id: RestartId);
+    fn set_task_share(&mut self, bytes: usize);
     fn stats(&self) -> StoreStats;
     fn len(&self) -> usize;
     fn pending_losses(&self) -> Option<u32>;
@@ -271,6 +280,9 @@ impl<const N: usize> Core for CoreImpl<N> {
     }
     fn set_restart_id(&mut self, id: RestartId) {
         let _ = self.store.set_restart_id(id);
+    }
+    fn set_task_share(&mut self, bytes: usize) {
+        self.store.set_task_share(bytes);
     }
     fn stats(&self) -> StoreStats {
         self.store.stats()
@@ -385,12 +397,29 @@ pub struct Delivered {
     pub body: Vec<u8>,
 }
 
+/// What one producer task's reports became.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProducerStats {
+    /// Reports it tried to deliver.
+    pub attempted: u64,
+    /// Stored by packrat.
+    pub delivered: u64,
+    /// Refused by its class's rate limit (before any IPC).
+    pub suppressed: u64,
+    /// Lost: the store was full, or the task held its share.
+    pub lost: u64,
+    /// Failed because the task restarted mid-copy.
+    pub went_away: u64,
+}
+
 /// What the simulator has done so far.
 #[derive(Clone, Debug, Default)]
 pub struct SimStats {
+    /// By producer task index (1 to 4; the others stay zero).
+    pub producers: [ProducerStats; SIM_TASKS],
     /// Ereports producers delivered and packrat stored.
     pub delivered: u64,
-    /// Deliveries lost because the store was full.
+    /// Deliveries lost because the store was full or the task held its share.
     pub lost_full: u64,
     /// Deliveries that failed because the producer was restarted mid-copy.
     pub went_away: u64,
@@ -468,7 +497,7 @@ impl DeliverEreport for SimClient<'_> {
             }
             Err(e) => {
                 match e {
-                    IngestError::Full => stats.lost_full += 1,
+                    IngestError::Full | IngestError::OverShare => stats.lost_full += 1,
                     IngestError::WentAway => stats.went_away += 1,
                     _ => {}
                 }
@@ -516,7 +545,14 @@ impl Sim {
         if !cfg.rate.is_finite() || cfg.rate < 0.0 {
             return Err(SimError::Rate(cfg.rate));
         }
+        if !cfg.storm_rate.is_finite() || cfg.storm_rate < 0.0 {
+            return Err(SimError::Rate(cfg.storm_rate));
+        }
         let mut core = make_core(cfg.store_bytes)?;
+        if cfg.storm_control {
+            // No task may hold more than half the store.
+            core.set_task_share(store_size_for(cfg.store_bytes)? / 2);
+        }
         let restart_id = random_restart_id();
         core.set_restart_id(restart_id);
         let listen_error = |source| SimError::Listen {
@@ -672,6 +708,47 @@ fn nap(shared: &Shared, d: Duration) {
     }
 }
 
+/// Counts one report's fate for producer `index`.
+fn count_report(shared: &Shared, index: u16, result: Result<Ena, DeliverError>) {
+    let mut st = lock(&shared.stats);
+    let Some(p) = st.producers.get_mut(usize::from(index)) else {
+        return;
+    };
+    p.attempted += 1;
+    match result {
+        Ok(_) => p.delivered += 1,
+        Err(DeliverError::Suppressed) => p.suppressed += 1,
+        Err(DeliverError::WentAway) => p.went_away += 1,
+        Err(_) => p.lost += 1,
+    }
+}
+
+/// The `power` task in a storm: its PMBus alert fires `rate` times a
+/// second, in steps of a millisecond.
+fn storm_task(shared: &Shared, client: &SimClient<'_>, power: &mut PowerReporter, rate: f64) {
+    let start = Instant::now();
+    let mut fired = 0u64;
+    while !shared.stop.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(1));
+        // A storm that stopped is reported after a quiet second.
+        power.flush_suppressed(client, shared.uptime());
+        if shared.paused.load(Ordering::SeqCst) {
+            continue;
+        }
+        let due = (start.elapsed().as_secs_f64() * rate) as u64;
+        while fired < due && !shared.stop.load(Ordering::SeqCst) {
+            fired += 1;
+            let alert = PmbusAlert {
+                rail: "VDD_VCORE".try_into().unwrap_or_default(),
+                status_word: 0x0840,
+                reading: None,
+            };
+            let r = power.deliver_at(client, &alert, shared.uptime());
+            count_report(shared, client.index, r);
+        }
+    }
+}
+
 fn producer_task(shared: Arc<Shared>, index: u16, seed: u64) {
     let mut rng = Rng::new(seed);
     let per_task = (shared.cfg.rate / PRODUCERS.len() as f64).max(0.0);
@@ -683,6 +760,11 @@ fn producer_task(shared: Arc<Shared>, index: u16, seed: u64) {
     let mut power = PowerReporter::new();
     let mut sequencer = SequencerReporter::new();
     let mut fake = EreportulatorReporter::new();
+    power.enforce_rate_limits(shared.cfg.storm_control);
+    if index == 2 && shared.cfg.storm_rate > 0.0 {
+        storm_task(&shared, &client, &mut power, shared.cfg.storm_rate);
+        return;
+    }
     let mut seq = 0u64;
     while !shared.stop.load(Ordering::SeqCst) {
         if per_task <= 0.0 {
@@ -696,7 +778,7 @@ fn producer_task(shared: Arc<Shared>, index: u16, seed: u64) {
             continue;
         }
         seq += 1;
-        let _ = match index {
+        let result = match index {
             1 => thermal.deliver(
                 &client,
                 &Overtemp {
@@ -711,13 +793,14 @@ fn producer_task(shared: Arc<Shared>, index: u16, seed: u64) {
                     vout_mv: 800 + rng.below(400) as u16,
                     iout_ma: rng.below(200_000) as u32,
                 });
-                power.deliver(
+                power.deliver_at(
                     &client,
                     &PmbusAlert {
                         rail: rails[rng.below(4) as usize].try_into().unwrap_or_default(),
                         status_word: 1 << rng.below(16),
                         reading,
                     },
+                    shared.uptime(),
                 )
             }
             3 => {
@@ -746,6 +829,7 @@ fn producer_task(shared: Arc<Shared>, index: u16, seed: u64) {
                 fake.deliver(&client, &FakeReport { seq, pad })
             }
         };
+        count_report(&shared, index, result);
     }
 }
 
