@@ -50,6 +50,7 @@ build deliver deliver
 build flush flush
 build read read
 build all deliver,flush,read
+build storm deliver,flush,read,storm
 
 for s in .text .rodata .bss .data; do
     base=$(section "$out/none.elf" "$s")
@@ -91,6 +92,11 @@ echo "# of packrat's, lease-writer's and minicbor's code; see the differences ab
         total[crate "." kind] += $2 + 0
     }
     END { for (k in total) printf "footprint.crate.%s: %d\n", k, total[k] }' | sort
+
+# What storm control adds: the producer's rate limit and suppression
+# records, and packrat's task share, all on.
+echo "footprint.text.storm_control: $(( $(section "$out/storm.elf" .text) - $(section "$out/all.elf" .text) ))"
+echo "footprint.bss.storm_control: $(( $(section "$out/storm.elf" .bss) - $(section "$out/all.elf" .bss) ))"
 
 total=$(( $(section "$out/all.elf" .text) - $(section "$out/none.elf" .text) ))
 if [ "$total" -gt "$limit" ]; then

@@ -559,14 +559,8 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
             self.stats.refused_too_long = self.stats.refused_too_long.saturating_add(1);
             return Err(IngestError::TooLong);
         }
-        if self.over_share(sender, len) {
-            self.ensure_init(uptime);
-            self.count_loss(uptime);
-            self.stats.refused_over_share = self.stats.refused_over_share.saturating_add(1);
-            let slot = usize::from(sender.index).min(SHARE_STAT_TASKS.saturating_sub(1));
-            if let Some(n) = self.share_refusals.get_mut(slot) {
-                *n = n.saturating_add(1);
-            }
+        if self.task_share != 0 && self.over_share(sender, len) {
+            self.refuse_over_share(sender, uptime);
             return Err(IngestError::OverShare);
         }
         let r = self.insert(sender, uptime, len, OnFull::CountLoss, |s, at| {
@@ -608,16 +602,41 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
 
     /// Bytes (headers included) the records of task `index` hold.
     pub fn bytes_held_by(&self, index: u16) -> usize {
-        self.records_from(Ena::NONE)
-            .filter(|(_, r)| r.task.index == index)
-            .fold(0usize, |sum, (_, r)| {
-                sum.saturating_add(HEADER_LEN).saturating_add(r.len)
-            })
+        // A walk over record headers reading only each one's length and
+        // task index: O(records), and small, since deliveries run it.
+        let mut at = self.head();
+        let mut held = 0usize;
+        for _ in 0..self.len() {
+            let size = HEADER_LEN.saturating_add(self.len_at(at));
+            let lo = self.buf.get(ring::wrap::<N>(at, 2)).copied().unwrap_or(0);
+            let hi = self.buf.get(ring::wrap::<N>(at, 3)).copied().unwrap_or(0);
+            if u16::from_le_bytes([lo, hi]) == index {
+                held = held.saturating_add(size);
+            }
+            at = ring::wrap::<N>(at, ring::reduce::<N>(size));
+        }
+        held
+    }
+
+    /// Counts a delivery refused for the sender's share as a loss.
+    #[cold]
+    #[inline(never)]
+    fn refuse_over_share(&mut self, sender: TaskId, uptime: u64) {
+        // A store not yet initialised holds nothing, so only a share
+        // smaller than one record refuses here; the loss is counted all
+        // the same, and reported after the initial record.
+        self.count_loss(uptime);
+        self.stats.refused_over_share = self.stats.refused_over_share.saturating_add(1);
+        let slot = usize::from(sender.index).min(SHARE_STAT_TASKS.saturating_sub(1));
+        if let Some(n) = self.share_refusals.get_mut(slot) {
+            *n = n.saturating_add(1);
+        }
     }
 
     /// Whether a `len`-byte body from `sender` would take it past its
     /// share. The records are walked only when the store holds more than
     /// a share in all, so below that the check costs one comparison.
+    #[inline(never)]
     fn over_share(&self, sender: TaskId, len: usize) -> bool {
         let share = self.task_share as usize;
         if share == 0 {

@@ -124,8 +124,21 @@ struct Reading {
     iout_ma: u32,
 }
 
+// With the `storm` feature the alert is rate-limited (storm control in the
+// producer) and packrat limits each task to half the store.
 #[derive(Ereport)]
-#[ereport(class = "hw.pwr.pmbus.alert", version = 0)]
+#[cfg_attr(
+    feature = "storm",
+    ereport(
+        class = "hw.pwr.pmbus.alert",
+        version = 0,
+        rate_limit(per_second = 10, burst = 20)
+    )
+)]
+#[cfg_attr(
+    not(feature = "storm"),
+    ereport(class = "hw.pwr.pmbus.alert", version = 0)
+)]
 struct PmbusAlert {
     rail: heapless::String<12>,
     status_word: u16,
@@ -227,6 +240,8 @@ fn run(packrat: &RefCell<Packrat>) -> ! {
         p.store.init(TaskId::new(5, 0), 0);
         p.identity_known = black_box(false);
         let _ = p.store.set_restart_id(RestartId(black_box(0x1234)));
+        #[cfg(feature = "storm")]
+        p.store.set_task_share(black_box(2048));
     }
     let client = PackratClient(packrat);
     let mut reporter = ProducerReporter::new();
@@ -243,14 +258,19 @@ fn run(packrat: &RefCell<Packrat>) -> ! {
             iout_ma: 12_000,
         });
         let rail = heapless::String::try_from("VDD_VCORE").unwrap_or_default();
-        let _ = reporter.deliver(
-            &client,
-            &PmbusAlert {
-                rail,
-                status_word: 0x840,
-                reading,
-            },
-        );
+        let alert = PmbusAlert {
+            rail,
+            status_word: 0x840,
+            reading,
+        };
+        #[cfg(feature = "storm")]
+        {
+            let now = black_box(u64::from(i) * 10);
+            let _ = reporter.deliver_at(&client, &alert, now);
+            let _ = reporter.flush_suppressed(&client, now);
+        }
+        #[cfg(not(feature = "storm"))]
+        let _ = reporter.deliver(&client, &alert);
         let step = if i % 2 == 0 {
             Step::PowerUp
         } else {
