@@ -7,6 +7,8 @@
 //! in either (a saturated length is then refused by the 1024-byte check).
 
 use minicbor::Encoder;
+
+use crate::schema::{ClassSchema, TypeSchema};
 use minicbor::encode::{Error, Write};
 
 /// Longest task name packrat writes into a response, in bytes.
@@ -110,6 +112,10 @@ pub const fn max(a: usize, b: usize) -> usize {
 pub trait EreportField {
     /// The most bytes [`encode`](Self::encode) can write.
     const MAX_LEN: usize;
+    /// How the value is encoded, for the class catalog.
+    const SCHEMA: TypeSchema = TypeSchema::Opaque;
+    /// Whether the value may be null (`Option`).
+    const OPTIONAL: bool = false;
 
     /// Encodes `self` as one CBOR item.
     fn encode<W: Write>(&self, e: &mut Encoder<W>) -> Result<(), Error<W::Error>>;
@@ -132,6 +138,11 @@ pub trait FlattenFields {
     const MAX_ENTRIES_LEN: usize;
     /// Every key this type can write, for the compile-time collision check.
     const KEYS: Keys;
+    /// The entries' schema (a map's fields, or an enum's variants), for the
+    /// class catalog.
+    const SCHEMA: TypeSchema = TypeSchema::Opaque;
+    /// Whether the entries may be absent (`Option`).
+    const OPTIONAL: bool = false;
 
     /// How many map entries `self` writes.
     fn entry_count(&self) -> usize;
@@ -172,6 +183,13 @@ pub trait Ereport {
     /// reporter then refuses over-limit reports before any IPC and records
     /// how many it refused (see [`storm`](crate::storm)).
     const RATE_LIMIT: Option<crate::storm::RateLimit> = None;
+    /// The class's schema, for the catalog (the derive writes it).
+    const SCHEMA: ClassSchema = ClassSchema {
+        class: Self::CLASS,
+        version: Self::VERSION,
+        body: TypeSchema::Opaque,
+        max_len: Self::MAX_LEN,
+    };
 
     /// Encodes the whole ereport map.
     fn encode<W: Write>(&self, e: &mut Encoder<W>) -> Result<(), Error<W::Error>>;
@@ -388,9 +406,10 @@ pub const fn first_duplicate(keys: &Keys) -> Option<&'static str> {
 /// encoded with argument `n`, so for signed types too the longest head is
 /// that of `MAX`.
 macro_rules! integer {
-    ($($t:ty => $m:ident),*) => {$(
+    ($kind:ident: $($t:ty => $m:ident),*) => {$(
         impl EreportField for $t {
             const MAX_LEN: usize = head_len(<$t>::MAX as u64);
+            const SCHEMA: TypeSchema = TypeSchema::$kind;
             fn encode<W: Write>(&self, e: &mut Encoder<W>) -> Result<(), Error<W::Error>> {
                 e.$m(*self as _)?;
                 Ok(())
@@ -398,11 +417,12 @@ macro_rules! integer {
         }
     )*};
 }
-integer!(u8 => u8, u16 => u16, u32 => u32, u64 => u64, usize => u64);
-integer!(i8 => i8, i16 => i16, i32 => i32, i64 => i64, isize => i64);
+integer!(Uint: u8 => u8, u16 => u16, u32 => u32, u64 => u64, usize => u64);
+integer!(Int: i8 => i8, i16 => i16, i32 => i32, i64 => i64, isize => i64);
 
 impl EreportField for bool {
     const MAX_LEN: usize = 1;
+    const SCHEMA: TypeSchema = TypeSchema::Bool;
     fn encode<W: Write>(&self, e: &mut Encoder<W>) -> Result<(), Error<W::Error>> {
         e.bool(*self)?;
         Ok(())
@@ -411,6 +431,7 @@ impl EreportField for bool {
 
 impl EreportField for f32 {
     const MAX_LEN: usize = 5;
+    const SCHEMA: TypeSchema = TypeSchema::Float;
     fn encode<W: Write>(&self, e: &mut Encoder<W>) -> Result<(), Error<W::Error>> {
         e.f32(*self)?;
         Ok(())
@@ -419,6 +440,7 @@ impl EreportField for f32 {
 
 impl EreportField for f64 {
     const MAX_LEN: usize = 9;
+    const SCHEMA: TypeSchema = TypeSchema::Float;
     fn encode<W: Write>(&self, e: &mut Encoder<W>) -> Result<(), Error<W::Error>> {
         e.f64(*self)?;
         Ok(())
@@ -427,6 +449,8 @@ impl EreportField for f64 {
 
 impl<T: EreportField> EreportField for Option<T> {
     const MAX_LEN: usize = max(1, T::MAX_LEN);
+    const SCHEMA: TypeSchema = T::SCHEMA;
+    const OPTIONAL: bool = true;
     fn encode<W: Write>(&self, e: &mut Encoder<W>) -> Result<(), Error<W::Error>> {
         match self {
             Some(v) => v.encode(e),
@@ -440,6 +464,11 @@ impl<T: EreportField> EreportField for Option<T> {
 
 impl<T: EreportField, const N: usize> EreportField for [T; N] {
     const MAX_LEN: usize = sat_add(head_len(N as u64), sat_mul(N, T::MAX_LEN));
+    const SCHEMA: TypeSchema = TypeSchema::Array {
+        of: &T::SCHEMA,
+        min_items: N,
+        max_items: N,
+    };
     fn encode<W: Write>(&self, e: &mut Encoder<W>) -> Result<(), Error<W::Error>> {
         e.array(N as u64)?;
         for v in self {
@@ -451,6 +480,7 @@ impl<T: EreportField, const N: usize> EreportField for [T; N] {
 
 impl<const N: usize, L: heapless::LenType> EreportField for heapless::String<N, L> {
     const MAX_LEN: usize = str_len(N);
+    const SCHEMA: TypeSchema = TypeSchema::Text { max_len: N };
     fn encode<W: Write>(&self, e: &mut Encoder<W>) -> Result<(), Error<W::Error>> {
         e.str(self.as_str())?;
         Ok(())
@@ -461,6 +491,11 @@ impl<T: EreportField, const N: usize, L: heapless::LenType> EreportField
     for heapless::Vec<T, N, L>
 {
     const MAX_LEN: usize = sat_add(head_len(N as u64), sat_mul(N, T::MAX_LEN));
+    const SCHEMA: TypeSchema = TypeSchema::Array {
+        of: &T::SCHEMA,
+        min_items: 0,
+        max_items: N,
+    };
     fn encode<W: Write>(&self, e: &mut Encoder<W>) -> Result<(), Error<W::Error>> {
         e.array(self.len() as u64)?;
         for v in self.iter() {
@@ -503,6 +538,7 @@ impl<const N: usize> Bytes<N> {
 
 impl<const N: usize> EreportField for Bytes<N> {
     const MAX_LEN: usize = sat_add(head_len(N as u64), N);
+    const SCHEMA: TypeSchema = TypeSchema::Bytes { max_len: N };
     fn encode<W: Write>(&self, e: &mut Encoder<W>) -> Result<(), Error<W::Error>> {
         e.bytes(self.0.as_slice())?;
         Ok(())
@@ -513,6 +549,8 @@ impl<T: FlattenFields> FlattenFields for Option<T> {
     const MAX_ENTRIES: usize = T::MAX_ENTRIES;
     const MAX_ENTRIES_LEN: usize = T::MAX_ENTRIES_LEN;
     const KEYS: Keys = T::KEYS;
+    const SCHEMA: TypeSchema = T::SCHEMA;
+    const OPTIONAL: bool = true;
 
     fn entry_count(&self) -> usize {
         self.as_ref().map_or(0, T::entry_count)

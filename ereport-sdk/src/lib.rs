@@ -101,6 +101,7 @@ mod ereport;
 mod ids;
 mod ipc;
 mod reporter;
+pub mod schema;
 pub mod storm;
 pub mod wire;
 

@@ -127,6 +127,10 @@ macro_rules! reporter {
             };
             /// How many classes are declared.
             pub const CLASS_COUNT: usize = 0usize $( + $crate::reporter!(@one $class) )+;
+            /// The declared classes' schemas, in order, for the catalog
+            /// (plain constants: linked only where used).
+            pub const SCHEMAS: [$crate::schema::ClassSchema; $name::CLASS_COUNT] =
+                [$( <$class as $crate::Ereport>::SCHEMA ),+];
             /// The declared classes, in order.
             pub const CLASSES: [&'static str; $name::CLASS_COUNT] =
                 [$( <$class as $crate::Ereport>::CLASS ),+];

@@ -129,6 +129,8 @@ struct Entries {
     max_len: TokenStream,
     /// Const `Keys` expression.
     keys: TokenStream,
+    /// Const `FieldSchema` expressions, one per field, for the catalog.
+    schema: Vec<TokenStream>,
 }
 
 impl Expander<'_> {
@@ -181,6 +183,7 @@ impl Expander<'_> {
         let mut flat_max_len = Vec::new();
         let mut field_max_len = Vec::new();
         let mut flat_keys = Vec::new();
+        let mut schema = Vec::new();
         if let Some((id, name)) = variant_id {
             own_keys.push(id.to_string());
             fixed_count += 1;
@@ -199,12 +202,27 @@ impl Expander<'_> {
                 encode.push(
                     quote_spanned!(sp=> <#ty as #k::FlattenFields>::encode_entries(#b, __e)?;),
                 );
+                let name = f.member_name();
+                schema.push(quote_spanned!(sp=> #k::schema::FieldSchema {
+                    name: #name,
+                    ty: &<#ty as #k::FlattenFields>::SCHEMA,
+                    optional: <#ty as #k::FlattenFields>::OPTIONAL,
+                    flattened: true,
+                    max_len: <#ty as #k::FlattenFields>::MAX_ENTRIES_LEN,
+                }));
             } else if let Some(key) = &f.key {
                 own_keys.push(key.clone());
                 fixed_count += 1;
                 fixed_len += str_len(key);
                 field_max_len.push(quote_spanned!(sp=> <#ty as #k::EreportField>::MAX_LEN));
                 encode.push(quote_spanned!(sp=> __e.str(#key)?; <#ty as #k::EreportField>::encode(#b, __e)?;));
+                schema.push(quote_spanned!(sp=> #k::schema::FieldSchema {
+                    name: #key,
+                    ty: &<#ty as #k::EreportField>::SCHEMA,
+                    optional: <#ty as #k::EreportField>::OPTIONAL,
+                    flattened: false,
+                    max_len: <#ty as #k::EreportField>::MAX_LEN,
+                }));
             }
         }
         Entries {
@@ -220,6 +238,7 @@ impl Expander<'_> {
                 expr
             },
             keys: quote!(#k::Keys::All { own: &[#(#own_keys),*], flattened: &[#(#flat_keys),*] }),
+            schema,
         }
     }
 
@@ -274,12 +293,14 @@ impl Expander<'_> {
                 }
                 let e = self.entries(fs, None);
                 let pat = self.pattern(quote!(Self), &shape);
+                let fields = &e.schema;
+                let schema = quote!(#k::schema::TypeSchema::Map { fields: &[#(#fields),*] });
                 let flatten = self.flatten_impl(
                     &impl_generics,
                     &type_generics,
                     &where_clause,
                     &e,
-                    quote!(let #pat = self;),
+                    schema,
                     quote!(let #pat = self;),
                 );
                 let rest =
@@ -297,6 +318,16 @@ impl Expander<'_> {
             (Shape::Tuple(fs), Kind::Field) => {
                 let live: Vec<&Field> = fs.iter().filter(|f| !f.skipped()).collect();
                 let pat = self.pattern(quote!(Self), &shape);
+                let schema = if live.len() == 1 {
+                    let ty = &live[0].ty;
+                    quote!(const SCHEMA: #k::schema::TypeSchema = <#ty as #k::EreportField>::SCHEMA;
+                           const OPTIONAL: bool = <#ty as #k::EreportField>::OPTIONAL;)
+                } else {
+                    let tys = live.iter().map(|f| &f.ty);
+                    quote!(const SCHEMA: #k::schema::TypeSchema = #k::schema::TypeSchema::Tuple {
+                        items: &[#(<#tys as #k::EreportField>::SCHEMA),*],
+                    };)
+                };
                 let (encode, max) = if live.len() == 1 {
                     // A newtype encodes as what it wraps.
                     let ty = &live[0].ty;
@@ -326,6 +357,7 @@ impl Expander<'_> {
                 Ok(quote! {
                     impl #impl_generics #k::EreportField for #name #type_generics #where_clause {
                         const MAX_LEN: usize = #max;
+                        #schema
                         fn encode<__W: #k::__private::Write>(
                             &self,
                             __e: &mut #k::__private::Encoder<__W>,
@@ -346,8 +378,8 @@ impl Expander<'_> {
         type_generics: &syn::TypeGenerics<'_>,
         where_clause: &TokenStream,
         e: &Entries,
-        count_prelude: TokenStream,
-        encode_prelude: TokenStream,
+        schema: TokenStream,
+        prelude: TokenStream,
     ) -> TokenStream {
         let k = &self.krate;
         let name = self.name();
@@ -357,6 +389,7 @@ impl Expander<'_> {
             max_entries,
             max_len,
             keys,
+            ..
         } = e;
         let check = self.dup_check(&quote!(<Self as #k::FlattenFields>::KEYS), name.span());
         quote! {
@@ -367,10 +400,11 @@ impl Expander<'_> {
                     #max_len
                 };
                 const KEYS: #k::Keys = #keys;
+                const SCHEMA: #k::schema::TypeSchema = #schema;
 
                 #[allow(unused_variables)]
                 fn entry_count(&self) -> usize {
-                    #count_prelude
+                    #prelude
                     #count
                 }
 
@@ -379,7 +413,7 @@ impl Expander<'_> {
                     &self,
                     __e: &mut #k::__private::Encoder<__W>,
                 ) -> ::core::result::Result<(), #k::__private::Error<__W::Error>> {
-                    #encode_prelude
+                    #prelude
                     #encode
                     Ok(())
                 }
@@ -406,6 +440,7 @@ impl Expander<'_> {
                             #k::__private::head_len(<Self as #k::FlattenFields>::MAX_ENTRIES as u64),
                             <Self as #k::FlattenFields>::MAX_ENTRIES_LEN,
                         );
+                        const SCHEMA: #k::schema::TypeSchema = <Self as #k::FlattenFields>::SCHEMA;
                         fn encode<__W: #k::__private::Write>(
                             &self,
                             __e: &mut #k::__private::Encoder<__W>,
@@ -460,6 +495,12 @@ impl Expander<'_> {
                         const CLASS: &'static str = #class_s;
                         const VERSION: u32 = #v;
                         #rate_limit
+                        const SCHEMA: #k::schema::ClassSchema = #k::schema::ClassSchema {
+                            class: #class_s,
+                            version: #v,
+                            body: <Self as #k::FlattenFields>::SCHEMA,
+                            max_len: <Self as #k::Ereport>::MAX_LEN,
+                        };
                         const MAX_LEN: usize = {
                             #keys_check
                             let n = #k::__private::sat_add(
@@ -545,9 +586,11 @@ impl Expander<'_> {
             let mut max_entries = quote!(0usize);
             let mut max_len = quote!(0usize);
             let mut keys = Vec::new();
+            let mut variant_schemas = Vec::new();
             for v in &variants {
                 let ident = &v.ident;
                 let pat = self.pattern(quote!(Self::#ident), &v.shape);
+                let vname = &v.name;
                 let empty = Vec::new();
                 let fs = match &v.shape {
                     Shape::Named(fs) => fs,
@@ -560,7 +603,12 @@ impl Expander<'_> {
                     max_entries: variant_max_entries,
                     max_len: variant_max_len,
                     keys: variant_keys,
+                    schema: variant_fields,
                 } = e;
+                variant_schemas.push(match v.shape {
+                    Shape::Named(_) => quote!(#k::schema::VariantSchema::Struct { name: #vname, fields: &[#(#variant_fields),*] }),
+                    _ => quote!(#k::schema::VariantSchema::Unit { name: #vname }),
+                });
                 count_arms.push(quote!(#pat => #variant_count,));
                 encode_arms.push(quote!(#pat => { #variant_encode }));
                 max_entries = quote!(#k::__private::max(#max_entries, #variant_max_entries));
@@ -573,13 +621,22 @@ impl Expander<'_> {
                 max_entries,
                 max_len,
                 keys: quote!(#k::Keys::AnyOf(&[#(#keys),*])),
+                schema: Vec::new(),
             };
+            let variant_id = match id {
+                Some(i) => {
+                    let i = &i.value;
+                    quote!(::core::option::Option::Some(#i))
+                }
+                None => quote!(::core::option::Option::None),
+            };
+            let schema = quote!(#k::schema::TypeSchema::Enum { variant_id: #variant_id, variants: &[#(#variant_schemas),*] });
             out.extend(self.flatten_impl(
                 &impl_generics,
                 &type_generics,
                 &where_clause,
                 &e,
-                quote!(),
+                schema,
                 quote!(),
             ));
             if self.kind == Kind::Ereport {
@@ -597,10 +654,23 @@ impl Expander<'_> {
         // ones as a one-entry map from the name to the value(s).
         let mut arms = Vec::new();
         let mut max = quote!(0usize);
+        let mut variant_schemas = Vec::new();
         for v in &variants {
             let ident = &v.ident;
             let vname = &v.name;
             let pat = self.pattern(quote!(Self::#ident), &v.shape);
+            variant_schemas.push(match &v.shape {
+                Shape::Unit => quote!(#k::schema::VariantSchema::Unit { name: #vname }),
+                Shape::Named(fs) => {
+                    let fields =
+                        self.entries(fs, id.map(|i| (i.value.as_str(), vname.as_str()))).schema;
+                    quote!(#k::schema::VariantSchema::Struct { name: #vname, fields: &[#(#fields),*] })
+                }
+                Shape::Tuple(fs) => {
+                    let tys = fs.iter().filter(|f| !f.skipped()).map(|f| &f.ty);
+                    quote!(#k::schema::VariantSchema::Tuple { name: #vname, items: &[#(<#tys as #k::EreportField>::SCHEMA),*] })
+                }
+            });
             let (body, len) = match &v.shape {
                 Shape::Unit => (quote!(__e.str(#vname)?;), {
                     let n = str_len(vname);
@@ -648,9 +718,20 @@ impl Expander<'_> {
             max = quote!(#k::__private::max(#max, #len));
         }
         let force = self.force(quote!(<#name as #k::EreportField>::MAX_LEN));
+        let variant_id = match id {
+            Some(i) => {
+                let i = &i.value;
+                quote!(::core::option::Option::Some(#i))
+            }
+            None => quote!(::core::option::Option::None),
+        };
         out.extend(quote! {
             impl #impl_generics #k::EreportField for #name #type_generics #where_clause {
                 const MAX_LEN: usize = #max;
+                const SCHEMA: #k::schema::TypeSchema = #k::schema::TypeSchema::Enum {
+                    variant_id: #variant_id,
+                    variants: &[#(#variant_schemas),*],
+                };
                 #[allow(unused_variables)]
                 fn encode<__W: #k::__private::Write>(
                     &self,

@@ -32,6 +32,16 @@ impl Field {
     pub fn flattened(&self) -> bool {
         self.attrs.flatten.is_some()
     }
+    /// The Rust field's name (or index), for the catalog.
+    pub fn member_name(&self) -> String {
+        match &self.member {
+            Member::Named(id) => {
+                let name = id.to_string();
+                name.strip_prefix("r#").unwrap_or(&name).to_string()
+            }
+            Member::Unnamed(i) => i.index.to_string(),
+        }
+    }
 }
 
 pub enum Shape {

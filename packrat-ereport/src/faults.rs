@@ -413,3 +413,115 @@ impl fmt::Display for FaultSource {
         f.write_str(self.name())
     }
 }
+
+/// Schemas of the fault classes packrat records, for the class catalog
+/// (packrat encodes them by hand, so they are written out here).
+pub mod schema {
+    use ereport_sdk::MAX_TASK_NAME_LEN;
+    use ereport_sdk::schema::{ClassSchema, FieldSchema, TypeSchema};
+
+    use super::PANIC_MESSAGE_MAX as MAX_PANIC_MESSAGE;
+
+    const UINT: TypeSchema = TypeSchema::Uint;
+    /// The longest of the names packrat writes for sources, usage errors
+    /// and reply-fault reasons.
+    const NAME: TypeSchema = TypeSchema::Text { max_len: 22 };
+    const TASK: TypeSchema = TypeSchema::Text {
+        max_len: MAX_TASK_NAME_LEN,
+    };
+    /// Invalid UTF-8 is replaced by U+FFFD (3 bytes for each bad byte).
+    const MESSAGE: TypeSchema = TypeSchema::Text {
+        max_len: 3usize.saturating_mul(MAX_PANIC_MESSAGE),
+    };
+
+    const fn field(name: &'static str, ty: &'static TypeSchema, optional: bool) -> FieldSchema {
+        let max_len = match ty {
+            TypeSchema::Text { max_len } => max_len.saturating_add(3),
+            _ => 5,
+        };
+        FieldSchema {
+            name,
+            ty,
+            optional,
+            flattened: false,
+            max_len,
+        }
+    }
+
+    /// `nfaults`: present when the task faulted more than once unrecorded.
+    const NFAULTS: FieldSchema = field("nfaults", &UINT, true);
+
+    const fn class(class: &'static str, fields: &'static [FieldSchema]) -> ClassSchema {
+        ClassSchema {
+            class,
+            version: 0,
+            body: TypeSchema::Map { fields },
+            max_len: 96usize.saturating_add(3usize.saturating_mul(MAX_PANIC_MESSAGE)),
+        }
+    }
+
+    /// Every `hubris.fault.*` class, and the bare `hubris.fault`.
+    pub const FAULT_SCHEMAS: &[ClassSchema] = &[
+        class("hubris.fault", &[NFAULTS]),
+        class(
+            "hubris.fault.mem",
+            &[
+                field("address", &UINT, true),
+                field("source", &NAME, false),
+                NFAULTS,
+            ],
+        ),
+        class(
+            "hubris.fault.bus",
+            &[
+                field("address", &UINT, true),
+                field("source", &NAME, false),
+                NFAULTS,
+            ],
+        ),
+        class(
+            "hubris.fault.stack",
+            &[field("address", &UINT, false), NFAULTS],
+        ),
+        class("hubris.fault.div0", &[NFAULTS]),
+        class("hubris.fault.illegal_txt", &[NFAULTS]),
+        class("hubris.fault.illegal_inst", &[NFAULTS]),
+        class(
+            "hubris.fault.invalid_op",
+            &[field("code", &UINT, false), NFAULTS],
+        ),
+        class(
+            "hubris.fault.syscall",
+            &[field("error", &NAME, false), NFAULTS],
+        ),
+        class(
+            "hubris.fault.panic",
+            &[field("message", &MESSAGE, true), NFAULTS],
+        ),
+        class(
+            "hubris.fault.injected",
+            &[field("by", &TASK, false), NFAULTS],
+        ),
+        class(
+            "hubris.fault.reply",
+            &[
+                field("server", &TASK, false),
+                field("reason", &NAME, false),
+                NFAULTS,
+            ],
+        ),
+    ];
+
+    /// Packrat's loss records, `{"lost": n}` (`null`: unknown, before
+    /// boot). They carry no `"k"` or `"v"` on the wire; the catalog lists
+    /// them under this name, and the control plane calls them
+    /// `ereport.data_loss.certain` / `.possible`.
+    pub const LOSS_SCHEMA: ClassSchema = ClassSchema {
+        class: "ereport.data_loss",
+        version: 0,
+        body: TypeSchema::Map {
+            fields: &[field("lost", &UINT, true)],
+        },
+        max_len: 15,
+    };
+}

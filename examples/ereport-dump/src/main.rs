@@ -161,6 +161,7 @@ fn stored(args: &Args, dump: &Dump, r: &Record) -> StoredEreport {
         task_gen: entry.task_gen,
         uptime_ms: entry.uptime_ms,
         invalid_error: body_error(&entry.body),
+        catalog_error: None,
         body: entry.body,
         json,
     }

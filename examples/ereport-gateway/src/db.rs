@@ -15,8 +15,9 @@ use serde_json::{Map, Value as Json};
 
 use crate::StoredEreport;
 
-/// The schema's version, kept in SQLite's `user_version`.
-pub const SCHEMA_VERSION: i64 = 1;
+/// The schema's version, kept in SQLite's `user_version`. Version 2 added
+/// `ereports.catalog_error`; an older database is upgraded on open.
+pub const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS sp_restarts (
@@ -35,6 +36,9 @@ CREATE TABLE IF NOT EXISTS ereports (
     json TEXT NOT NULL,
     -- Why the body is not a valid ereport (NULL when it is).
     invalid_error TEXT,
+    -- How it does not match the class catalog (NULL: it does, or no
+    -- catalog was given).
+    catalog_error TEXT,
     PRIMARY KEY (restart_id, ena)
 );
 CREATE TABLE IF NOT EXISTS gaps (
@@ -167,6 +171,12 @@ impl Db {
             });
         }
         db.conn.execute_batch(SCHEMA).map_err(err)?;
+        if found == 1 {
+            // Version 1 had no catalog_error column.
+            db.conn
+                .execute_batch("ALTER TABLE ereports ADD COLUMN catalog_error TEXT")
+                .map_err(err)?;
+        }
         db.conn
             .execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
             .map_err(err)?;
@@ -297,8 +307,8 @@ impl Db {
             let mut insert = tx
                 .prepare_cached(
                     "INSERT OR IGNORE INTO ereports
-                     (restart_id, ena, task_name, task_gen, uptime_ms, body, json, invalid_error)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                     (restart_id, ena, task_name, task_gen, uptime_ms, body, json, invalid_error, catalog_error)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 )
                 .map_err(err)?;
             let rid_text = rid.to_string();
@@ -313,6 +323,7 @@ impl Db {
                         e.body,
                         e.json.to_string(),
                         e.invalid_error,
+                        e.catalog_error,
                     ])
                     .map_err(err)?;
                 fresh.push(n == 1);
@@ -401,6 +412,37 @@ mod tests {
             ));
         }
         assert!(is_durable_path("ereports.sqlite"));
+    }
+
+    #[test]
+    fn a_version_1_database_is_upgraded() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch(
+            "CREATE TABLE ereports (restart_id TEXT NOT NULL, ena INTEGER NOT NULL,
+                task_name TEXT NOT NULL, task_gen INTEGER NOT NULL, uptime_ms INTEGER NOT NULL,
+                body BLOB NOT NULL, json TEXT NOT NULL, invalid_error TEXT,
+                PRIMARY KEY (restart_id, ena));
+             INSERT INTO ereports VALUES ('01', 1, 't', 0, 0, x'a0', '{}', NULL);
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+        drop(c);
+        let db = Db::open(&path).unwrap();
+        let (version, old): (i64, i64) = (
+            db.conn
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .unwrap(),
+            db.conn
+                .query_row(
+                    "SELECT COUNT(*) FROM ereports WHERE catalog_error IS NULL",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap(),
+        );
+        assert_eq!((version, old), (SCHEMA_VERSION, 1));
     }
 
     #[test]

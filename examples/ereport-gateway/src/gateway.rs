@@ -30,7 +30,9 @@ use ereport_sdk::wire::Request;
 use ereport_sdk::{Ena, RestartId};
 use serde_json::{Map, Value as Json};
 
+use crate::catalog::Catalog;
 use crate::db::{Db, DbError, Gap};
+use crate::json::keys::CATALOG_ERROR;
 use crate::json::{body_error, ereport_json, to_json};
 use crate::validate::{Rejection, validate};
 
@@ -138,6 +140,9 @@ pub struct StoredEreport {
     pub json: Json,
     /// Why the body is not a valid ereport, if it is not.
     pub invalid_error: Option<String>,
+    /// How it does not match the class catalog, if one was given and it
+    /// does not.
+    pub catalog_error: Option<String>,
 }
 
 impl StoredEreport {
@@ -217,6 +222,8 @@ pub struct GatewayStats {
     pub gap_enas: u64,
     /// Loss records stored.
     pub loss_records: u64,
+    /// Ereports that did not match the class catalog (flagged).
+    pub catalog_mismatches: u64,
     /// Ereports the SP reported lost (sum of loss-record counts).
     pub lost: u64,
 }
@@ -241,6 +248,7 @@ pub struct Gateway {
     cursor_checked: bool,
     request_id: u8,
     stats: GatewayStats,
+    catalog: Option<Catalog>,
 }
 
 impl Gateway {
@@ -261,7 +269,15 @@ impl Gateway {
             cursor_checked: false,
             request_id: 0,
             stats: GatewayStats::default(),
+            catalog: None,
         })
+    }
+
+    /// Checks every ereport stored from now on against `catalog`: a
+    /// mismatch is flagged (`catalog_error`, in the JSON and the database
+    /// row), never refused.
+    pub fn set_catalog(&mut self, catalog: Catalog) {
+        self.catalog = Some(catalog);
     }
 
     /// The restart id being tracked.
@@ -517,6 +533,9 @@ impl Gateway {
             if e.invalid_error.is_some() {
                 self.stats.invalid += 1;
             }
+            if e.catalog_error.is_some() {
+                self.stats.catalog_mismatches += 1;
+            }
             if let Some(lost) = e.lost() {
                 self.stats.loss_records += 1;
                 self.stats.lost = self.stats.lost.saturating_add(lost.unwrap_or(0));
@@ -526,6 +545,11 @@ impl Gateway {
     }
 
     fn stored_ereport(&self, rid: RestartId, e: &Entry) -> StoredEreport {
+        let mut json = ereport_json(rid, e, &self.metadata);
+        let catalog_error = self.catalog.as_ref().and_then(|c| c.check(&json));
+        if let (Some(why), Json::Object(m)) = (&catalog_error, &mut json) {
+            m.insert(CATALOG_ERROR.into(), Json::from(why.clone()));
+        }
         StoredEreport {
             restart_id: rid,
             ena: e.ena,
@@ -533,8 +557,9 @@ impl Gateway {
             task_gen: e.task_gen,
             uptime_ms: e.uptime_ms,
             body: e.body.clone(),
-            json: ereport_json(rid, e, &self.metadata),
+            json,
             invalid_error: body_error(&e.body),
+            catalog_error,
         }
     }
 

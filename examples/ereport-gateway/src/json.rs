@@ -36,6 +36,9 @@ pub mod keys {
     pub const INVALID_ERROR: &str = "invalid_ereport_error";
     /// The raw body of an invalid ereport, base64url (only on invalid ones).
     pub const INVALID_BODY: &str = "invalid_ereport_body_bytes";
+    /// How the ereport does not match the class catalog (only with
+    /// `--catalog`, only on mismatches).
+    pub const CATALOG_ERROR: &str = "catalog_error";
 }
 
 /// Converts a decoded CBOR value to JSON (see the module docs).

@@ -5,7 +5,8 @@
 //! - [`validate`]: is a datagram the answer to the request just sent?
 //! - [`gateway`]: the protocol client and its state (restarts, gaps, the
 //!   committed ENA), over [`db`], the SQLite store.
-//! - [`json`]: ereports as the JSON objects the control plane stores.
+//! - [`json`]: ereports as the JSON objects the control plane stores;
+//!   [`catalog`]: checking them against a class catalog (`--catalog`).
 //! - [`output`]: what people see: escaped, aligned, counted in words.
 //!
 //! ```no_run
@@ -37,6 +38,7 @@
 //! nothing is committed that the database does not hold, and every rejection
 //! is counted and reported with its reason.
 
+pub mod catalog;
 pub mod db;
 pub mod gateway;
 pub mod json;

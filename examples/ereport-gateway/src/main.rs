@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use ereport_gateway::catalog::Catalog;
 use ereport_gateway::db::Db;
 use ereport_gateway::gateway::{self, Event, Gateway, GatewayConfig, GatewayError, Poll};
 use ereport_gateway::output::{self, Out};
@@ -72,6 +73,12 @@ struct Args {
     /// With --follow, stop after this long (e.g. 30s, 5m).
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, requires = "follow")]
     run_for: Option<Duration>,
+
+    /// A class catalog (JSON, as `ereport-catalog` writes it): ereports
+    /// whose class, version or fields do not match it are flagged with
+    /// `catalog_error`, in the output and the database, not refused.
+    #[arg(long, value_name = "FILE")]
+    catalog: Option<PathBuf>,
 
     /// With --follow, exit after this many consecutive database failures.
     #[arg(long, default_value_t = DEFAULT_MAX_DB_FAILURES, value_parser = clap::value_parser!(u32).range(1..))]
@@ -148,6 +155,9 @@ fn run(args: &Args) -> Result<(), String> {
     };
     let db = Db::open(&args.db).map_err(|e| e.to_string())?;
     let mut gw = Gateway::new(cfg, db).map_err(|e| e.to_string())?;
+    if let Some(path) = &args.catalog {
+        gw.set_catalog(Catalog::load(path).map_err(|e| e.to_string())?);
+    }
     if let Some(rid) = gw.restart_id() {
         eprintln!(
             "ereport-gateway: resuming restart {rid} after ENA {}",

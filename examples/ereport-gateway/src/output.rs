@@ -51,6 +51,10 @@ pub fn ereport_line_with_ena(e: &StoredEreport, ena: Option<ereport_sdk::Ena>) -
     } else {
         escape(e.class().unwrap_or("(no class)"))
     };
+    let what = match &e.catalog_error {
+        Some(why) => format!("{what}  [not in the catalog: {}]", escape(why)),
+        None => what,
+    };
     format!(
         "{} ENA {:>ENA_WIDTH$}  {:<TASK_WIDTH$} gen {:<3} {:>12} ms  {}",
         e.restart_id,
@@ -110,6 +114,13 @@ pub fn summary_line(st: &GatewayStats) -> String {
             count(st.gap_enas, "ENA", "ENAs")
         );
     }
+    if st.catalog_mismatches > 0 {
+        let _ = write!(
+            s,
+            ", {} not matching the catalog",
+            count(st.catalog_mismatches, "ereport", "ereports")
+        );
+    }
     if st.rejected > 0 {
         let _ = write!(
             s,
@@ -136,6 +147,7 @@ pub fn summary_json(st: &GatewayStats) -> serde_json::Value {
         "summary": {
             "stored": st.stored,
             "invalid": st.invalid,
+            "catalog_mismatches": st.catalog_mismatches,
             "loss_records": st.loss_records,
             "lost": st.lost,
             "gaps": st.gaps,

@@ -163,3 +163,51 @@ fn gateway_prints_json_lines_and_resumes() {
     sim.stop();
     let _ = std::fs::remove_file(db);
 }
+
+#[test]
+fn everything_the_simulator_sends_matches_the_committed_catalog() {
+    let sim = Sim::start(SimConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        rate: 200.0,
+        vpd_delay: Duration::ZERO,
+        fault_every: Some(Duration::from_millis(100)),
+        seed: 5,
+        ..SimConfig::default()
+    })
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/catalog.json");
+    let out = gateway()
+        .args([
+            "--sp",
+            &sim.local_addr().to_string(),
+            "--json",
+            "--catalog",
+            catalog,
+        ])
+        .arg("--db")
+        .arg(dir.path().join("db.sqlite"))
+        .output()
+        .unwrap();
+    sim.stop();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(lines.len() > 20);
+    let classes: std::collections::BTreeSet<&str> =
+        lines.iter().filter_map(|l| l["k"].as_str()).collect();
+    assert!(
+        classes.iter().any(|c| c.starts_with("hubris.fault")),
+        "{classes:?}"
+    );
+    for l in &lines {
+        assert!(l.get("catalog_error").is_none(), "{l}");
+    }
+}

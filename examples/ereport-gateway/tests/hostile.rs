@@ -613,7 +613,7 @@ fn enas_another_collector_stored_are_not_a_gap() {
         .unwrap()
         .execute_batch(&format!(
             "WITH RECURSIVE n(e) AS (SELECT 1 UNION ALL SELECT e + 1 FROM n WHERE e < 1000)
-             INSERT INTO ereports SELECT '{:032x}', e, 't', 0, 0, x'a0', '{{}}', NULL FROM n;",
+             INSERT INTO ereports SELECT '{:032x}', e, 't', 0, 0, x'a0', '{{}}', NULL, NULL FROM n;",
             9
         ))
         .unwrap();
@@ -650,4 +650,64 @@ fn json_output_prints_gap_records_and_the_summary_counts_them() {
     let summary: Value = serde_json::from_str(stderr.lines().last().unwrap()).unwrap();
     assert_eq!(summary["summary"]["gaps"], 1);
     assert_eq!(summary["summary"]["gap_enas"], 40);
+}
+
+#[test]
+fn ereports_not_matching_the_catalog_are_flagged_not_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db.sqlite");
+    let catalog = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/catalog.json");
+    // {"k": "hw.temp.overtemp", "v": 0} lacks its fields; an unknown class;
+    // a known class at an unknown version.
+    let kv = |class: &str, v: u8| {
+        let mut b = class_body(class);
+        b[0] = 0xa2;
+        b.extend_from_slice(&[0x61, b'v', v]);
+        b
+    };
+    let sp = FakeSp::start(honest_sp(
+        9,
+        1,
+        vec![
+            kv("hw.temp.overtemp", 0),
+            kv("hw.nope", 0),
+            kv("hw.temp.overtemp", 7),
+        ],
+    ));
+    let out = gateway_bin()
+        .args(["--sp", &sp.addr.to_string(), "--json", "--catalog", catalog])
+        .arg("--db")
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3, "stored all the same");
+    assert!(
+        lines[0]["catalog_error"]
+            .as_str()
+            .unwrap()
+            .starts_with("missing field"),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(lines[1]["catalog_error"], "unknown class \"hw.nope\"");
+    assert_eq!(
+        lines[2]["catalog_error"],
+        "unknown version 7 of class \"hw.temp.overtemp\""
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM ereports WHERE catalog_error IS NOT NULL"
+        ),
+        3
+    );
 }

@@ -7,7 +7,9 @@
 //!   over it.
 //! - [`ipc`]: leases over simulated task memory with lender generations, so
 //!   a task restarted mid-copy makes its lease go away as on Hubris.
-//! - [`classes`]: the ereport classes the simulated tasks report.
+//! - [`classes`]: the ereport classes the simulated tasks report, and
+//!   [`catalog`]: every class the simulated SP can send (the
+//!   `ereport-catalog` binary prints it).
 //!
 //! ```no_run
 //! use sp_sim::sim::{Sim, SimConfig};
@@ -22,6 +24,7 @@
 //! The example `demo` (`cargo run -p sp-sim --example demo`) runs the
 //! simulator and the `ereport-gateway` library together in one process.
 
+pub mod catalog;
 pub mod classes;
 pub mod ipc;
 pub mod sim;
