@@ -9,6 +9,9 @@
 
 mod common;
 
+#[path = "../../cortex-m/host_build.rs"]
+mod host_build;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -23,32 +26,6 @@ use ereport_sdk::Ena;
 /// The emulated board's RAM (examples/cortex-m/memory.x).
 const RAM_BASE: u64 = 0x2000_0000;
 const RAM_LEN: u64 = 0x40_0000;
-
-/// Builds `w1-dump` and returns where cargo put it.
-fn build_w1_dump() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../cortex-m");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = Command::new(cargo)
-        .current_dir(&dir)
-        .args([
-            "build",
-            "--profile",
-            "firmware",
-            "--bin",
-            "w1-dump",
-            "--message-format=json",
-        ])
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("cargo runs");
-    assert!(out.status.success(), "building w1-dump failed");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "w1-dump")
-        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-        .expect("cargo reports the executable")
-}
 
 /// Kills QEMU on drop.
 struct Qemu(Child);
@@ -128,7 +105,7 @@ fn run_and_dump(elf: &Path, dir: &Path) -> PathBuf {
 #[test]
 #[ignore = "needs qemu-system-arm and the thumbv7em target; .ci/run runs it"]
 fn the_emulated_sps_ram_holds_what_the_protocol_read() {
-    let elf_path = build_w1_dump();
+    let elf_path = host_build::build("w1-dump");
     let dir = tempfile::tempdir().unwrap();
     let image_path = run_and_dump(&elf_path, dir.path());
     let image = Image {

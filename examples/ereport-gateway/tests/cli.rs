@@ -6,7 +6,7 @@ use std::net::UdpSocket;
 use std::process::Command;
 use std::time::Duration;
 
-use common::temp_path;
+use common::{json_lines, temp_path};
 use serde_json::Value;
 use sp_sim::sim::{Sim, SimConfig};
 
@@ -117,10 +117,7 @@ fn gateway_prints_json_lines_and_resumes() {
         "{}",
         String::from_utf8_lossy(&first.stderr)
     );
-    let lines: Vec<Value> = String::from_utf8_lossy(&first.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(&first.stdout);
     assert!(lines.len() > 5, "{} ereports", lines.len());
     for (i, l) in lines.iter().enumerate() {
         assert_eq!(l["ena"], Value::from(i as u64 + 1), "ENAs from 1, in order");
@@ -148,10 +145,7 @@ fn gateway_prints_json_lines_and_resumes() {
     assert!(second.status.success());
     let err = String::from_utf8_lossy(&second.stderr);
     assert!(err.contains("resuming restart"), "{err}");
-    let more: Vec<Value> = String::from_utf8_lossy(&second.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let more = json_lines(&second.stdout);
     assert!(!more.is_empty());
     assert_eq!(
         more[0]["ena"].as_u64(),
@@ -196,10 +190,7 @@ fn everything_the_simulator_sends_matches_the_committed_catalog() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(&out.stdout);
     assert!(lines.len() > 20);
     let classes: std::collections::BTreeSet<&str> =
         lines.iter().filter_map(|l| l["k"].as_str()).collect();

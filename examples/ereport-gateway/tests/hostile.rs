@@ -2,6 +2,8 @@
 //! wrong, the outcome (rejection reason, gap record, exit code, database
 //! contents, printed lines). Loopback only; every wait is bounded.
 
+mod common;
+
 use std::net::{SocketAddr, UdpSocket};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -10,6 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use common::json_lines;
 use ereport_gateway::db::Db;
 use ereport_gateway::gateway::{Event, Gateway, GatewayConfig, GatewayError};
 use ereport_gateway::validate::Rejection;
@@ -290,10 +293,7 @@ fn a_restart_id_that_keeps_changing_ends_once_with_an_error() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("restart id is unstable"), "{err}");
-    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(&out.stdout);
     let mut keys: Vec<(String, u64)> = lines
         .iter()
         .map(|l| {
@@ -444,10 +444,7 @@ fn envelope_keys_win_and_invalid_bodies_are_flagged() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(&out.stdout);
     assert_eq!(lines.len(), 3);
     assert_eq!(lines[0]["hubris_task_name"], "thermal");
     assert_eq!(lines[0]["k"], "hw.x");
@@ -639,10 +636,7 @@ fn json_output_prints_gap_records_and_the_summary_counts_them() {
         .output()
         .unwrap();
     assert!(out.status.success());
-    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(&out.stdout);
     assert_eq!(lines[0]["gap"]["first_ena"], 1);
     assert_eq!(lines[0]["gap"]["last_ena"], 40);
     assert_eq!(lines[1]["ena"], 41);
@@ -685,10 +679,7 @@ fn ereports_not_matching_the_catalog_are_flagged_not_refused() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(&out.stdout);
     assert_eq!(lines.len(), 3, "stored all the same");
     assert!(
         lines[0]["catalog_error"]

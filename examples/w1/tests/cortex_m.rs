@@ -5,6 +5,9 @@
 //! `#[ignore]`d in the plain test run; `.ci/run` installs both and runs it
 //! with `--ignored`, where a missing emulator fails the run.
 
+#[path = "../../cortex-m/host_build.rs"]
+mod host_build;
+
 use std::fmt::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -25,35 +28,6 @@ fn host_output() -> String {
     .unwrap();
     writeln!(out, "cycle {} {} {}", c.first, c.responses, c.records).unwrap();
     out
-}
-
-/// Builds the Cortex-M program and returns where cargo put it (asked of
-/// cargo, so `CARGO_TARGET_DIR` is honoured).
-fn build_target_program() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../cortex-m");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = Command::new(cargo)
-        .current_dir(&dir)
-        .args([
-            "build",
-            "--profile",
-            "firmware",
-            "--target",
-            "thumbv7em-none-eabihf",
-            "--bin",
-            "w1-qemu",
-            "--message-format=json",
-        ])
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("cargo runs");
-    assert!(out.status.success(), "building the Cortex-M program failed");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "w1-qemu")
-        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-        .expect("cargo reports the executable")
 }
 
 fn run_qemu(elf: &PathBuf) -> String {
@@ -88,7 +62,7 @@ fn run_qemu(elf: &PathBuf) -> String {
 #[test]
 #[ignore = "needs qemu-system-arm and the thumbv7em target; .ci/run runs it"]
 fn w1_on_an_emulated_cortex_m7_matches_the_host() {
-    let elf = build_target_program();
+    let elf = host_build::build("w1-qemu");
     let target = run_qemu(&elf);
     let lines: Vec<&str> = target.lines().collect();
     assert_eq!(lines[0], "usize_bytes 4", "a 32-bit target");

@@ -200,3 +200,11 @@ pub fn restart_ids(db: &Connection) -> Vec<String> {
         .map(Result::unwrap)
         .collect()
 }
+
+/// A program's standard output as JSON values, one per line.
+pub fn json_lines(stdout: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
+        .collect()
+}
