@@ -312,12 +312,14 @@ impl Gateway {
 
     /// Sends `make(request_id)` until a datagram passes [`validate`] and
     /// `accept`, retrying with a new request id after each timeout.
+    /// `accept` may also fail outright (the database), which ends the
+    /// exchange with that error.
     /// Rejected datagrams are reported in `events` and waited past.
     fn exchange<T>(
         &mut self,
         make: impl Fn(u8) -> Request,
         events: &mut Vec<Event>,
-        mut accept: impl FnMut(&Self, Packet) -> Result<T, Rejection>,
+        mut accept: impl FnMut(&Self, Packet) -> Result<Result<T, Rejection>, GatewayError>,
     ) -> Result<T, GatewayError> {
         // Room for any UDP payload, so an over-long datagram is measured
         // (and rejected), not cut to size.
@@ -357,8 +359,10 @@ impl Gateway {
                     self.stats.ignored += 1;
                     continue;
                 }
-                let verdict =
-                    validate(&req, buf.get(..n).unwrap_or(&[])).and_then(|p| accept(self, p));
+                let verdict = match validate(&req, buf.get(..n).unwrap_or(&[])) {
+                    Ok(p) => accept(self, p)?,
+                    Err(r) => Err(r),
+                };
                 match verdict {
                     Ok(t) => return Ok(t),
                     Err(r) if r.is_stale() => self.stats.ignored += 1,
@@ -392,22 +396,21 @@ impl Gateway {
         asked: Option<RestartId>,
         requested: Ena,
         packet: Packet,
-    ) -> Result<Plan, Rejection> {
+    ) -> Result<Result<Plan, Rejection>, GatewayError> {
         let rid = packet.restart_id;
         let restarted = asked != Some(rid);
         // A restart's stream is sent from its earliest record.
         let expected = if restarted { Ena::FIRST } else { requested };
         for e in &packet.entries {
-            let stored = self.db.body(rid, e.ena).ok().flatten();
-            match stored {
+            match self.db.body(rid, e.ena)? {
                 Some(body) if body != e.body => {
-                    return Err(Rejection::Conflict { ena: e.ena });
+                    return Ok(Err(Rejection::Conflict { ena: e.ena }));
                 }
                 None if e.ena < expected => {
-                    return Err(Rejection::StartBeforeRequested {
+                    return Ok(Err(Rejection::StartBeforeRequested {
                         start: packet.start_ena,
                         requested: expected,
-                    });
+                    }));
                 }
                 _ => {}
             }
@@ -415,23 +418,21 @@ impl Gateway {
         let gap = match packet.entries.first() {
             Some(first) if first.ena > expected => {
                 let last = Ena(first.ena.0.saturating_sub(1));
-                match self.db.covers(rid, expected, last) {
-                    Ok(true) => None,
-                    _ => Some(Gap {
-                        restart_id: rid,
-                        first: expected,
-                        last,
-                    }),
-                }
+                // Another collector may have stored them.
+                (!self.db.covers(rid, expected, last)?).then_some(Gap {
+                    restart_id: rid,
+                    first: expected,
+                    last,
+                })
             }
             _ => None,
         };
-        Ok(Plan {
+        Ok(Ok(Plan {
             restart_id: rid,
             restarted,
             packet,
             gap,
-        })
+        }))
     }
 
     fn note_restart(
@@ -467,7 +468,7 @@ impl Gateway {
             let p = self.exchange(
                 |id| Request::new(RestartId::UNKNOWN, Ena::NONE, Ena::NONE, 0, id),
                 &mut out.events,
-                |_, p| Ok(p),
+                |_, p| Ok(Ok(p)),
             )?;
             let md = json_metadata(&p);
             if self.restart_id != Some(p.restart_id) {
@@ -574,7 +575,7 @@ impl Gateway {
         let p = self.exchange(
             |id| Request::new(rid, Ena::FIRST, committed, 1, id),
             events,
-            |_, p| Ok(p),
+            |_, p| Ok(Ok(p)),
         )?;
         if p.restart_id != rid {
             // A restart: the next poll takes it.
