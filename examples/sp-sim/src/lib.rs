@@ -5,6 +5,8 @@
 //! - [`sim`]: the simulator itself ([`Sim::start`](sim::Sim::start) with a
 //!   [`SimConfig`](sim::SimConfig)); the `sp-sim` binary is a command line
 //!   over it.
+//! - [`rack`]: many simulated SPs at once, laid out as a rack (sleds,
+//!   switches, power shelves), with an inventory for the gateway;
 //! - [`ipc`]: leases over simulated task memory with lender generations, so
 //!   a task restarted mid-copy makes its lease go away as on Hubris.
 //! - [`classes`]: the ereport classes the simulated tasks report, and
@@ -27,4 +29,5 @@
 pub mod catalog;
 pub mod classes;
 pub mod ipc;
+pub mod rack;
 pub mod sim;

@@ -68,6 +68,21 @@ struct Args {
     /// Print nothing but errors (no event log, no summary).
     #[arg(long)]
     quiet: bool,
+
+    /// Run a rack of 36 SPs (32 sleds, 2 switches, 2 power shelves) on
+    /// consecutive ports from --listen, each with its own restart id,
+    /// identity, producers and faults; every other flag applies to each.
+    #[arg(long)]
+    rack: bool,
+
+    /// With --rack, this many SPs instead of 36 (implies --rack).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1000))]
+    count: Option<u16>,
+
+    /// With --rack, write the inventory (name, kind, slot, address of each
+    /// SP, as JSON) here, for `ereport-gateway --inventory`.
+    #[arg(long, value_name = "FILE")]
+    inventory_out: Option<std::path::PathBuf>,
 }
 
 const EXAMPLES: &str = "\
@@ -75,7 +90,8 @@ Examples:
   sp-sim --rate 50 --fault-every 3s
   sp-sim --listen 127.0.0.1:0 --store-bytes 1024 --run-for 10s
   sp-sim --storm 5000                     # a flapping PMBus alert, contained
-  sp-sim --storm 5000 --no-storm-control  # ... and what it does unchecked";
+  sp-sim --storm 5000 --no-storm-control  # ... and what it does unchecked
+  sp-sim --rack --listen 127.0.0.1:60000 --inventory-out rack.json";
 
 fn parse_listen(s: &str) -> Result<SocketAddr, String> {
     ereport_sdk::addr::parse_sp_addr(s).map_err(|e| e.to_string())
@@ -125,6 +141,12 @@ fn run(args: &Args) -> Result<(), String> {
         storm_control: !args.no_storm_control,
         ..SimConfig::default()
     };
+    if args.rack || args.count.is_some() {
+        return run_rack(args, cfg);
+    }
+    if args.inventory_out.is_some() {
+        return Err("--inventory-out goes with --rack".into());
+    }
     let sim = Sim::start(cfg).map_err(|e| e.to_string())?;
     let stop = sim.stop_handle();
     ctrlc::set_handler(stop).map_err(|e| format!("cannot handle Ctrl-C: {e}"))?;
@@ -156,6 +178,60 @@ fn run(args: &Args) -> Result<(), String> {
                 "packet",
                 "packets"
             ),
+        );
+    }
+    Ok(())
+}
+
+/// `--rack`: many SPs until Ctrl-C or --run-for, then one summary.
+fn run_rack(args: &Args, cfg: SimConfig) -> Result<(), String> {
+    let size = args.count.map_or(sp_sim::rack::RACK_SIZE, usize::from);
+    let rack = sp_sim::rack::Rack::start(
+        size,
+        args.listen,
+        &SimConfig {
+            // One summary for the rack, not an event log per SP.
+            log: false,
+            ..cfg
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    if let Some(path) = &args.inventory_out {
+        let text = serde_json::to_string_pretty(&rack.inventory()).map_err(|e| e.to_string())?;
+        std::fs::write(path, text + "\n").map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    if !args.quiet {
+        let first = rack.sps().next().map(|(s, _)| s.addr);
+        let last = rack.sps().last().map(|(s, _)| s.addr);
+        if let (Some(first), Some(last)) = (first, last) {
+            eprintln!("sp-sim: a rack of {size} SPs on {first} to {last}");
+        }
+    }
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let s = stop.clone();
+    ctrlc::set_handler(move || s.store(true, std::sync::atomic::Ordering::SeqCst))
+        .map_err(|e| format!("cannot handle Ctrl-C: {e}"))?;
+    let started = Instant::now();
+    while !stop.load(std::sync::atomic::Ordering::SeqCst)
+        && args.run_for.is_none_or(|d| started.elapsed() < d)
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let stats = rack.stop();
+    if !args.quiet {
+        let stored: u64 = stats.iter().map(|(_, s)| s.delivered).sum();
+        let lost: u64 = stats.iter().map(|(_, s)| s.lost_full).sum();
+        let sent: u64 = stats
+            .iter()
+            .map(|(_, s)| u64::from(s.snitch.responses_sent))
+            .sum();
+        eprintln!(
+            "sp-sim: stopped: {} SPs, {}, {} lost, {} {} sent",
+            stats.len(),
+            count(stored, "ereport stored", "ereports stored"),
+            lost,
+            sent,
+            plural(sent, "response", "responses"),
         );
     }
     Ok(())

@@ -132,3 +132,43 @@ fn demo_runs_and_summarises() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--seconds"));
 }
+
+#[test]
+fn a_rack_writes_its_inventory() {
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = dir.path().join("rack.json");
+    let out = sp_sim()
+        .args([
+            "--count",
+            "6",
+            "--listen",
+            "127.0.0.1:0",
+            "--run-for",
+            "300ms",
+            "--rate",
+            "0",
+        ])
+        .arg("--inventory-out")
+        .arg(&inventory)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let inv: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&inventory).unwrap()).unwrap();
+    let sps = inv.as_array().unwrap();
+    assert_eq!(sps.len(), 6);
+    assert_eq!(sps[0]["name"], "sled-00");
+    assert_eq!(sps[0]["kind"], "sled");
+    assert_eq!(sps[2]["kind"], "switch");
+    assert_eq!(sps[5]["name"], "power-1");
+    let addrs: std::collections::BTreeSet<&str> =
+        sps.iter().map(|s| s["address"].as_str().unwrap()).collect();
+    assert_eq!(addrs.len(), 6, "each SP on its own port");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches("stopped").count(), 1, "{err}");
+    assert!(err.contains("6 SPs"), "{err}");
+}

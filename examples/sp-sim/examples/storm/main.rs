@@ -22,8 +22,9 @@ struct Args {
     /// How long the storm lasts, in seconds.
     #[arg(long, default_value_t = 5.0)]
     seconds: f64,
-    /// How often the gateway drains the SP, in milliseconds.
-    #[arg(long, default_value_t = 1000)]
+    /// How often the gateway takes a round of responses from the SP, in
+    /// milliseconds.
+    #[arg(long, default_value_t = 500)]
     poll_ms: u64,
 }
 
