@@ -16,8 +16,14 @@ use serde_json::{Map, Value as Json};
 use crate::StoredEreport;
 
 /// The schema's version, kept in SQLite's `user_version`. Version 2 added
-/// `ereports.catalog_error`; an older database is upgraded on open.
-pub const SCHEMA_VERSION: i64 = 2;
+/// `ereports.catalog_error`; version 3 the SP's name, kind, slot, part and
+/// serial number, the class, the time collected and the collector on every
+/// row, and a cursor per SP. An older database is upgraded on open.
+pub const SCHEMA_VERSION: i64 = 3;
+
+/// The name of the SP a single unnamed `--sp` (and every database from
+/// before version 3) refers to.
+pub const DEFAULT_SP_NAME: &str = "sp";
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS sp_restarts (
@@ -27,6 +33,18 @@ CREATE TABLE IF NOT EXISTS sp_restarts (
 CREATE TABLE IF NOT EXISTS ereports (
     restart_id TEXT NOT NULL,
     ena INTEGER NOT NULL,
+    -- Where it came from: the inventory's name, kind and slot, and the
+    -- metadata's part and serial number (NULs and trailing spaces trimmed).
+    sp_name TEXT,
+    sp_kind TEXT,
+    sp_slot INTEGER,
+    part_number TEXT,
+    serial_number TEXT,
+    -- The class, k; a loss record is ereport.data_loss.possible (null count) or
+    -- ereport.data_loss.certain.
+    class TEXT,
+    time_collected_ms INTEGER,
+    collector_id TEXT,
     task_name TEXT NOT NULL,
     task_gen INTEGER NOT NULL,
     -- All 64 bits: values of 2^63 and more are stored as their
@@ -43,17 +61,68 @@ CREATE TABLE IF NOT EXISTS ereports (
 );
 CREATE TABLE IF NOT EXISTS gaps (
     restart_id TEXT NOT NULL,
+    sp_name TEXT,
     first_ena INTEGER NOT NULL,
     last_ena INTEGER NOT NULL,
     seen_unix_ms INTEGER NOT NULL,
     PRIMARY KEY (restart_id, first_ena)
 );
-CREATE TABLE IF NOT EXISTS cursor (
-    id INTEGER PRIMARY KEY CHECK (id = 0),
+CREATE TABLE IF NOT EXISTS sp_cursor (
+    sp_name TEXT PRIMARY KEY,
     restart_id TEXT NOT NULL,
     committed_ena INTEGER NOT NULL
 );
 ";
+
+/// Columns later versions added: (table, column, type).
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("ereports", "invalid_error", "TEXT"),
+    ("ereports", "catalog_error", "TEXT"),
+    ("ereports", "sp_name", "TEXT"),
+    ("ereports", "sp_kind", "TEXT"),
+    ("ereports", "sp_slot", "INTEGER"),
+    ("ereports", "part_number", "TEXT"),
+    ("ereports", "serial_number", "TEXT"),
+    ("ereports", "class", "TEXT"),
+    ("ereports", "time_collected_ms", "INTEGER"),
+    ("ereports", "collector_id", "TEXT"),
+    ("gaps", "sp_name", "TEXT"),
+];
+
+/// Where an SP's rows come from: its inventory entry, the collector, and
+/// the identity its metadata gave.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SpRow {
+    /// The inventory's name.
+    pub name: String,
+    /// Its kind (`sled`, `switch`, `power`), if known.
+    pub kind: Option<String>,
+    /// Its slot, if known.
+    pub slot: Option<u32>,
+    /// `baseboard_part_number`, trimmed.
+    pub part_number: Option<String>,
+    /// `baseboard_serial_number`, trimmed.
+    pub serial_number: Option<String>,
+    /// This collector's id.
+    pub collector_id: String,
+}
+
+/// A part or serial number as stored: NUL bytes and trailing spaces
+/// trimmed (SPs have sent both).
+pub fn trim_identity(s: &str) -> String {
+    s.replace('\0', "").trim_end_matches(' ').to_string()
+}
+
+/// The class a row records: `"k"`, or for a loss record
+/// `ereport.data_loss.possible` (`{"lost": null}`) or
+/// `ereport.data_loss.certain` (`{"lost": n}`).
+pub fn row_class(e: &StoredEreport) -> Option<String> {
+    match e.lost() {
+        Some(None) => Some("ereport.data_loss.possible".into()),
+        Some(Some(_)) => Some("ereport.data_loss.certain".into()),
+        None => e.class().map(str::to_string),
+    }
+}
 
 /// Why the database could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -144,6 +213,18 @@ fn unsql(v: i64) -> u64 {
     v as u64
 }
 
+/// Milliseconds since the Unix epoch, now.
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+const CURSOR_UPSERT: &str =
+    "INSERT INTO sp_cursor (sp_name, restart_id, committed_ena) VALUES (?1, ?2, ?3)
+     ON CONFLICT (sp_name) DO UPDATE SET restart_id = excluded.restart_id,
+                                         committed_ena = excluded.committed_ena";
+
 impl Db {
     /// Opens (or creates) the database file at `path`.
     pub fn open(path: &Path) -> Result<Self, DbError> {
@@ -170,17 +251,51 @@ impl Db {
                 found,
             });
         }
+        // Many collectors' threads share the file: wait for each other's
+        // transactions rather than fail, and let readers run beside a writer.
+        db.conn
+            .busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(err)?;
+        db.conn
+            .query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
+            .map_err(err)?;
         db.conn.execute_batch(SCHEMA).map_err(err)?;
-        if found == 1 {
-            // Version 1 had no catalog_error column.
-            db.conn
-                .execute_batch("ALTER TABLE ereports ADD COLUMN catalog_error TEXT")
-                .map_err(err)?;
-        }
+        db.migrate().map_err(err)?;
         db.conn
             .execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
             .map_err(err)?;
         Ok(db)
+    }
+
+    /// Brings a database of any earlier version up to this one: adds the
+    /// columns it lacks, and moves the single cursor of versions 1 and 2
+    /// to the default SP's.
+    fn migrate(&self) -> rusqlite::Result<()> {
+        for (table, column, ty) in ADDED_COLUMNS {
+            let mut st = self.conn.prepare(&format!("PRAGMA table_info({table})"))?;
+            let has = st
+                .query_map([], |r| r.get::<_, String>(1))?
+                .filter_map(Result::ok)
+                .any(|c| c == *column);
+            if !has {
+                self.conn
+                    .execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {ty}"))?;
+            }
+        }
+        let old_cursor: bool = self.conn.query_row(
+            "SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'cursor'",
+            [],
+            |r| r.get(0),
+        )?;
+        if old_cursor {
+            self.conn.execute_batch(&format!(
+                "INSERT OR IGNORE INTO sp_cursor (sp_name, restart_id, committed_ena)
+                     SELECT '{DEFAULT_SP_NAME}', restart_id, committed_ena FROM cursor;
+                 UPDATE ereports SET sp_name = '{DEFAULT_SP_NAME}' WHERE sp_name IS NULL;
+                 DROP TABLE cursor;"
+            ))?;
+        }
+        Ok(())
     }
 
     /// The file.
@@ -202,12 +317,12 @@ impl Db {
 
     /// The cursor: restart id and committed ENA, with that restart's
     /// metadata.
-    pub fn cursor(&self) -> Result<Option<Cursor>, DbError> {
+    pub fn cursor(&self, sp: &str) -> Result<Option<Cursor>, DbError> {
         let row: Option<(String, i64)> = self
             .conn
             .query_row(
-                "SELECT restart_id, committed_ena FROM cursor WHERE id = 0",
-                [],
+                "SELECT restart_id, committed_ena FROM sp_cursor WHERE sp_name = ?1",
+                [sp],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()
@@ -291,6 +406,7 @@ impl Db {
     /// ereport, whether it was new.
     pub fn store(
         &mut self,
+        sp: &SpRow,
         rid: RestartId,
         ereports: &[StoredEreport],
         gap: Option<Gap>,
@@ -307,8 +423,10 @@ impl Db {
             let mut insert = tx
                 .prepare_cached(
                     "INSERT OR IGNORE INTO ereports
-                     (restart_id, ena, task_name, task_gen, uptime_ms, body, json, invalid_error, catalog_error)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                     (restart_id, ena, task_name, task_gen, uptime_ms, body, json, invalid_error,
+                      catalog_error, sp_name, sp_kind, sp_slot, part_number, serial_number, class,
+                      time_collected_ms, collector_id)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
                 )
                 .map_err(err)?;
             let rid_text = rid.to_string();
@@ -324,32 +442,30 @@ impl Db {
                         e.json.to_string(),
                         e.invalid_error,
                         e.catalog_error,
+                        sp.name,
+                        sp.kind,
+                        sp.slot,
+                        sp.part_number,
+                        sp.serial_number,
+                        row_class(e),
+                        now_ms(),
+                        sp.collector_id,
                     ])
                     .map_err(err)?;
                 fresh.push(n == 1);
             }
         }
         if let Some(g) = gap {
-            let seen = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
             tx.execute(
-                "INSERT OR IGNORE INTO gaps (restart_id, first_ena, last_ena, seen_unix_ms)
-                 VALUES (?1, ?2, ?3, ?4)",
-                params![
-                    g.restart_id.to_string(),
-                    sql(g.first.0),
-                    sql(g.last.0),
-                    seen
-                ],
+                "INSERT OR IGNORE INTO gaps (restart_id, sp_name, first_ena, last_ena, seen_unix_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![g.restart_id.to_string(), sp.name, sql(g.first.0), sql(g.last.0), now_ms()],
             )
             .map_err(err)?;
         }
         tx.execute(
-            "INSERT INTO cursor (id, restart_id, committed_ena) VALUES (0, ?1, ?2)
-             ON CONFLICT (id) DO UPDATE SET restart_id = excluded.restart_id,
-                                            committed_ena = excluded.committed_ena",
-            params![rid.to_string(), sql(committed.0)],
+            CURSOR_UPSERT,
+            params![sp.name, rid.to_string(), sql(committed.0)],
         )
         .map_err(err)?;
         tx.commit().map_err(err)?;
@@ -358,13 +474,11 @@ impl Db {
 
     /// Moves the cursor without storing anything (a restart, or a cursor
     /// found ahead of the SP).
-    pub fn set_cursor(&self, rid: RestartId, committed: Ena) -> Result<(), DbError> {
+    pub fn set_cursor(&self, sp: &str, rid: RestartId, committed: Ena) -> Result<(), DbError> {
         self.conn
             .execute(
-                "INSERT INTO cursor (id, restart_id, committed_ena) VALUES (0, ?1, ?2)
-                 ON CONFLICT (id) DO UPDATE SET restart_id = excluded.restart_id,
-                                                committed_ena = excluded.committed_ena",
-                params![rid.to_string(), sql(committed.0)],
+                CURSOR_UPSERT,
+                params![sp, rid.to_string(), sql(committed.0)],
             )
             .map_err(|e| self.err(e))?;
         Ok(())

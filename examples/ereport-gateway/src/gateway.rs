@@ -31,8 +31,8 @@ use ereport_sdk::{Ena, RestartId};
 use serde_json::{Map, Value as Json};
 
 use crate::catalog::Catalog;
-use crate::db::{Db, DbError, Gap};
-use crate::json::keys::CATALOG_ERROR;
+use crate::db::{Db, DbError, Gap, SpRow, trim_identity};
+use crate::json::keys::{CATALOG_ERROR, SP_NAME};
 use crate::json::{body_error, ereport_json, to_json};
 use crate::validate::{Rejection, validate};
 
@@ -101,6 +101,14 @@ pub struct GatewayConfig {
     pub attempts: u32,
     /// Most ereports per response to ask for (1..=255).
     pub limit: u8,
+    /// The SP's name (the inventory's; its cursor and rows go by it).
+    pub name: String,
+    /// The SP's kind (`sled`, `switch`, `power`), if the inventory says.
+    pub kind: Option<String>,
+    /// The SP's slot, if the inventory says.
+    pub slot: Option<u32>,
+    /// This collector's id, recorded on every row it stores.
+    pub collector_id: String,
 }
 
 impl GatewayConfig {
@@ -117,8 +125,17 @@ impl GatewayConfig {
             timeout: DEFAULT_TIMEOUT,
             attempts: DEFAULT_ATTEMPTS,
             limit: DEFAULT_LIMIT,
+            name: crate::db::DEFAULT_SP_NAME.to_string(),
+            kind: None,
+            slot: None,
+            collector_id: default_collector_id(),
         }
     }
+}
+
+/// A collector id for this process: `collector-<pid>`.
+pub fn default_collector_id() -> String {
+    format!("collector-{}", std::process::id())
 }
 
 /// An ereport as stored.
@@ -186,6 +203,30 @@ pub enum Event {
     Rejected(Rejection),
 }
 
+impl GatewayStats {
+    /// Adds `other`'s counts to these.
+    pub fn add(&mut self, other: &GatewayStats) {
+        let pairs = [
+            (&mut self.requests, other.requests),
+            (&mut self.timeouts, other.timeouts),
+            (&mut self.ignored, other.ignored),
+            (&mut self.rejected, other.rejected),
+            (&mut self.refreshes, other.refreshes),
+            (&mut self.restarts_seen, other.restarts_seen),
+            (&mut self.stored, other.stored),
+            (&mut self.invalid, other.invalid),
+            (&mut self.gaps, other.gaps),
+            (&mut self.gap_enas, other.gap_enas),
+            (&mut self.loss_records, other.loss_records),
+            (&mut self.catalog_mismatches, other.catalog_mismatches),
+            (&mut self.lost, other.lost),
+        ];
+        for (mine, theirs) in pairs {
+            *mine = mine.saturating_add(theirs);
+        }
+    }
+}
+
 /// What one [`Gateway::poll`] did.
 #[derive(Clone, Debug, Default)]
 pub struct Poll {
@@ -198,7 +239,7 @@ pub struct Poll {
 }
 
 /// Counters.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct GatewayStats {
     /// Requests sent (retries included).
     pub requests: u64,
@@ -255,7 +296,7 @@ impl Gateway {
     /// Opens the gateway on `db`, resuming from the cursor it holds.
     pub fn new(cfg: GatewayConfig, db: Db) -> Result<Self, GatewayError> {
         let socket = UdpSocket::bind(cfg.bind)?;
-        let (restart_id, committed, metadata) = match db.cursor()? {
+        let (restart_id, committed, metadata) = match db.cursor(&cfg.name)? {
             Some(c) => (Some(c.restart_id), c.committed, c.metadata),
             None => (None, Ena::NONE, Map::new()),
         };
@@ -515,7 +556,9 @@ impl Gateway {
             .iter()
             .map(|e| self.stored_ereport(rid, e))
             .collect();
-        let fresh = self.db.store(rid, &ereports, plan.gap, last.ena)?;
+        let fresh = self
+            .db
+            .store(&self.sp_row(), rid, &ereports, plan.gap, last.ena)?;
         self.committed = last.ena;
         if let Some(g) = plan.gap {
             self.stats.gaps += 1;
@@ -545,8 +588,29 @@ impl Gateway {
         Ok(new)
     }
 
+    /// The SP's columns for the rows stored now.
+    fn sp_row(&self) -> SpRow {
+        let text = |key: &str| {
+            self.metadata
+                .get(key)
+                .and_then(Json::as_str)
+                .map(trim_identity)
+        };
+        SpRow {
+            name: self.cfg.name.clone(),
+            kind: self.cfg.kind.clone(),
+            slot: self.cfg.slot,
+            part_number: text(ereport_sdk::wire::metadata_keys::PART_NUMBER),
+            serial_number: text(ereport_sdk::wire::metadata_keys::SERIAL_NUMBER),
+            collector_id: self.cfg.collector_id.clone(),
+        }
+    }
+
     fn stored_ereport(&self, rid: RestartId, e: &Entry) -> StoredEreport {
         let mut json = ereport_json(rid, e, &self.metadata);
+        if let Json::Object(m) = &mut json {
+            m.insert(SP_NAME.into(), Json::from(self.cfg.name.clone()));
+        }
         let catalog_error = self.catalog.as_ref().and_then(|c| c.check(&json));
         if let (Some(why), Json::Object(m)) = (&catalog_error, &mut json) {
             m.insert(CATALOG_ERROR.into(), Json::from(why.clone()));
@@ -590,7 +654,7 @@ impl Gateway {
                 sp_earliest: first.ena,
             });
             self.committed = Ena(first.ena.0.saturating_sub(1));
-            self.db.set_cursor(rid, self.committed)?;
+            self.db.set_cursor(&self.cfg.name, rid, self.committed)?;
         }
         Ok(())
     }

@@ -24,6 +24,8 @@ pub mod keys {
     pub const ENA: &str = "ena";
     /// The SP's restart id, as 32 hex digits.
     pub const RESTART_ID: &str = "restart_id";
+    /// The SP's name in the collector's inventory.
+    pub const SP_NAME: &str = "sp_name";
     /// The reporting task's name.
     pub const TASK_NAME: &str = "hubris_task_name";
     /// The reporting task's generation.

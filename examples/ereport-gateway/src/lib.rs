@@ -3,6 +3,8 @@
 //! management gateway and the control plane do together.
 //!
 //! - [`validate`]: is a datagram the answer to the request just sent?
+//! - [`collector`]: many SPs (an inventory) drained in parallel, each by
+//!   its own gateway, with a status per SP;
 //! - [`gateway`]: the protocol client and its state (restarts, gaps, the
 //!   committed ENA), over [`db`], the SQLite store.
 //! - [`json`]: ereports as the JSON objects the control plane stores;
@@ -39,6 +41,7 @@
 //! is counted and reported with its reason.
 
 pub mod catalog;
+pub mod collector;
 pub mod db;
 pub mod gateway;
 pub mod json;

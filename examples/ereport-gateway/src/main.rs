@@ -4,14 +4,16 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use clap::builder::TypedValueParser as _;
 use ereport_gateway::catalog::Catalog;
+use ereport_gateway::collector::{self, Collector, Target};
 use ereport_gateway::db::Db;
-use ereport_gateway::gateway::{self, Event, Gateway, GatewayConfig, GatewayError, Poll};
+use ereport_gateway::gateway::{self, Event, GatewayConfig, GatewayError, Poll};
 use ereport_gateway::output::{self, Out};
 
 /// Default database file.
@@ -32,9 +34,31 @@ const DEFAULT_MAX_DB_FAILURES: u32 = 5;
 #[derive(Parser, Debug)]
 #[command(version, about, long_about, after_help = EXAMPLES)]
 struct Args {
-    /// The SP's snitch: HOST[:PORT] (port 57005 if omitted; names resolve).
-    #[arg(long, default_value_t = gateway_default_sp(), value_name = "HOST[:PORT]", value_parser = parse_sp)]
-    sp: SocketAddr,
+    /// An SP's snitch: [NAME=]HOST[:PORT] (port 57005 if omitted; names
+    /// resolve). Repeat it for several SPs; with none (and no
+    /// --inventory), 127.0.0.1:57005.
+    #[arg(long, value_name = "[NAME=]HOST[:PORT]", value_parser = parse_target)]
+    sp: Vec<Target>,
+
+    /// An inventory of SPs: a JSON array of {"name", "kind", "slot",
+    /// "address"}, as `sp-sim --rack --inventory-out` writes.
+    #[arg(long, value_name = "FILE")]
+    inventory: Option<PathBuf>,
+
+    /// Drain up to this many SPs at once; a dead or slow SP costs only its
+    /// own timeouts.
+    #[arg(long, default_value_t = collector::DEFAULT_PARALLEL, value_parser = clap::value_parser!(u16).range(1..=1024).map(usize::from))]
+    parallel: usize,
+
+    /// This collector's id, recorded on every row it stores.
+    #[arg(long, value_name = "ID", default_value_t = gateway::default_collector_id())]
+    collector_id: String,
+
+    /// Print each SP's status (restart id, last success, consecutive
+    /// failures, counts) as JSON lines on standard output: after each round
+    /// with --follow, else at the end.
+    #[arg(long)]
+    status: bool,
 
     /// SQLite database file (created if missing). Must be a file: the SP
     /// frees what the gateway commits.
@@ -95,8 +119,8 @@ fn gateway_default_sp() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], ereport_sdk::wire::SP_PORT))
 }
 
-fn parse_sp(s: &str) -> Result<SocketAddr, String> {
-    ereport_sdk::addr::parse_sp_addr(s).map_err(|e| e.to_string())
+fn parse_target(s: &str) -> Result<Target, String> {
+    collector::parse_target(s).map_err(|e| e.to_string())
 }
 
 fn main() -> ExitCode {
@@ -113,15 +137,21 @@ fn main() -> ExitCode {
 struct Printer {
     out: Out,
     json: bool,
+    /// Several SPs: events name theirs.
+    several: bool,
 }
 
 impl Printer {
-    fn poll(&mut self, p: &Poll) {
+    fn poll(&mut self, sp: &str, p: &Poll) {
         for ev in &p.events {
             // Rejections are counted, and named in the error if nothing
             // acceptable arrived; each one is not worth a line.
             if !matches!(ev, Event::Rejected(_)) {
-                eprintln!("ereport-gateway: {}", output::event_line(ev));
+                if self.several {
+                    eprintln!("ereport-gateway: {sp}: {}", output::event_line(ev));
+                } else {
+                    eprintln!("ereport-gateway: {}", output::event_line(ev));
+                }
             }
             if let (true, Event::Gap(g)) = (self.json, ev) {
                 self.out.line(
@@ -147,46 +177,96 @@ impl Printer {
 }
 
 fn run(args: &Args) -> Result<(), String> {
-    let cfg = GatewayConfig {
+    let targets = collector::targets(&args.sp, args.inventory.as_deref(), gateway_default_sp())
+        .map_err(|e| e.to_string())?;
+    let base = GatewayConfig {
         timeout: *args.timeout,
         attempts: args.attempts,
         limit: args.limit,
-        ..GatewayConfig::for_sp(args.sp)
+        collector_id: args.collector_id.clone(),
+        ..GatewayConfig::for_sp(gateway_default_sp())
     };
-    let db = Db::open(&args.db).map_err(|e| e.to_string())?;
-    let mut gw = Gateway::new(cfg, db).map_err(|e| e.to_string())?;
-    if let Some(path) = &args.catalog {
-        gw.set_catalog(Catalog::load(path).map_err(|e| e.to_string())?);
+    // The database must open before anything else is said about it.
+    drop(Db::open(&args.db).map_err(|e| e.to_string())?);
+    let catalog = match &args.catalog {
+        Some(path) => Some(Catalog::load(path).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let collector = Collector::new(&targets, &base, &args.db, catalog.as_ref(), args.parallel)
+        .map_err(|e| e.to_string())?;
+    let several = collector.len() > 1;
+    for st in collector.status() {
+        if let Some(rid) = &st.restart_id {
+            if several {
+                eprintln!("ereport-gateway: {}: resuming restart {rid}", st.name);
+            } else {
+                eprintln!("ereport-gateway: resuming restart {rid}");
+            }
+        }
     }
-    if let Some(rid) = gw.restart_id() {
-        eprintln!(
-            "ereport-gateway: resuming restart {rid} after ENA {}",
-            gw.committed()
-        );
-    }
-    let mut printer = Printer {
+    let printer = Mutex::new(Printer {
         out: Out::default(),
         json: args.json,
-    };
+        several,
+    });
     let result = if args.follow {
-        follow(args, &mut gw, &mut printer)
+        follow(args, &collector, &printer)
     } else {
-        gw.drain(&mut |p| printer.poll(p)).map(|_| ())
+        let failed = collector.round(&|sp, p| lock(&printer).poll(sp, p));
+        if args.status {
+            print_status(&collector, &printer);
+        }
+        failures(&failed, collector.len())
     };
-    let st = gw.stats();
+    let st = collector.stats();
     if args.json {
         eprintln!("{}", output::summary_json(&st));
     } else {
+        let sps = if several {
+            format!(
+                " from {}",
+                output::count(collector.len() as u64, "SP", "SPs")
+            )
+        } else {
+            String::new()
+        };
         eprintln!(
-            "ereport-gateway: {} in {}",
+            "ereport-gateway: {}{sps} in {}",
             output::summary_line(&st),
-            gw.db().path().display()
+            args.db.display()
         );
     }
-    result.map_err(|e| e.to_string())
+    result
 }
 
-fn follow(args: &Args, gw: &mut Gateway, printer: &mut Printer) -> Result<(), GatewayError> {
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn print_status(collector: &Collector, printer: &Mutex<Printer>) {
+    let mut p = lock(printer);
+    for st in collector.status() {
+        p.out.line(&st.to_json().to_string());
+    }
+}
+
+/// The error for SPs that could not be drained, naming them.
+fn failures(failed: &[(String, GatewayError)], of: usize) -> Result<(), String> {
+    match failed {
+        [] => Ok(()),
+        [(_, e)] if of == 1 => Err(e.to_string()),
+        many => Err(format!(
+            "could not drain {} of {of} SPs: {}",
+            many.len(),
+            many.iter()
+                .map(|(sp, e)| format!("{sp} ({e})"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        )),
+    }
+}
+
+fn follow(args: &Args, collector: &Collector, printer: &Mutex<Printer>) -> Result<(), String> {
     let stop = Arc::new(AtomicBool::new(false));
     let s = stop.clone();
     if let Err(e) = ctrlc::set_handler(move || s.store(true, Ordering::SeqCst)) {
@@ -195,31 +275,34 @@ fn follow(args: &Args, gw: &mut Gateway, printer: &mut Printer) -> Result<(), Ga
     let started = Instant::now();
     let mut db_failures = 0u32;
     while !stop.load(Ordering::SeqCst)
-        && !printer.out.closed()
+        && !lock(printer).out.closed()
         && args.run_for.is_none_or(|d| started.elapsed() < d)
     {
-        match gw.poll() {
-            Ok(p) => {
-                db_failures = 0;
-                printer.poll(&p);
-                if p.drained {
-                    std::thread::sleep(*args.interval);
-                }
-            }
-            Err(GatewayError::Db(e)) => {
+        let failed = collector.round(&|sp, p| lock(printer).poll(sp, p));
+        if args.status {
+            print_status(collector, printer);
+        }
+        match failed
+            .iter()
+            .find(|(_, e)| matches!(e, GatewayError::Db(_)))
+        {
+            Some((sp, e)) => {
                 db_failures += 1;
                 if db_failures >= args.max_db_failures {
-                    return Err(GatewayError::Db(e));
+                    return Err(format!("{sp}: {e}"));
                 }
-                eprintln!("ereport-gateway: database: {e}; retrying");
-                std::thread::sleep(*args.interval);
+                eprintln!("ereport-gateway: {sp}: {e}; retrying");
             }
-            // Keep following through an SP that is down or restarting.
-            Err(e) => {
-                eprintln!("ereport-gateway: {e}; retrying");
-                std::thread::sleep(*args.interval);
-            }
+            None => db_failures = 0,
         }
+        // Keep following through SPs that are down or restarting.
+        for (sp, e) in failed
+            .iter()
+            .filter(|(_, e)| !matches!(e, GatewayError::Db(_)))
+        {
+            eprintln!("ereport-gateway: {sp}: {e}; retrying");
+        }
+        std::thread::sleep(*args.interval);
     }
     Ok(())
 }

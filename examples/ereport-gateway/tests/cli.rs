@@ -49,7 +49,9 @@ fn help_and_version() {
     let help = String::from_utf8_lossy(&out.stdout);
     for text in [
         "--json",
-        "[default: 127.0.0.1:57005]",
+        "127.0.0.1:57005",
+        "[default: 16]",
+        "--inventory",
         "[default: 250ms]",
         "[default: 20]",
         "Examples:",

@@ -513,7 +513,7 @@ fn a_closed_stdout_ends_quietly_with_the_database_consistent() {
     assert!(!err.contains("panicked"), "{err}");
     assert!(out.status.success(), "{err}");
     let stored = count(&db, "SELECT COUNT(*) FROM ereports");
-    let committed = count(&db, "SELECT committed_ena FROM cursor");
+    let committed = count(&db, "SELECT committed_ena FROM sp_cursor");
     assert_eq!(stored, committed, "everything committed is stored");
 }
 
@@ -527,7 +527,7 @@ fn a_cursor_ahead_of_the_sp_is_reported_and_the_gateway_starts_over() {
         .unwrap()
         .execute_batch(&format!(
             "INSERT INTO sp_restarts VALUES ('{:032x}', '{{\"baseboard_serial_number\":\"SER1\"}}');
-             INSERT INTO cursor VALUES (0, '{:032x}', 1000);",
+             INSERT INTO sp_cursor VALUES ('sp', '{:032x}', 1000);",
             9, 9
         ))
         .unwrap();
@@ -610,7 +610,8 @@ fn enas_another_collector_stored_are_not_a_gap() {
         .unwrap()
         .execute_batch(&format!(
             "WITH RECURSIVE n(e) AS (SELECT 1 UNION ALL SELECT e + 1 FROM n WHERE e < 1000)
-             INSERT INTO ereports SELECT '{:032x}', e, 't', 0, 0, x'a0', '{{}}', NULL, NULL FROM n;",
+             INSERT INTO ereports (restart_id, ena, task_name, task_gen, uptime_ms, body, json)
+                 SELECT '{:032x}', e, 't', 0, 0, x'a0', '{{}}' FROM n;",
             9
         ))
         .unwrap();

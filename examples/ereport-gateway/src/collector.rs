@@ -1,0 +1,356 @@
+//! Many SPs at once: an inventory of SPs, each drained by its own
+//! [`Gateway`], up to `parallel` at a time on a thread pool, so a dead or
+//! slow SP costs only its own timeouts. Per SP it keeps a status (restart
+//! id, last success, consecutive failures, counts).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use ereport_sdk::addr::{AddrError, parse_sp_addr};
+use rayon::prelude::*;
+use serde_json::{Value, json};
+
+use crate::catalog::Catalog;
+use crate::db::{DEFAULT_SP_NAME, Db};
+use crate::gateway::{Gateway, GatewayConfig, GatewayError, GatewayStats, Poll};
+
+/// Default number of SPs drained at once (as the control plane does).
+pub const DEFAULT_PARALLEL: usize = 16;
+
+/// One SP to collect from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    /// Its name (rows and the cursor go by it).
+    pub name: String,
+    /// Its kind, if known.
+    pub kind: Option<String>,
+    /// Its slot, if known.
+    pub slot: Option<u32>,
+    /// Its snitch.
+    pub addr: SocketAddr,
+}
+
+/// Why an inventory could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum InventoryError {
+    /// The file could not be read.
+    #[error("{path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// The file is not an inventory.
+    #[error(
+        "{path}: {why} (expected a JSON array of {{\"name\", \"kind\", \"slot\", \"address\"}}, as sp-sim --inventory-out writes)"
+    )]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        why: String,
+    },
+    /// Two SPs have one name.
+    #[error("two SPs are named {0:?}: names must be unique")]
+    Duplicate(String),
+}
+
+/// Parses `NAME=HOST[:PORT]` or `HOST[:PORT]` (named after its address).
+pub fn parse_target(s: &str) -> Result<Target, AddrError> {
+    let (name, addr) = match s.split_once('=') {
+        Some((name, addr)) if !name.trim().is_empty() => (Some(name.trim().to_string()), addr),
+        _ => (None, s),
+    };
+    let addr = parse_sp_addr(addr)?;
+    Ok(Target {
+        name: name.unwrap_or_else(|| addr.to_string()),
+        kind: None,
+        slot: None,
+        addr,
+    })
+}
+
+/// Reads an inventory file: `[{"name", "kind", "slot", "address"}]`.
+pub fn read_inventory(path: &Path) -> Result<Vec<Target>, InventoryError> {
+    let format = |why: String| InventoryError::Format {
+        path: path.to_path_buf(),
+        why,
+    };
+    let text = std::fs::read_to_string(path).map_err(|source| InventoryError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let json: Value = serde_json::from_str(&text).map_err(|e| format(e.to_string()))?;
+    let items = json
+        .as_array()
+        .ok_or_else(|| format("not an array".into()))?;
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let field = |k: &str| item.get(k).and_then(Value::as_str);
+        let name = field("name").ok_or_else(|| format(format!("entry {i} has no \"name\"")))?;
+        let addr =
+            field("address").ok_or_else(|| format(format!("entry {i} has no \"address\"")))?;
+        let addr = parse_sp_addr(addr).map_err(|e| format(format!("entry {i} ({name}): {e}")))?;
+        out.push(Target {
+            name: name.to_string(),
+            kind: field("kind").map(str::to_string),
+            slot: item
+                .get("slot")
+                .and_then(Value::as_u64)
+                .and_then(|s| u32::try_from(s).ok()),
+            addr,
+        });
+    }
+    unique(&out)?;
+    Ok(out)
+}
+
+/// Checks that every name is used once.
+pub fn unique(targets: &[Target]) -> Result<(), InventoryError> {
+    let mut seen = std::collections::BTreeSet::new();
+    for t in targets {
+        if !seen.insert(t.name.as_str()) {
+            return Err(InventoryError::Duplicate(t.name.clone()));
+        }
+    }
+    Ok(())
+}
+
+/// One SP's state as a collector sees it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SpStatus {
+    /// Its name.
+    pub name: String,
+    /// Its address.
+    pub address: String,
+    /// The restart id tracked, if any.
+    pub restart_id: Option<String>,
+    /// When it was last drained (ms since the Unix epoch).
+    pub last_success_ms: Option<u64>,
+    /// Rounds that failed since the last success.
+    pub consecutive_failures: u32,
+    /// The last failure.
+    pub last_error: Option<String>,
+    /// Its gateway's counters.
+    pub stats: GatewayStats,
+}
+
+impl SpStatus {
+    /// As one JSON object (`{"sp_status": {...}}`).
+    pub fn to_json(&self) -> Value {
+        json!({"sp_status": {
+            "name": self.name,
+            "address": self.address,
+            "restart_id": self.restart_id,
+            "last_success_ms": self.last_success_ms,
+            "consecutive_failures": self.consecutive_failures,
+            "last_error": self.last_error,
+            "stored": self.stats.stored,
+            "requests": self.stats.requests,
+            "timeouts": self.stats.timeouts,
+            "rejected": self.stats.rejected,
+            "gaps": self.stats.gaps,
+            "lost": self.stats.lost,
+            "restarts_seen": self.stats.restarts_seen,
+        }})
+    }
+}
+
+/// Collects from many SPs.
+pub struct Collector {
+    sps: Vec<Mutex<(Gateway, SpStatus)>>,
+    pool: rayon::ThreadPool,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+impl Collector {
+    /// A gateway per target, each with its own connection to the database
+    /// at `db`, settings from `base` (its address, name, kind and slot
+    /// replaced), drained `parallel` at a time.
+    pub fn new(
+        targets: &[Target],
+        base: &GatewayConfig,
+        db: &Path,
+        catalog: Option<&Catalog>,
+        parallel: usize,
+    ) -> Result<Self, GatewayError> {
+        let mut sps = Vec::with_capacity(targets.len());
+        for t in targets {
+            let bind = GatewayConfig::for_sp(t.addr).bind;
+            let cfg = GatewayConfig {
+                sp: t.addr,
+                bind: if base.bind.ip().is_unspecified() {
+                    bind
+                } else {
+                    base.bind
+                },
+                name: t.name.clone(),
+                kind: t.kind.clone(),
+                slot: t.slot,
+                ..base.clone()
+            };
+            let mut gw = Gateway::new(cfg, Db::open(db)?)?;
+            if let Some(c) = catalog {
+                gw.set_catalog(c.clone());
+            }
+            let status = SpStatus {
+                name: t.name.clone(),
+                address: t.addr.to_string(),
+                restart_id: gw.restart_id().map(|r| r.to_string()),
+                ..SpStatus::default()
+            };
+            sps.push(Mutex::new((gw, status)));
+        }
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(parallel.max(1))
+            .thread_name(|i| format!("collector-{i}"))
+            .build()
+            .map_err(|e| GatewayError::Io(std::io::Error::other(e.to_string())))?;
+        Ok(Collector { sps, pool })
+    }
+
+    /// Drains every SP once, `parallel` at a time; `on_poll` sees each
+    /// SP's rounds as they come. Returns the SPs that could not be
+    /// drained, with why.
+    pub fn round(&self, on_poll: &(dyn Fn(&str, &Poll) + Sync)) -> Vec<(String, GatewayError)> {
+        self.pool.install(|| {
+            self.sps
+                .par_iter()
+                .filter_map(|sp| {
+                    let mut guard = sp.lock().unwrap_or_else(|p| p.into_inner());
+                    let (gw, status) = &mut *guard;
+                    let name = status.name.clone();
+                    let result = gw.drain(&mut |p| on_poll(&name, p));
+                    status.stats = gw.stats();
+                    status.restart_id = gw.restart_id().map(|r| r.to_string());
+                    match result {
+                        Ok(_) => {
+                            status.last_success_ms = Some(now_ms());
+                            status.consecutive_failures = 0;
+                            status.last_error = None;
+                            None
+                        }
+                        Err(e) => {
+                            status.consecutive_failures =
+                                status.consecutive_failures.saturating_add(1);
+                            status.last_error = Some(e.to_string());
+                            Some((name, e))
+                        }
+                    }
+                })
+                .collect()
+        })
+    }
+
+    /// Every SP's status, in inventory order.
+    pub fn status(&self) -> Vec<SpStatus> {
+        self.sps
+            .iter()
+            .map(|sp| sp.lock().unwrap_or_else(|p| p.into_inner()).1.clone())
+            .collect()
+    }
+
+    /// The counters of every SP, added up.
+    pub fn stats(&self) -> GatewayStats {
+        self.status()
+            .iter()
+            .fold(GatewayStats::default(), |mut sum, s| {
+                sum.add(&s.stats);
+                sum
+            })
+    }
+
+    /// The SPs.
+    pub fn len(&self) -> usize {
+        self.sps.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.sps.is_empty()
+    }
+}
+
+/// The targets of a command line: `--sp` values and the inventory's, or
+/// the one default SP, named [`DEFAULT_SP_NAME`] when it is the only one
+/// and unnamed.
+pub fn targets(
+    sps: &[Target],
+    inventory: Option<&Path>,
+    default: SocketAddr,
+) -> Result<Vec<Target>, InventoryError> {
+    let mut out = sps.to_vec();
+    if let Some(path) = inventory {
+        out.extend(read_inventory(path)?);
+    }
+    if out.is_empty() {
+        out.push(Target {
+            name: DEFAULT_SP_NAME.to_string(),
+            kind: None,
+            slot: None,
+            addr: default,
+        });
+    } else if let [only] = out.as_mut_slice()
+        && only.name == only.addr.to_string()
+    {
+        // One SP given by address alone: the default name, so its cursor
+        // carries on from a single-SP database.
+        only.name = DEFAULT_SP_NAME.to_string();
+    }
+    unique(&out)?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_from_flags_and_inventories() {
+        let t = parse_target("sled-3=127.0.0.1:9").unwrap();
+        assert_eq!((t.name.as_str(), t.addr.port()), ("sled-3", 9));
+        let t = parse_target("localhost").unwrap();
+        assert_eq!(t.addr.port(), 57005);
+        assert!(parse_target("x=127.0.0.1:http").is_err());
+        let one = targets(
+            &[parse_target("127.0.0.1:9").unwrap()],
+            None,
+            "127.0.0.1:1".parse().unwrap(),
+        )
+        .unwrap();
+        assert_eq!(one[0].name, DEFAULT_SP_NAME);
+        let dup = targets(
+            &[
+                parse_target("a=127.0.0.1:9").unwrap(),
+                parse_target("a=127.0.0.1:10").unwrap(),
+            ],
+            None,
+            "127.0.0.1:1".parse().unwrap(),
+        );
+        assert!(matches!(dup, Err(InventoryError::Duplicate(n)) if n == "a"));
+        let dir = tempfile::tempdir().unwrap();
+        let inv = dir.path().join("rack.json");
+        std::fs::write(
+            &inv,
+            r#"[{"name": "sled-00", "kind": "sled", "slot": 0, "address": "127.0.0.1:60000"}]"#,
+        )
+        .unwrap();
+        let t = read_inventory(&inv).unwrap();
+        assert_eq!(t[0].kind.as_deref(), Some("sled"));
+        std::fs::write(&inv, r#"[{"name": "x"}]"#).unwrap();
+        assert!(
+            read_inventory(&inv)
+                .unwrap_err()
+                .to_string()
+                .contains("no \"address\"")
+        );
+    }
+}
