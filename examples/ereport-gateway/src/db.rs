@@ -14,6 +14,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Map, Value as Json};
 
 use crate::StoredEreport;
+use crate::pg::{PgDb, is_postgres, redact};
 
 /// The schema's version, kept in SQLite's `user_version`. Version 2 added
 /// `ereports.catalog_error`; version 3 the SP's name, kind, slot, part and
@@ -142,6 +143,14 @@ pub enum DbError {
         /// The version found.
         found: i64,
     },
+    /// PostgreSQL failed.
+    #[error("{url}: {source}")]
+    Postgres {
+        /// The connection string, password redacted.
+        url: String,
+        /// What PostgreSQL said.
+        source: postgres::Error,
+    },
     /// SQLite failed.
     #[error("{path}: {source}")]
     Sqlite {
@@ -197,10 +206,15 @@ pub fn is_durable_path(path: &str) -> bool {
             && (p.contains("mode=memory") || p.starts_with("file::memory:"))))
 }
 
-/// The database.
+/// The database: a SQLite file, or a PostgreSQL server (`postgres://…`).
 pub struct Db {
-    conn: Connection,
+    backend: Backend,
     path: PathBuf,
+}
+
+enum Backend {
+    Sqlite(Connection),
+    Postgres(Box<PgDb>),
 }
 
 fn sql(v: u64) -> i64 {
@@ -226,9 +240,17 @@ const CURSOR_UPSERT: &str =
                                          committed_ena = excluded.committed_ena";
 
 impl Db {
-    /// Opens (or creates) the database file at `path`.
+    /// Opens (or creates) the database: a PostgreSQL one for a
+    /// `postgres://` (or `host=…`) connection string, else the SQLite file
+    /// at `path`.
     pub fn open(path: &Path) -> Result<Self, DbError> {
         let text = path.to_string_lossy();
+        if is_postgres(&text) {
+            return Ok(Db {
+                backend: Backend::Postgres(Box::new(PgDb::open(&text)?)),
+                path: redact(&text).into(),
+            });
+        }
         if !is_durable_path(&text) {
             return Err(DbError::NotDurable(text.into_owned()));
         }
@@ -237,12 +259,7 @@ impl Db {
             source,
         };
         let conn = Connection::open(path).map_err(err)?;
-        let db = Db {
-            conn,
-            path: path.to_path_buf(),
-        };
-        let found: i64 = db
-            .conn
+        let found: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(err)?;
         if found > SCHEMA_VERSION {
@@ -253,59 +270,71 @@ impl Db {
         }
         // Many collectors' threads share the file: wait for each other's
         // transactions rather than fail, and let readers run beside a writer.
-        db.conn
-            .busy_timeout(std::time::Duration::from_secs(30))
+        conn.busy_timeout(std::time::Duration::from_secs(30))
             .map_err(err)?;
-        db.conn
-            .query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
+        conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
             .map_err(err)?;
-        db.conn.execute_batch(SCHEMA).map_err(err)?;
-        db.migrate().map_err(err)?;
-        db.conn
-            .execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
+        conn.execute_batch(SCHEMA).map_err(err)?;
+        migrate(&conn).map_err(err)?;
+        conn.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
             .map_err(err)?;
-        Ok(db)
+        Ok(Db {
+            backend: Backend::Sqlite(conn),
+            path: path.to_path_buf(),
+        })
     }
+}
 
-    /// Brings a database of any earlier version up to this one: adds the
-    /// columns it lacks, and moves the single cursor of versions 1 and 2
-    /// to the default SP's.
-    fn migrate(&self) -> rusqlite::Result<()> {
-        for (table, column, ty) in ADDED_COLUMNS {
-            let mut st = self.conn.prepare(&format!("PRAGMA table_info({table})"))?;
-            let has = st
-                .query_map([], |r| r.get::<_, String>(1))?
-                .filter_map(Result::ok)
-                .any(|c| c == *column);
-            if !has {
-                self.conn
-                    .execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {ty}"))?;
-            }
+/// Brings a SQLite database of any earlier version up to this one: adds
+/// the columns it lacks, and moves the single cursor of versions 1 and 2 to
+/// the default SP's.
+fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    for (table, column, ty) in ADDED_COLUMNS {
+        let mut st = conn.prepare(&format!("PRAGMA table_info({table})"))?;
+        let has = st
+            .query_map([], |r| r.get::<_, String>(1))?
+            .filter_map(Result::ok)
+            .any(|c| c == *column);
+        if !has {
+            conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {ty}"))?;
         }
-        let old_cursor: bool = self.conn.query_row(
-            "SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'cursor'",
-            [],
-            |r| r.get(0),
-        )?;
-        if old_cursor {
-            self.conn.execute_batch(&format!(
-                "INSERT OR IGNORE INTO sp_cursor (sp_name, restart_id, committed_ena)
-                     SELECT '{DEFAULT_SP_NAME}', restart_id, committed_ena FROM cursor;
-                 UPDATE ereports SET sp_name = '{DEFAULT_SP_NAME}' WHERE sp_name IS NULL;
-                 DROP TABLE cursor;"
-            ))?;
-        }
-        Ok(())
     }
+    let old_cursor: bool = conn.query_row(
+        "SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'cursor'",
+        [],
+        |r| r.get(0),
+    )?;
+    if old_cursor {
+        conn.execute_batch(&format!(
+            "INSERT OR IGNORE INTO sp_cursor (sp_name, restart_id, committed_ena)
+                 SELECT '{DEFAULT_SP_NAME}', restart_id, committed_ena FROM cursor;
+             UPDATE ereports SET sp_name = '{DEFAULT_SP_NAME}' WHERE sp_name IS NULL;
+             DROP TABLE cursor;"
+        ))?;
+    }
+    Ok(())
+}
 
+impl Db {
     /// The file.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// The connection, for reading.
-    pub fn connection(&self) -> &Connection {
-        &self.conn
+    /// The SQLite connection, for reading (`None` for PostgreSQL).
+    pub fn connection(&self) -> Option<&Connection> {
+        match &self.backend {
+            Backend::Sqlite(c) => Some(c),
+            Backend::Postgres(_) => None,
+        }
+    }
+
+    /// The PostgreSQL store (`None` for SQLite).
+    pub fn postgres(&self) -> Option<&PgDb> {
+        match &self.backend {
+            Backend::Postgres(p) => Some(p),
+            Backend::Sqlite(_) => None,
+        }
     }
 
     fn err(&self, source: rusqlite::Error) -> DbError {
@@ -318,8 +347,11 @@ impl Db {
     /// The cursor: restart id and committed ENA, with that restart's
     /// metadata.
     pub fn cursor(&self, sp: &str) -> Result<Option<Cursor>, DbError> {
-        let row: Option<(String, i64)> = self
-            .conn
+        let conn = match &self.backend {
+            Backend::Sqlite(c) => c,
+            Backend::Postgres(pg) => return pg.cursor(sp),
+        };
+        let row: Option<(String, i64)> = conn
             .query_row(
                 "SELECT restart_id, committed_ena FROM sp_cursor WHERE sp_name = ?1",
                 [sp],
@@ -343,8 +375,11 @@ impl Db {
 
     /// The metadata stored for a restart (empty if none).
     pub fn metadata(&self, rid: RestartId) -> Result<Map<String, Json>, DbError> {
-        let meta: Option<String> = self
-            .conn
+        let conn = match &self.backend {
+            Backend::Sqlite(c) => c,
+            Backend::Postgres(pg) => return pg.metadata(rid),
+        };
+        let meta: Option<String> = conn
             .query_row(
                 "SELECT metadata FROM sp_restarts WHERE restart_id = ?1",
                 [rid.to_string()],
@@ -364,34 +399,43 @@ impl Db {
         rid: RestartId,
         metadata: &Map<String, Json>,
     ) -> Result<(), DbError> {
-        self.conn
-            .execute(
-                "INSERT INTO sp_restarts (restart_id, metadata) VALUES (?1, ?2)
+        let conn = match &self.backend {
+            Backend::Sqlite(c) => c,
+            Backend::Postgres(pg) => return pg.save_restart(rid, metadata),
+        };
+        conn.execute(
+            "INSERT INTO sp_restarts (restart_id, metadata) VALUES (?1, ?2)
                  ON CONFLICT (restart_id) DO UPDATE SET metadata = excluded.metadata",
-                params![rid.to_string(), Json::Object(metadata.clone()).to_string()],
-            )
-            .map_err(|e| self.err(e))?;
+            params![rid.to_string(), Json::Object(metadata.clone()).to_string()],
+        )
+        .map_err(|e| self.err(e))?;
         Ok(())
     }
 
     /// The body stored for an ereport, if any.
     pub fn body(&self, rid: RestartId, ena: Ena) -> Result<Option<Vec<u8>>, DbError> {
-        self.conn
-            .query_row(
-                "SELECT body FROM ereports WHERE restart_id = ?1 AND ena = ?2",
-                params![rid.to_string(), sql(ena.0)],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| self.err(e))
+        let conn = match &self.backend {
+            Backend::Sqlite(c) => c,
+            Backend::Postgres(pg) => return pg.body(rid, ena),
+        };
+        conn.query_row(
+            "SELECT body FROM ereports WHERE restart_id = ?1 AND ena = ?2",
+            params![rid.to_string(), sql(ena.0)],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(|e| self.err(e))
     }
 
     /// Whether every ENA in `first..=last` is stored or inside a recorded
     /// gap.
     pub fn covers(&self, rid: RestartId, first: Ena, last: Ena) -> Result<bool, DbError> {
+        let conn = match &self.backend {
+            Backend::Sqlite(c) => c,
+            Backend::Postgres(pg) => return pg.covers(rid, first, last),
+        };
         let want = last.0.saturating_sub(first.0).saturating_add(1);
-        let stored: i64 = self
-            .conn
+        let stored: i64 = conn
             .query_row(
                 "SELECT COUNT(*) FROM ereports WHERE restart_id = ?1 AND ena BETWEEN ?2 AND ?3",
                 params![rid.to_string(), sql(first.0), sql(last.0)],
@@ -412,12 +456,16 @@ impl Db {
         gap: Option<Gap>,
         committed: Ena,
     ) -> Result<Vec<bool>, DbError> {
+        let conn = match &mut self.backend {
+            Backend::Sqlite(c) => c,
+            Backend::Postgres(pg) => return pg.store(sp, rid, ereports, gap, committed),
+        };
         let path = self.path.clone();
         let err = |source| DbError::Sqlite {
             path: path.clone(),
             source,
         };
-        let tx = self.conn.transaction().map_err(err)?;
+        let tx = conn.transaction().map_err(err)?;
         let mut fresh = Vec::with_capacity(ereports.len());
         {
             let mut insert = tx
@@ -475,19 +523,25 @@ impl Db {
     /// Moves the cursor without storing anything (a restart, or a cursor
     /// found ahead of the SP).
     pub fn set_cursor(&self, sp: &str, rid: RestartId, committed: Ena) -> Result<(), DbError> {
-        self.conn
-            .execute(
-                CURSOR_UPSERT,
-                params![sp, rid.to_string(), sql(committed.0)],
-            )
-            .map_err(|e| self.err(e))?;
+        let conn = match &self.backend {
+            Backend::Sqlite(c) => c,
+            Backend::Postgres(pg) => return pg.set_cursor(sp, rid, committed),
+        };
+        conn.execute(
+            CURSOR_UPSERT,
+            params![sp, rid.to_string(), sql(committed.0)],
+        )
+        .map_err(|e| self.err(e))?;
         Ok(())
     }
 
     /// Every recorded gap, oldest first.
     pub fn gaps(&self) -> Result<Vec<Gap>, DbError> {
-        let mut st = self
-            .conn
+        let conn = match &self.backend {
+            Backend::Sqlite(c) => c,
+            Backend::Postgres(pg) => return pg.gaps(),
+        };
+        let mut st = conn
             .prepare("SELECT restart_id, first_ena, last_ena FROM gaps ORDER BY rowid")
             .map_err(|e| self.err(e))?;
         let rows = st
@@ -545,10 +599,12 @@ mod tests {
         drop(c);
         let db = Db::open(&path).unwrap();
         let (version, old): (i64, i64) = (
-            db.conn
+            db.connection()
+                .unwrap()
                 .query_row("PRAGMA user_version", [], |r| r.get(0))
                 .unwrap(),
-            db.conn
+            db.connection()
+                .unwrap()
                 .query_row(
                     "SELECT COUNT(*) FROM ereports WHERE catalog_error IS NULL",
                     [],

@@ -46,6 +46,7 @@ pub mod db;
 pub mod gateway;
 pub mod json;
 pub mod output;
+pub mod pg;
 pub mod validate;
 
 pub use gateway::StoredEreport;

@@ -73,7 +73,7 @@ fn lossy_network_and_overflowing_store_lose_nothing_unaccounted() {
     assert!(st.lost_full > 0, "the store overflowed: {st:?}");
     assert_eq!(st.pending_losses, 0);
     let rid = format!("{:032x}", st_rid(&gw));
-    let lost = check_restart(gw.db().connection(), &rid, &delivered);
+    let lost = check_restart(gw.db().connection().unwrap(), &rid, &delivered);
     assert_eq!(
         lost, st.lost_full,
         "every loss is accounted for by a loss record"
@@ -126,7 +126,7 @@ fn sp_restart_is_noticed_and_kept_apart() {
     assert!(gw.stats().restarts_seen >= 2);
     let delivered_b = b.delivered();
     b.stop();
-    let mut ids = restart_ids(gw.db().connection());
+    let mut ids = restart_ids(gw.db().connection().unwrap());
     ids.sort();
     let mut want = vec![
         format!("{:032x}", rid_a.0),
@@ -135,12 +135,12 @@ fn sp_restart_is_noticed_and_kept_apart() {
     want.sort();
     assert_eq!(ids, want);
     check_restart(
-        gw.db().connection(),
+        gw.db().connection().unwrap(),
         &format!("{:032x}", rid_a.0),
         &delivered_a,
     );
     check_restart(
-        gw.db().connection(),
+        gw.db().connection().unwrap(),
         &format!("{:032x}", gw.restart_id().unwrap().0),
         &delivered_b,
     );
@@ -148,6 +148,7 @@ fn sp_restart_is_noticed_and_kept_apart() {
     let n: i64 = gw
         .db()
         .connection()
+        .unwrap()
         .query_row(
             "SELECT count(*) FROM sp_restarts WHERE metadata LIKE '%baseboard_serial_number%'",
             [],
@@ -195,7 +196,7 @@ fn gateway_restart_resumes_without_duplicates_or_gaps() {
     let st = s.stop();
     assert_eq!(st.lost_full, 0);
     check_restart(
-        gw.db().connection(),
+        gw.db().connection().unwrap(),
         &format!("{:032x}", s_rid(&gw)),
         &delivered,
     );
@@ -236,10 +237,11 @@ fn producer_restarted_during_the_copy_loses_nothing_else() {
     assert_eq!(st.store.went_away, 6);
     assert_eq!(st.lost_full, 0, "nothing else lost");
     let rid = format!("{:032x}", gw.restart_id().unwrap().0);
-    check_restart(gw.db().connection(), &rid, &delivered);
+    check_restart(gw.db().connection().unwrap(), &rid, &delivered);
     let panics: i64 = gw
         .db()
         .connection()
+        .unwrap()
         .query_row(
             "SELECT count(*) FROM ereports WHERE json LIKE '%hubris.fault.panic%during a copy%'",
             [],
@@ -295,7 +297,7 @@ fn junk_at_the_snitch_does_not_stop_valid_requests() {
     );
     assert_eq!(st.snitch.requests + bad, st.snitch.received);
     let rid = format!("{:032x}", gw.restart_id().unwrap().0);
-    check_restart(gw.db().connection(), &rid, &delivered);
-    assert!(rows(gw.db().connection(), &rid).len() > 10);
+    check_restart(gw.db().connection().unwrap(), &rid, &delivered);
+    assert!(rows(gw.db().connection().unwrap(), &rid).len() > 10);
     let _ = std::fs::remove_file(db);
 }

@@ -208,3 +208,103 @@ pub fn json_lines(stdout: &[u8]) -> Vec<serde_json::Value> {
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
         .collect()
 }
+
+/// A throwaway PostgreSQL cluster: `initdb` and `pg_ctl` (from `pg_config
+/// --bindir`) as the `postgres` user when running as root (PostgreSQL
+/// refuses root), on a private socket directory and a free port; stopped
+/// and removed on drop.
+pub struct PgCluster {
+    dir: PathBuf,
+    bindir: PathBuf,
+    /// The connection string (`host=… port=… user=postgres dbname=postgres`).
+    pub url: String,
+}
+
+fn as_postgres(program: &std::path::Path) -> std::process::Command {
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if root {
+        let mut c = std::process::Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(program);
+        c
+    } else {
+        std::process::Command::new(program)
+    }
+}
+
+impl PgCluster {
+    /// Starts a cluster; panics with what went wrong if it cannot.
+    pub fn start() -> PgCluster {
+        use std::os::unix::fs::PermissionsExt;
+        let out = std::process::Command::new("pg_config")
+            .arg("--bindir")
+            .output()
+            .expect("pg_config is installed (apt-get install postgresql)");
+        let bindir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        let dir = temp_path("pg").with_extension("d");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let data = dir.join("data");
+        let st = as_postgres(&bindir.join("initdb"))
+            .args([
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+                "-E",
+                "UTF8",
+                "-D",
+            ])
+            .arg(&data)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(st.success(), "initdb failed");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let opts = format!(
+            "-k {} -p {port} -c listen_addresses='' -c max_connections=400 -c fsync=off -c synchronous_commit=off",
+            dir.display()
+        );
+        let st = as_postgres(&bindir.join("pg_ctl"))
+            .arg("-D")
+            .arg(&data)
+            .arg("-l")
+            .arg(dir.join("log"))
+            .args(["-w", "-o", &opts, "start"])
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(
+            st.success(),
+            "pg_ctl start failed: see {}",
+            dir.join("log").display()
+        );
+        PgCluster {
+            url: format!(
+                "host={} port={port} user=postgres dbname=postgres",
+                dir.display()
+            ),
+            dir,
+            bindir,
+        }
+    }
+}
+
+impl Drop for PgCluster {
+    fn drop(&mut self) {
+        let _ = as_postgres(&self.bindir.join("pg_ctl"))
+            .arg("-D")
+            .arg(self.dir.join("data"))
+            .args(["-m", "immediate", "stop"])
+            .stdout(std::process::Stdio::null())
+            .status();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

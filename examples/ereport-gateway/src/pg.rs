@@ -1,0 +1,365 @@
+//! The gateway's PostgreSQL store (`--db postgres://…`): the same tables as
+//! the SQLite one, in SQL that CockroachDB accepts too (standard types,
+//! `INSERT … ON CONFLICT DO NOTHING`, no stored procedures, no advisory
+//! locks). The report is JSONB, times TIMESTAMPTZ, the body BYTEA.
+//!
+//! Several collectors may share the database: every insert is idempotent,
+//! a gap is recorded only for ENAs no collector stored, and the cursor per
+//! SP is what the last collector to commit left.
+
+use std::cell::RefCell;
+use std::time::SystemTime;
+
+use ereport_sdk::{Ena, RestartId};
+use postgres::{Client, NoTls};
+use serde_json::{Map, Value as Json};
+
+use crate::StoredEreport;
+use crate::db::{Cursor, DbError, Gap, SCHEMA_VERSION, SpRow, row_class};
+
+/// The tables, created if missing. Version 3 is the first PostgreSQL
+/// schema; the version lives in `schema_version`.
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS schema_version (
+    id INT8 PRIMARY KEY,
+    version INT8 NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sp_restarts (
+    restart_id TEXT PRIMARY KEY,
+    sp_name TEXT,
+    metadata JSONB NOT NULL,
+    first_seen TIMESTAMPTZ NOT NULL,
+    latest_ereport TIMESTAMPTZ
+);
+CREATE TABLE IF NOT EXISTS ereports (
+    restart_id TEXT NOT NULL,
+    ena INT8 NOT NULL,
+    sp_name TEXT,
+    sp_kind TEXT,
+    sp_slot INT8,
+    part_number TEXT,
+    serial_number TEXT,
+    class TEXT,
+    time_collected TIMESTAMPTZ NOT NULL,
+    collector_id TEXT NOT NULL,
+    task_name TEXT NOT NULL,
+    task_gen INT8 NOT NULL,
+    uptime_ms INT8 NOT NULL,
+    body BYTEA NOT NULL,
+    report JSONB NOT NULL,
+    invalid_error TEXT,
+    catalog_error TEXT,
+    PRIMARY KEY (restart_id, ena)
+);
+CREATE INDEX IF NOT EXISTS ereports_by_time ON ereports (time_collected);
+CREATE TABLE IF NOT EXISTS gaps (
+    restart_id TEXT NOT NULL,
+    sp_name TEXT,
+    first_ena INT8 NOT NULL,
+    last_ena INT8 NOT NULL,
+    seen TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (restart_id, first_ena)
+);
+CREATE TABLE IF NOT EXISTS sp_cursor (
+    sp_name TEXT PRIMARY KEY,
+    restart_id TEXT NOT NULL,
+    committed_ena INT8 NOT NULL
+);
+";
+
+fn sql(v: u64) -> i64 {
+    v as i64
+}
+
+fn unsql(v: i64) -> u64 {
+    v as u64
+}
+
+/// A PostgreSQL connection, behind a `RefCell` because the client needs
+/// `&mut` for every query while the gateway reads through `&`.
+pub struct PgDb {
+    client: RefCell<Client>,
+    url: String,
+}
+
+impl PgDb {
+    fn err(&self, e: postgres::Error) -> DbError {
+        DbError::Postgres {
+            url: redact(&self.url),
+            source: e,
+        }
+    }
+
+    /// Connects and creates or checks the schema.
+    pub fn open(url: &str) -> Result<Self, DbError> {
+        let err = |e| DbError::Postgres {
+            url: redact(url),
+            source: e,
+        };
+        let mut client = Client::connect(url, NoTls).map_err(err)?;
+        client.batch_execute(SCHEMA).map_err(err)?;
+        let found: Option<i64> = client
+            .query_opt("SELECT version FROM schema_version WHERE id = 0", &[])
+            .map_err(err)?
+            .map(|r| r.get(0));
+        match found {
+            Some(v) if v > SCHEMA_VERSION => {
+                return Err(DbError::NewerSchema {
+                    path: redact(url).into(),
+                    found: v,
+                });
+            }
+            Some(v) if v == SCHEMA_VERSION => {}
+            // New (or, in time, older and migrated here).
+            _ => {
+                client
+                    .execute(
+                        "INSERT INTO schema_version (id, version) VALUES (0, $1)
+                         ON CONFLICT (id) DO UPDATE SET version = excluded.version",
+                        &[&SCHEMA_VERSION],
+                    )
+                    .map_err(err)?;
+            }
+        }
+        Ok(PgDb {
+            client: RefCell::new(client),
+            url: url.to_string(),
+        })
+    }
+
+    /// See [`Db::cursor`](crate::db::Db::cursor).
+    pub fn cursor(&self, sp: &str) -> Result<Option<Cursor>, DbError> {
+        let row = self
+            .client
+            .borrow_mut()
+            .query_opt(
+                "SELECT restart_id, committed_ena FROM sp_cursor WHERE sp_name = $1",
+                &[&sp],
+            )
+            .map_err(|e| self.err(e))?;
+        let Some(row) = row else { return Ok(None) };
+        let (rid, ena): (String, i64) = (row.get(0), row.get(1));
+        let Ok(rid) = u128::from_str_radix(&rid, 16) else {
+            return Ok(None);
+        };
+        let restart_id = RestartId(rid);
+        Ok(Some(Cursor {
+            restart_id,
+            committed: Ena(unsql(ena)),
+            metadata: self.metadata(restart_id)?,
+        }))
+    }
+
+    /// See [`Db::metadata`](crate::db::Db::metadata).
+    pub fn metadata(&self, rid: RestartId) -> Result<Map<String, Json>, DbError> {
+        let row = self
+            .client
+            .borrow_mut()
+            .query_opt(
+                "SELECT metadata FROM sp_restarts WHERE restart_id = $1",
+                &[&rid.to_string()],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(match row.map(|r| r.get::<_, Json>(0)) {
+            Some(Json::Object(m)) => m,
+            _ => Map::new(),
+        })
+    }
+
+    /// See [`Db::save_restart`](crate::db::Db::save_restart).
+    pub fn save_restart(
+        &self,
+        rid: RestartId,
+        metadata: &Map<String, Json>,
+    ) -> Result<(), DbError> {
+        self.client
+            .borrow_mut()
+            .execute(
+                "INSERT INTO sp_restarts (restart_id, metadata, first_seen) VALUES ($1, $2, $3)
+                 ON CONFLICT (restart_id) DO UPDATE SET metadata = excluded.metadata",
+                &[
+                    &rid.to_string(),
+                    &Json::Object(metadata.clone()),
+                    &SystemTime::now(),
+                ],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// See [`Db::body`](crate::db::Db::body).
+    pub fn body(&self, rid: RestartId, ena: Ena) -> Result<Option<Vec<u8>>, DbError> {
+        Ok(self
+            .client
+            .borrow_mut()
+            .query_opt(
+                "SELECT body FROM ereports WHERE restart_id = $1 AND ena = $2",
+                &[&rid.to_string(), &sql(ena.0)],
+            )
+            .map_err(|e| self.err(e))?
+            .map(|r| r.get(0)))
+    }
+
+    /// See [`Db::covers`](crate::db::Db::covers).
+    pub fn covers(&self, rid: RestartId, first: Ena, last: Ena) -> Result<bool, DbError> {
+        let want = last.0.saturating_sub(first.0).saturating_add(1);
+        let stored: i64 = self
+            .client
+            .borrow_mut()
+            .query_one(
+                "SELECT COUNT(*) FROM ereports WHERE restart_id = $1 AND ena BETWEEN $2 AND $3",
+                &[&rid.to_string(), &sql(first.0), &sql(last.0)],
+            )
+            .map_err(|e| self.err(e))?
+            .get(0);
+        Ok(unsql(stored) >= want)
+    }
+
+    /// See [`Db::store`](crate::db::Db::store).
+    pub fn store(
+        &self,
+        sp: &SpRow,
+        rid: RestartId,
+        ereports: &[StoredEreport],
+        gap: Option<Gap>,
+        committed: Ena,
+    ) -> Result<Vec<bool>, DbError> {
+        let mut client = self.client.borrow_mut();
+        let err = |e| DbError::Postgres {
+            url: redact(&self.url),
+            source: e,
+        };
+        let mut tx = client.transaction().map_err(err)?;
+        let insert = tx
+            .prepare(
+                "INSERT INTO ereports
+                 (restart_id, ena, task_name, task_gen, uptime_ms, body, report, invalid_error,
+                  catalog_error, sp_name, sp_kind, sp_slot, part_number, serial_number, class,
+                  time_collected, collector_id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+                 ON CONFLICT (restart_id, ena) DO NOTHING",
+            )
+            .map_err(err)?;
+        let rid_text = rid.to_string();
+        let now = SystemTime::now();
+        let slot = sp.slot.map(i64::from);
+        let mut fresh = Vec::with_capacity(ereports.len());
+        for e in ereports {
+            let n = tx
+                .execute(
+                    &insert,
+                    &[
+                        &rid_text,
+                        &sql(e.ena.0),
+                        &e.task_name,
+                        &i64::from(e.task_gen),
+                        &sql(e.uptime_ms),
+                        &e.body,
+                        &e.json,
+                        &e.invalid_error,
+                        &e.catalog_error,
+                        &sp.name,
+                        &sp.kind,
+                        &slot,
+                        &sp.part_number,
+                        &sp.serial_number,
+                        &row_class(e),
+                        &now,
+                        &sp.collector_id,
+                    ],
+                )
+                .map_err(err)?;
+            fresh.push(n == 1);
+        }
+        if let Some(g) = gap {
+            tx.execute(
+                "INSERT INTO gaps (restart_id, sp_name, first_ena, last_ena, seen)
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (restart_id, first_ena) DO NOTHING",
+                &[
+                    &g.restart_id.to_string(),
+                    &sp.name,
+                    &sql(g.first.0),
+                    &sql(g.last.0),
+                    &now,
+                ],
+            )
+            .map_err(err)?;
+        }
+        tx.execute(
+            "INSERT INTO sp_cursor (sp_name, restart_id, committed_ena) VALUES ($1, $2, $3)
+             ON CONFLICT (sp_name) DO UPDATE SET restart_id = excluded.restart_id,
+                                                 committed_ena = excluded.committed_ena",
+            &[&sp.name, &rid_text, &sql(committed.0)],
+        )
+        .map_err(err)?;
+        tx.execute(
+            "UPDATE sp_restarts SET latest_ereport = $2, sp_name = $3 WHERE restart_id = $1",
+            &[&rid_text, &now, &sp.name],
+        )
+        .map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(fresh)
+    }
+
+    /// See [`Db::set_cursor`](crate::db::Db::set_cursor).
+    pub fn set_cursor(&self, sp: &str, rid: RestartId, committed: Ena) -> Result<(), DbError> {
+        self.client
+            .borrow_mut()
+            .execute(
+                "INSERT INTO sp_cursor (sp_name, restart_id, committed_ena) VALUES ($1, $2, $3)
+                 ON CONFLICT (sp_name) DO UPDATE SET restart_id = excluded.restart_id,
+                                                     committed_ena = excluded.committed_ena",
+                &[&sp, &rid.to_string(), &sql(committed.0)],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// See [`Db::gaps`](crate::db::Db::gaps).
+    pub fn gaps(&self) -> Result<Vec<Gap>, DbError> {
+        let rows = self
+            .client
+            .borrow_mut()
+            .query(
+                "SELECT restart_id, first_ena, last_ena FROM gaps ORDER BY seen, restart_id, first_ena",
+                &[],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(rows
+            .iter()
+            .map(|r| Gap {
+                restart_id: RestartId(
+                    u128::from_str_radix(&r.get::<_, String>(0), 16).unwrap_or(0),
+                ),
+                first: Ena(unsql(r.get(1))),
+                last: Ena(unsql(r.get(2))),
+            })
+            .collect())
+    }
+
+    /// The client, for queries of its own.
+    pub fn client(&self) -> std::cell::RefMut<'_, Client> {
+        self.client.borrow_mut()
+    }
+}
+
+/// A connection string without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Whether `target` names a PostgreSQL database rather than a file.
+pub fn is_postgres(target: &str) -> bool {
+    target.starts_with("postgres://")
+        || target.starts_with("postgresql://")
+        || target.starts_with("host=")
+}
