@@ -566,6 +566,183 @@ impl Db {
     }
 }
 
+/// What `query` selects.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// Only this SP.
+    pub sp: Option<String>,
+    /// Only classes matching this glob (`*` and `?`).
+    pub class_glob: Option<String>,
+    /// Only this restart.
+    pub restart_id: Option<String>,
+    /// Collected at or after this time.
+    pub since: Option<SystemTime>,
+    /// Collected before this time.
+    pub until: Option<SystemTime>,
+    /// At most this many rows (newest first).
+    pub limit: u64,
+}
+
+/// A glob (`*`, `?`) as a LIKE pattern, with `\` escaping LIKE's own
+/// wildcards.
+pub fn glob_to_like(glob: &str) -> String {
+    let mut out = String::with_capacity(glob.len());
+    for c in glob.chars() {
+        match c {
+            '*' => out.push('%'),
+            '?' => out.push('_'),
+            '%' | '_' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn unix_ms(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Rows deleted per statement by [`Db::retain`]: bounded, so retention
+/// never holds a long lock.
+pub const RETENTION_BATCH: i64 = 1000;
+
+impl Db {
+    /// Deletes ereports and gaps collected before `before`, in batches of
+    /// [`RETENTION_BATCH`]; returns how many ereports went.
+    pub fn retain(&self, before: SystemTime) -> Result<u64, DbError> {
+        let mut deleted = 0u64;
+        loop {
+            let n = match &self.backend {
+                Backend::Sqlite(c) => c
+                    .execute(
+                        "DELETE FROM ereports WHERE rowid IN
+                         (SELECT rowid FROM ereports WHERE time_collected_ms < ?1 LIMIT ?2)",
+                        params![unix_ms(before), RETENTION_BATCH],
+                    )
+                    .map_err(|e| self.err(e))? as u64,
+                Backend::Postgres(pg) => pg.delete_batch(before, RETENTION_BATCH)?,
+            };
+            deleted += n;
+            if n < RETENTION_BATCH as u64 {
+                break;
+            }
+        }
+        match &self.backend {
+            Backend::Sqlite(c) => {
+                c.execute(
+                    "DELETE FROM gaps WHERE seen_unix_ms < ?1",
+                    [unix_ms(before)],
+                )
+                .map_err(|e| self.err(e))?;
+            }
+            Backend::Postgres(pg) => pg.delete_gaps(before)?,
+        }
+        Ok(deleted)
+    }
+
+    /// Stored ereports matching `filter`, newest first, as their JSON
+    /// objects with `sp_name`, `class` and `time_collected_ms` added.
+    pub fn query(&self, filter: &Filter) -> Result<Vec<Json>, DbError> {
+        let like = filter.class_glob.as_deref().map(glob_to_like);
+        match &self.backend {
+            Backend::Postgres(pg) => pg.query(filter, like.as_deref()),
+            Backend::Sqlite(c) => {
+                let mut st = c
+                    .prepare(
+                        "SELECT json, sp_name, class, time_collected_ms FROM ereports
+                         WHERE (?1 IS NULL OR sp_name = ?1)
+                           AND (?2 IS NULL OR class LIKE ?2 ESCAPE '\\')
+                           AND (?3 IS NULL OR restart_id = ?3)
+                           AND (?4 IS NULL OR time_collected_ms >= ?4)
+                           AND (?5 IS NULL OR time_collected_ms < ?5)
+                         ORDER BY time_collected_ms DESC, restart_id, ena DESC LIMIT ?6",
+                    )
+                    .map_err(|e| self.err(e))?;
+                let rows = st
+                    .query_map(
+                        params![
+                            filter.sp,
+                            like,
+                            filter.restart_id,
+                            filter.since.map(unix_ms),
+                            filter.until.map(unix_ms),
+                            i64::try_from(filter.limit).unwrap_or(i64::MAX),
+                        ],
+                        |r| {
+                            Ok((
+                                r.get::<_, String>(0)?,
+                                r.get::<_, Option<String>>(1)?,
+                                r.get::<_, Option<String>>(2)?,
+                                r.get::<_, Option<i64>>(3)?,
+                            ))
+                        },
+                    )
+                    .map_err(|e| self.err(e))?;
+                let mut out = Vec::new();
+                for row in rows {
+                    let (json, sp, class, at) = row.map_err(|e| self.err(e))?;
+                    out.push(query_row(
+                        serde_json::from_str(&json).unwrap_or(Json::Null),
+                        sp,
+                        class,
+                        at,
+                    ));
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    /// Ereports stored, by SP and class: `(sp, class, count)`.
+    pub fn summary(&self) -> Result<Vec<(String, String, u64)>, DbError> {
+        match &self.backend {
+            Backend::Postgres(pg) => pg.summary(),
+            Backend::Sqlite(c) => {
+                let mut st = c
+                    .prepare(
+                        "SELECT COALESCE(sp_name, '?'), COALESCE(class, '?'), COUNT(*) FROM ereports
+                         GROUP BY 1, 2 ORDER BY 1, 2",
+                    )
+                    .map_err(|e| self.err(e))?;
+                let rows = st
+                    .query_map([], |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, i64>(2)?,
+                        ))
+                    })
+                    .map_err(|e| self.err(e))?;
+                let mut out = Vec::new();
+                for row in rows {
+                    let (sp, class, n) = row.map_err(|e| self.err(e))?;
+                    out.push((sp, class, unsql(n)));
+                }
+                Ok(out)
+            }
+        }
+    }
+}
+
+/// One `query` result: the report with where and when it was collected.
+pub fn query_row(
+    mut report: Json,
+    sp: Option<String>,
+    class: Option<String>,
+    at_ms: Option<i64>,
+) -> Json {
+    if let Json::Object(m) = &mut report {
+        m.insert("sp_name".into(), Json::from(sp));
+        m.insert("class".into(), Json::from(class));
+        m.insert("time_collected_ms".into(), Json::from(at_ms));
+    }
+    report
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

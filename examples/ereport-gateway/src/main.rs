@@ -12,7 +12,7 @@ use clap::Parser;
 use clap::builder::TypedValueParser as _;
 use ereport_gateway::catalog::Catalog;
 use ereport_gateway::collector::{self, Collector, Target};
-use ereport_gateway::db::Db;
+use ereport_gateway::db::{Db, Filter};
 use ereport_gateway::gateway::{self, Event, GatewayConfig, GatewayError, Poll};
 use ereport_gateway::output::{self, Out};
 
@@ -32,8 +32,11 @@ const DEFAULT_MAX_DB_FAILURES: u32 = 5;
 /// as gaps. Ereports go to standard output (a line each, or JSON with
 /// --json); events and the summary go to standard error.
 #[derive(Parser, Debug)]
-#[command(version, about, long_about, after_help = EXAMPLES)]
+#[command(version, about, long_about, after_help = EXAMPLES, args_conflicts_with_subcommands = true)]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Sub>,
+
     /// An SP's snitch: [NAME=]HOST[:PORT] (port 57005 if omitted; names
     /// resolve). Repeat it for several SPs; with none (and no
     /// --inventory), 127.0.0.1:57005.
@@ -104,16 +107,72 @@ struct Args {
     #[arg(long, value_name = "FILE")]
     catalog: Option<PathBuf>,
 
+    /// Delete ereports (and gaps) collected more than this many days ago,
+    /// in bounded batches, before each round.
+    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..))]
+    retain_days: Option<u32>,
+
     /// With --follow, exit after this many consecutive database failures.
     #[arg(long, default_value_t = DEFAULT_MAX_DB_FAILURES, value_parser = clap::value_parser!(u32).range(1..))]
     max_db_failures: u32,
+}
+
+/// What else the gateway does with its database.
+#[derive(clap::Subcommand, Debug)]
+enum Sub {
+    /// List stored ereports, newest first: by SP, class (glob), restart and
+    /// time window; a table, or JSON lines with --json.
+    Query(QueryArgs),
+    /// Count stored ereports per SP and class.
+    Summary(SummaryArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct QueryArgs {
+    /// The database (a SQLite file, or postgres://…).
+    #[arg(long, default_value = DEFAULT_DB, value_name = "PATH|URL")]
+    db: PathBuf,
+    /// Only this SP (its inventory name).
+    #[arg(long, value_name = "NAME")]
+    sp: Option<String>,
+    /// Only classes matching this glob, e.g. 'hw.pwr.*'.
+    #[arg(long, value_name = "GLOB")]
+    class: Option<String>,
+    /// Only this restart id (32 hex digits).
+    #[arg(long, value_name = "ID")]
+    restart: Option<String>,
+    /// Only ereports collected within this long before now (e.g. 1h).
+    #[arg(long, value_name = "DURATION")]
+    since: Option<humantime::Duration>,
+    /// Only ereports collected more than this long before now.
+    #[arg(long, value_name = "DURATION")]
+    until: Option<humantime::Duration>,
+    /// At most this many ereports.
+    #[arg(long, default_value_t = 1000)]
+    limit: u64,
+    /// One JSON object per line.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(clap::Args, Debug)]
+struct SummaryArgs {
+    /// The database (a SQLite file, or postgres://…).
+    #[arg(long, default_value = DEFAULT_DB, value_name = "PATH|URL")]
+    db: PathBuf,
+    /// One JSON object per line.
+    #[arg(long)]
+    json: bool,
 }
 
 const EXAMPLES: &str = "\
 Examples:
   ereport-gateway --sp 127.0.0.1:57005 --db ereports.sqlite
   ereport-gateway --sp localhost --json --follow --interval 1s
-  ereport-gateway --json | head -n 5";
+  ereport-gateway --json | head -n 5
+  ereport-gateway --inventory rack.json --db postgres://localhost/omicron --follow --interval 30s
+  ereport-gateway query --class 'hw.pwr.*' --since 1h
+  ereport-gateway summary";
 
 fn gateway_default_sp() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], ereport_sdk::wire::SP_PORT))
@@ -177,6 +236,11 @@ impl Printer {
 }
 
 fn run(args: &Args) -> Result<(), String> {
+    match &args.command {
+        Some(Sub::Query(q)) => return query(q),
+        Some(Sub::Summary(s)) => return summary(s),
+        None => {}
+    }
     let targets = collector::targets(&args.sp, args.inventory.as_deref(), gateway_default_sp())
         .map_err(|e| e.to_string())?;
     let base = GatewayConfig {
@@ -187,7 +251,8 @@ fn run(args: &Args) -> Result<(), String> {
         ..GatewayConfig::for_sp(gateway_default_sp())
     };
     // The database must open before anything else is said about it.
-    drop(Db::open(&args.db).map_err(|e| e.to_string())?);
+    let admin = Db::open(&args.db).map_err(|e| e.to_string())?;
+    retain(args, &admin)?;
     let catalog = match &args.catalog {
         Some(path) => Some(Catalog::load(path).map_err(|e| e.to_string())?),
         None => None,
@@ -210,7 +275,7 @@ fn run(args: &Args) -> Result<(), String> {
         several,
     });
     let result = if args.follow {
-        follow(args, &collector, &printer)
+        follow(args, &collector, &printer, &admin)
     } else {
         let failed = collector.round(&|sp, p| lock(&printer).poll(sp, p));
         if args.status {
@@ -237,6 +302,101 @@ fn run(args: &Args) -> Result<(), String> {
         );
     }
     result
+}
+
+/// `--retain-days`: deletes what is older.
+fn retain(args: &Args, db: &Db) -> Result<(), String> {
+    let Some(days) = args.retain_days else {
+        return Ok(());
+    };
+    let age = Duration::from_secs(u64::from(days) * 86_400);
+    let before = std::time::SystemTime::now()
+        .checked_sub(age)
+        .unwrap_or(std::time::UNIX_EPOCH);
+    let n = db.retain(before).map_err(|e| e.to_string())?;
+    if n > 0 {
+        eprintln!(
+            "ereport-gateway: deleted {} older than {}",
+            output::count(n, "ereport", "ereports"),
+            output::count(u64::from(days), "day", "days")
+        );
+    }
+    Ok(())
+}
+
+fn ago(d: Option<humantime::Duration>) -> Option<std::time::SystemTime> {
+    d.and_then(|d| std::time::SystemTime::now().checked_sub(*d))
+}
+
+/// `query`.
+fn query(q: &QueryArgs) -> Result<(), String> {
+    let db = Db::open(&q.db).map_err(|e| e.to_string())?;
+    let rows = db
+        .query(&Filter {
+            sp: q.sp.clone(),
+            class_glob: q.class.clone(),
+            restart_id: q.restart.clone(),
+            since: ago(q.since),
+            until: ago(q.until),
+            limit: q.limit,
+        })
+        .map_err(|e| e.to_string())?;
+    let mut out = Out::default();
+    for r in &rows {
+        if q.json {
+            out.line(&r.to_string());
+        } else {
+            let text = |k: &str| r.get(k).and_then(serde_json::Value::as_str).unwrap_or("?");
+            let at = r
+                .get("time_collected_ms")
+                .and_then(serde_json::Value::as_u64)
+                .map(|ms| {
+                    humantime::format_rfc3339_seconds(
+                        std::time::UNIX_EPOCH + Duration::from_millis(ms),
+                    )
+                    .to_string()
+                })
+                .unwrap_or_else(|| "?".into());
+            out.line(&format!(
+                "{at}  {:<10} {} ENA {:>7}  {}",
+                output::escape(text("sp_name")),
+                text("restart_id"),
+                r.get("ena")
+                    .and_then(serde_json::Value::as_u64)
+                    .unwrap_or(0),
+                output::escape(text("class")),
+            ));
+        }
+    }
+    if !q.json {
+        eprintln!(
+            "ereport-gateway: {}",
+            output::count(rows.len() as u64, "ereport", "ereports")
+        );
+    }
+    Ok(())
+}
+
+/// `summary`.
+fn summary(s: &SummaryArgs) -> Result<(), String> {
+    let db = Db::open(&s.db).map_err(|e| e.to_string())?;
+    let rows = db.summary().map_err(|e| e.to_string())?;
+    let mut out = Out::default();
+    if !s.json {
+        out.line(&format!("{:<12} {:<36} {:>8}", "SP", "class", "ereports"));
+    }
+    for (sp, class, n) in &rows {
+        if s.json {
+            out.line(&serde_json::json!({"sp": sp, "class": class, "count": n}).to_string());
+        } else {
+            out.line(&format!(
+                "{:<12} {:<36} {n:>8}",
+                output::escape(sp),
+                output::escape(class)
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -266,7 +426,12 @@ fn failures(failed: &[(String, GatewayError)], of: usize) -> Result<(), String> 
     }
 }
 
-fn follow(args: &Args, collector: &Collector, printer: &Mutex<Printer>) -> Result<(), String> {
+fn follow(
+    args: &Args,
+    collector: &Collector,
+    printer: &Mutex<Printer>,
+    admin: &Db,
+) -> Result<(), String> {
     let stop = Arc::new(AtomicBool::new(false));
     let s = stop.clone();
     if let Err(e) = ctrlc::set_handler(move || s.store(true, Ordering::SeqCst)) {
@@ -282,6 +447,7 @@ fn follow(args: &Args, collector: &Collector, printer: &Mutex<Printer>) -> Resul
         if args.status {
             print_status(collector, printer);
         }
+        retain(args, admin)?;
         match failed
             .iter()
             .find(|(_, e)| matches!(e, GatewayError::Db(_)))

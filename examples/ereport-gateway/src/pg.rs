@@ -337,6 +337,74 @@ impl PgDb {
             .collect())
     }
 
+    /// Deletes up to `batch` ereports collected before `before`.
+    pub fn delete_batch(&self, before: SystemTime, batch: i64) -> Result<u64, DbError> {
+        self.client
+            .borrow_mut()
+            .execute(
+                "DELETE FROM ereports WHERE (restart_id, ena) IN
+                 (SELECT restart_id, ena FROM ereports WHERE time_collected < $1 LIMIT $2)",
+                &[&before, &batch],
+            )
+            .map_err(|e| self.err(e))
+    }
+
+    /// Deletes gaps seen before `before`.
+    pub fn delete_gaps(&self, before: SystemTime) -> Result<(), DbError> {
+        self.client
+            .borrow_mut()
+            .execute("DELETE FROM gaps WHERE seen < $1", &[&before])
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// See [`Db::query`](crate::db::Db::query).
+    pub fn query(&self, f: &crate::db::Filter, like: Option<&str>) -> Result<Vec<Json>, DbError> {
+        let limit = i64::try_from(f.limit).unwrap_or(i64::MAX);
+        let rows = self
+            .client
+            .borrow_mut()
+            .query(
+                "SELECT report, sp_name, class, time_collected FROM ereports
+                 WHERE ($1::TEXT IS NULL OR sp_name = $1)
+                   AND ($2::TEXT IS NULL OR class LIKE $2 ESCAPE '\\')
+                   AND ($3::TEXT IS NULL OR restart_id = $3)
+                   AND ($4::TIMESTAMPTZ IS NULL OR time_collected >= $4)
+                   AND ($5::TIMESTAMPTZ IS NULL OR time_collected < $5)
+                 ORDER BY time_collected DESC, restart_id, ena DESC LIMIT $6",
+                &[&f.sp, &like, &f.restart_id, &f.since, &f.until, &limit],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let at: SystemTime = r.get(3);
+                let ms = at
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .ok()
+                    .and_then(|d| i64::try_from(d.as_millis()).ok());
+                crate::db::query_row(r.get(0), r.get(1), r.get(2), ms)
+            })
+            .collect())
+    }
+
+    /// See [`Db::summary`](crate::db::Db::summary).
+    pub fn summary(&self) -> Result<Vec<(String, String, u64)>, DbError> {
+        let rows = self
+            .client
+            .borrow_mut()
+            .query(
+                "SELECT COALESCE(sp_name, '?'), COALESCE(class, '?'), COUNT(*) FROM ereports
+                 GROUP BY 1, 2 ORDER BY 1, 2",
+                &[],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), unsql(r.get(2))))
+            .collect())
+    }
+
     /// The client, for queries of its own.
     pub fn client(&self) -> std::cell::RefMut<'_, Client> {
         self.client.borrow_mut()

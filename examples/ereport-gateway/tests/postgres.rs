@@ -108,6 +108,31 @@ fn two_collectors_store_every_ereport_exactly_once() {
         .unwrap()
         .get(0);
     assert!(k.is_some());
+    drop(client);
+
+    // query, summary and retention on PostgreSQL.
+    let db = a.db();
+    let rows = db
+        .query(&ereport_gateway::db::Filter {
+            class_glob: Some("hw.*".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(rows.len(), 10);
+    assert!(
+        rows.iter()
+            .all(|r| r["class"].as_str().unwrap().starts_with("hw."))
+    );
+    let total: u64 = db.summary().unwrap().iter().map(|(_, _, n)| n).sum();
+    assert_eq!(total, n as u64);
+    let future = std::time::SystemTime::now() + Duration::from_secs(60);
+    assert_eq!(
+        db.retain(future).unwrap(),
+        n as u64,
+        "all older than a minute from now"
+    );
+    assert_eq!(db.summary().unwrap().len(), 0);
 }
 
 #[test]

@@ -114,3 +114,117 @@ fn an_inventory_is_drained_in_parallel_and_a_dead_sp_is_named() {
         .unwrap();
     assert_eq!(loss, 6, "each SP's ENA 1 is its initial loss record");
 }
+
+#[test]
+fn query_summary_and_retention_on_a_rack() {
+    let rack = Rack::start(
+        3,
+        "127.0.0.1:0".parse().unwrap(),
+        &SimConfig {
+            rate: 150.0,
+            vpd_delay: Duration::ZERO,
+            ..SimConfig::default()
+        },
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("rack.json");
+    std::fs::write(&inv, rack.inventory().to_string()).unwrap();
+    let db = dir.path().join("rack.sqlite");
+    let gateway = || Command::new(env!("CARGO_BIN_EXE_ereport-gateway"));
+    let out = gateway()
+        .arg("--inventory")
+        .arg(&inv)
+        .arg("--db")
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    rack.stop();
+
+    let q = gateway()
+        .args(["query", "--sp", "sled-00", "--json"])
+        .arg("--db")
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(q.status.success(), "{}", String::from_utf8_lossy(&q.stderr));
+    let rows = json_lines(&q.stdout);
+    assert!(!rows.is_empty());
+    assert!(rows.iter().all(|r| r["sp_name"] == "sled-00"));
+    let q = gateway()
+        .args(["query", "--class", "hw.temp.*", "--json", "--since", "1h"])
+        .arg("--db")
+        .arg(&db)
+        .output()
+        .unwrap();
+    let rows = json_lines(&q.stdout);
+    assert!(
+        rows.iter().all(|r| r["class"] == "hw.temp.overtemp"),
+        "{rows:?}"
+    );
+
+    let s = gateway()
+        .args(["summary", "--json"])
+        .arg("--db")
+        .arg(&db)
+        .output()
+        .unwrap();
+    let counts = json_lines(&s.stdout);
+    let total: u64 = counts.iter().map(|c| c["count"].as_u64().unwrap()).sum();
+    let conn = Connection::open(&db).unwrap();
+    let rows: i64 = conn
+        .query_row("SELECT COUNT(*) FROM ereports", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(total, rows as u64);
+    assert_eq!(
+        counts
+            .iter()
+            .map(|c| c["sp"].as_str().unwrap())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
+        3
+    );
+
+    // Age half the rows by two days; --retain-days 1 deletes exactly those.
+    conn.execute(
+        "UPDATE ereports SET time_collected_ms = time_collected_ms - 2 * 86400000 WHERE ena % 2 = 0",
+        [],
+    )
+    .unwrap();
+    let old: i64 = conn
+        .query_row("SELECT COUNT(*) FROM ereports WHERE ena % 2 = 0", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let dead = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let out = gateway()
+        .args([
+            "--retain-days",
+            "1",
+            "--attempts",
+            "1",
+            "--timeout",
+            "20ms",
+            "--sp",
+        ])
+        .arg(dead.local_addr().unwrap().to_string())
+        .arg("--db")
+        .arg(&db)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("deleted {old} ereports older than 1 day")),
+        "{err}"
+    );
+    let left: i64 = conn
+        .query_row("SELECT COUNT(*) FROM ereports", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(left, rows - old);
+}
