@@ -1,0 +1,231 @@
+//! A whole rack end to end: 36 simulated SPs behind a lossy network (20% of
+//! packets dropped, duplicated or reordered each way), SPs restarting, and
+//! collector processes killed with SIGKILL and started again, all storing
+//! into one database. At the end every ereport each SP stored is in the
+//! database exactly once, byte for byte, and the loss records account for
+//! every ereport the SPs lost.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{LossyProxy, PgCluster};
+use ereport_gateway::db::Db;
+use ereport_sdk::decode::decode_value;
+use serde_json::json;
+use sp_sim::rack::{identity, layout};
+use sp_sim::sim::{Delivered, Sim, SimConfig};
+
+const SPS: usize = 36;
+
+/// One SP: its simulator, the proxy in front of it, and what every one of
+/// its incarnations stored (restart id -> deliveries, losses).
+struct Sp {
+    name: String,
+    sim: Option<Sim>,
+    proxy: LossyProxy,
+    done: Vec<(String, Vec<Delivered>, u64)>,
+}
+
+fn start_sim(i: usize, listen: SocketAddr, seed: u64) -> Sim {
+    let (kind, slot) = layout(i, SPS);
+    Sim::start(SimConfig {
+        listen,
+        rate: 40.0,
+        store_bytes: 4096,
+        vpd_delay: Duration::from_millis(50),
+        fault_every: (i % 9 == 0).then_some(Duration::from_millis(700)),
+        seed,
+        identity: identity(kind, slot),
+        record_deliveries: true,
+        ..SimConfig::default()
+    })
+    .unwrap()
+}
+
+fn collector(id: &str, inventory: &Path, db: &str) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_ereport-gateway"))
+        .args([
+            "--follow",
+            "--interval",
+            "100ms",
+            "--timeout",
+            "40ms",
+            "--attempts",
+            "30",
+        ])
+        .args(["--collector-id", id, "--db", db])
+        .arg("--inventory")
+        .arg(inventory)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// How many rows the database holds.
+fn rows(db: &Db) -> u64 {
+    db.summary().unwrap().iter().map(|(_, _, n)| n).sum()
+}
+
+fn run_rack(db_target: &str, collectors: usize) {
+    let mut sps: Vec<Sp> = (0..SPS)
+        .map(|i| {
+            let sim = start_sim(i, "127.0.0.1:0".parse().unwrap(), 100 + i as u64);
+            let proxy = LossyProxy::start(sim.local_addr(), 0.2, 7 + i as u64);
+            let (kind, slot) = layout(i, SPS);
+            let name = match kind {
+                sp_sim::rack::SpKind::Sled => format!("sled-{slot:02}"),
+                sp_sim::rack::SpKind::Switch => format!("switch-{slot}"),
+                sp_sim::rack::SpKind::Power => format!("power-{slot}"),
+            };
+            Sp {
+                name,
+                sim: Some(sim),
+                proxy,
+                done: Vec::new(),
+            }
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = dir.path().join("rack.json");
+    let inv: Vec<_> = sps
+        .iter()
+        .map(|s| json!({"name": s.name, "address": s.proxy.addr.to_string()}))
+        .collect();
+    std::fs::write(&inventory, serde_json::to_string(&inv).unwrap()).unwrap();
+    let db = Db::open(Path::new(db_target)).unwrap();
+    let mut children: Vec<Child> = (0..collectors)
+        .map(|c| collector(&format!("c{c}"), &inventory, db_target))
+        .collect();
+
+    let started = Instant::now();
+    let mut round = 0;
+    while started.elapsed() < Duration::from_secs(6) {
+        std::thread::sleep(Duration::from_millis(700));
+        round += 1;
+        // SIGKILL a collector and start it again.
+        let victim = round % children.len();
+        let _ = children[victim].kill();
+        let _ = children[victim].wait();
+        children[victim] = collector(&format!("c{victim}"), &inventory, db_target);
+        // Restart an SP (a new restart id on the same address), once what
+        // it stored has been collected: an SP's RAM does not survive.
+        let sp = &mut sps[(round * 7) % SPS];
+        if let Some(sim) = sp.sim.take() {
+            sim.pause_producers(true);
+            let addr = sim.local_addr();
+            let rid = sim.restart_id().to_string();
+            let delivered = sim.delivered();
+            wait_until(Duration::from_secs(20), || {
+                stored(&db, &rid).len() >= delivered.len() + 1
+            });
+            let st = sim.stop();
+            sp.done.push((rid, delivered, st.store.lost.into()));
+            sp.sim = Some(start_sim(round, addr, 1000 + round as u64));
+        }
+    }
+    // Stop producing; let the collectors take what is left.
+    for sp in &sps {
+        if let Some(sim) = &sp.sim {
+            sim.pause_producers(true);
+        }
+    }
+    let mut last = u64::MAX;
+    wait_until(Duration::from_secs(30), || {
+        let now = rows(&db);
+        let settled = now == last;
+        last = now;
+        std::thread::sleep(Duration::from_millis(500));
+        settled
+    });
+    for mut c in children {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+    for sp in &mut sps {
+        if let Some(sim) = sp.sim.take() {
+            let rid = sim.restart_id().to_string();
+            let delivered = sim.delivered();
+            let st = sim.stop();
+            sp.done.push((rid, delivered, st.store.lost.into()));
+        }
+    }
+
+    // Every incarnation of every SP: each stored ereport once, byte for
+    // byte; the loss records add up to what it lost.
+    let mut checked = 0;
+    for sp in &sps {
+        for (rid, delivered, lost) in &sp.done {
+            let rows = stored(&db, rid);
+            for d in delivered {
+                let body = rows
+                    .get(&d.ena.0)
+                    .unwrap_or_else(|| panic!("{} {rid} ENA {} missing", sp.name, d.ena));
+                assert_eq!(body, &d.body, "{} ENA {}", sp.name, d.ena);
+                checked += 1;
+            }
+            let reported: u64 = rows
+                .values()
+                .filter_map(|b| decode_value(b).ok()?.get("lost")?.as_u64())
+                .sum();
+            assert_eq!(reported, *lost, "{} {rid}: losses reported", sp.name);
+        }
+    }
+    let incarnations: usize = sps.iter().map(|s| s.done.len()).sum();
+    assert!(incarnations > SPS, "SPs restarted: {incarnations} incarnations");
+    assert!(checked > 1000, "{checked} ereports checked");
+    let gaps = db.gaps().unwrap();
+    assert!(gaps.is_empty(), "no ENA went missing: {gaps:?}");
+}
+
+/// The bodies stored for one restart, by ENA.
+fn stored(db: &Db, rid: &str) -> BTreeMap<u64, Vec<u8>> {
+    let filter = ereport_gateway::db::Filter {
+        restart_id: Some(rid.to_string()),
+        limit: u64::MAX >> 1,
+        ..Default::default()
+    };
+    db.query(&filter)
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["ena"].as_u64())
+        .map(|ena| (ena, body(db, rid, ena)))
+        .collect()
+}
+
+fn body(db: &Db, rid: &str, ena: u64) -> Vec<u8> {
+    db.body(
+        ereport_sdk::RestartId(u128::from_str_radix(rid, 16).unwrap()),
+        ereport_sdk::Ena(ena),
+    )
+    .unwrap()
+    .unwrap()
+}
+
+fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) {
+    let end = Instant::now() + limit;
+    while Instant::now() < end {
+        if done() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_rack_three_collectors_and_postgresql_lose_nothing() {
+    let pg = PgCluster::start();
+    run_rack(&pg.url, 3);
+}
+
+#[test]
+fn a_rack_one_collector_and_sqlite_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rack.sqlite");
+    run_rack(path.to_str().unwrap(), 1);
+}
