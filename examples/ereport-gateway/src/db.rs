@@ -427,6 +427,59 @@ impl Db {
         .map_err(|e| self.err(e))
     }
 
+    /// The bodies stored for ENAs `first..=last` of a restart, by ENA: one
+    /// query for a whole response's worth of records.
+    pub fn bodies(
+        &self,
+        rid: RestartId,
+        first: Ena,
+        last: Ena,
+    ) -> Result<std::collections::BTreeMap<u64, Vec<u8>>, DbError> {
+        let conn = match &self.backend {
+            Backend::Sqlite(c) => c,
+            Backend::Postgres(pg) => return pg.bodies(rid, first, last),
+        };
+        let mut st = conn
+            .prepare_cached(
+                "SELECT ena, body FROM ereports WHERE restart_id = ?1 AND ena BETWEEN ?2 AND ?3",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map(params![rid.to_string(), sql(first.0), sql(last.0)], |r| {
+                Ok((unsql(r.get(0)?), r.get(1)?))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut out = std::collections::BTreeMap::new();
+        for row in rows {
+            let (ena, body) = row.map_err(|e| self.err(e))?;
+            out.insert(ena, body);
+        }
+        Ok(out)
+    }
+
+    /// The committed ENA of an SP's cursor and its restart, without the
+    /// metadata (read before every request when collectors share a
+    /// database).
+    pub fn committed(&self, sp: &str) -> Result<Option<(RestartId, Ena)>, DbError> {
+        let conn = match &self.backend {
+            Backend::Sqlite(c) => c,
+            Backend::Postgres(pg) => return pg.committed(sp),
+        };
+        let row: Option<(String, i64)> = conn
+            .prepare_cached("SELECT restart_id, committed_ena FROM sp_cursor WHERE sp_name = ?1")
+            .and_then(|mut st| {
+                st.query_row([sp], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()
+            })
+            .map_err(|e| self.err(e))?;
+        Ok(row.and_then(|(rid, ena)| {
+            Some((
+                RestartId(u128::from_str_radix(&rid, 16).ok()?),
+                Ena(unsql(ena)),
+            ))
+        }))
+    }
+
     /// Whether every ENA in `first..=last` is stored or inside a recorded
     /// gap.
     pub fn covers(&self, rid: RestartId, first: Ena, last: Ena) -> Result<bool, DbError> {

@@ -442,9 +442,14 @@ impl Gateway {
         let restarted = asked != Some(rid);
         // A restart's stream is sent from its earliest record.
         let expected = if restarted { Ena::FIRST } else { requested };
+        // What is stored already for these ENAs, in one query.
+        let stored = match (packet.entries.first(), packet.entries.last()) {
+            (Some(a), Some(b)) => self.db.bodies(rid, a.ena, b.ena)?,
+            _ => Default::default(),
+        };
         for e in &packet.entries {
-            match self.db.body(rid, e.ena)? {
-                Some(body) if body != e.body => {
+            match stored.get(&e.ena.0) {
+                Some(body) if *body != e.body => {
                     return Ok(Err(Rejection::Conflict { ena: e.ena }));
                 }
                 None if e.ena < expected => {
@@ -518,6 +523,15 @@ impl Gateway {
                 self.metadata = md;
                 self.db.save_restart(p.restart_id, &self.metadata)?;
             }
+        }
+        // Another collector sharing the database may have stored further:
+        // ask from there, as the control plane's collectors do, rather
+        // than fetch again what is stored.
+        if let Some((rid, committed)) = self.db.committed(&self.cfg.name)?
+            && Some(rid) == self.restart_id
+            && committed > self.committed
+        {
+            self.committed = committed;
         }
         let asked = self.restart_id;
         let rid = asked.unwrap_or(RestartId::UNKNOWN);

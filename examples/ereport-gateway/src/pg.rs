@@ -200,6 +200,40 @@ impl PgDb {
             .map(|r| r.get(0)))
     }
 
+    /// See [`Db::bodies`](crate::db::Db::bodies).
+    pub fn bodies(
+        &self,
+        rid: RestartId,
+        first: Ena,
+        last: Ena,
+    ) -> Result<std::collections::BTreeMap<u64, Vec<u8>>, DbError> {
+        let rows = self
+            .client
+            .borrow_mut()
+            .query(
+                "SELECT ena, body FROM ereports WHERE restart_id = $1 AND ena BETWEEN $2 AND $3",
+                &[&rid.to_string(), &sql(first.0), &sql(last.0)],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(rows.iter().map(|r| (unsql(r.get(0)), r.get(1))).collect())
+    }
+
+    /// See [`Db::committed`](crate::db::Db::committed).
+    pub fn committed(&self, sp: &str) -> Result<Option<(RestartId, Ena)>, DbError> {
+        let row = self
+            .client
+            .borrow_mut()
+            .query_opt(
+                "SELECT restart_id, committed_ena FROM sp_cursor WHERE sp_name = $1",
+                &[&sp],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(row.and_then(|r| {
+            let rid = u128::from_str_radix(&r.get::<_, String>(0), 16).ok()?;
+            Some((RestartId(rid), Ena(unsql(r.get(1)))))
+        }))
+    }
+
     /// See [`Db::covers`](crate::db::Db::covers).
     pub fn covers(&self, rid: RestartId, first: Ena, last: Ena) -> Result<bool, DbError> {
         let want = last.0.saturating_sub(first.0).saturating_add(1);
@@ -230,47 +264,63 @@ impl PgDb {
             source: e,
         };
         let mut tx = client.transaction().map_err(err)?;
-        let insert = tx
-            .prepare(
+        let rid_text = rid.to_string();
+        let now = SystemTime::now();
+        let slot = sp.slot.map(i64::from);
+        // One statement for the whole response: the rows that were new come
+        // back from RETURNING, the others (another collector's) do not.
+        let fresh_enas: std::collections::BTreeSet<i64> = if ereports.is_empty() {
+            Default::default()
+        } else {
+            let enas: Vec<i64> = ereports.iter().map(|e| sql(e.ena.0)).collect();
+            let gens: Vec<i64> = ereports.iter().map(|e| i64::from(e.task_gen)).collect();
+            let uptimes: Vec<i64> = ereports.iter().map(|e| sql(e.uptime_ms)).collect();
+            let classes: Vec<Option<String>> = ereports.iter().map(row_class).collect();
+            let mut values = Vec::with_capacity(ereports.len());
+            let mut params: Vec<&(dyn postgres::types::ToSql + Sync)> =
+                Vec::with_capacity(ereports.len() * 17);
+            for (i, e) in ereports.iter().enumerate() {
+                let at = params.len();
+                let row: Vec<String> = (1..=17).map(|k| format!("${}", at + k)).collect();
+                values.push(format!("({})", row.join(", ")));
+                params.extend_from_slice(&[
+                    &rid_text,
+                    &enas[i],
+                    &e.task_name,
+                    &gens[i],
+                    &uptimes[i],
+                    &e.body,
+                    &e.json,
+                    &e.invalid_error,
+                    &e.catalog_error,
+                    &sp.name,
+                    &sp.kind,
+                    &slot,
+                    &sp.part_number,
+                    &sp.serial_number,
+                    &classes[i],
+                    &now,
+                    &sp.collector_id,
+                ]);
+            }
+            let statement = format!(
                 "INSERT INTO ereports
                  (restart_id, ena, task_name, task_gen, uptime_ms, body, report, invalid_error,
                   catalog_error, sp_name, sp_kind, sp_slot, part_number, serial_number, class,
                   time_collected, collector_id)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
-                 ON CONFLICT (restart_id, ena) DO NOTHING",
-            )
-            .map_err(err)?;
-        let rid_text = rid.to_string();
-        let now = SystemTime::now();
-        let slot = sp.slot.map(i64::from);
-        let mut fresh = Vec::with_capacity(ereports.len());
-        for e in ereports {
-            let n = tx
-                .execute(
-                    &insert,
-                    &[
-                        &rid_text,
-                        &sql(e.ena.0),
-                        &e.task_name,
-                        &i64::from(e.task_gen),
-                        &sql(e.uptime_ms),
-                        &e.body,
-                        &e.json,
-                        &e.invalid_error,
-                        &e.catalog_error,
-                        &sp.name,
-                        &sp.kind,
-                        &slot,
-                        &sp.part_number,
-                        &sp.serial_number,
-                        &row_class(e),
-                        &now,
-                        &sp.collector_id,
-                    ],
-                )
-                .map_err(err)?;
-            fresh.push(n == 1);
-        }
+                 VALUES {} ON CONFLICT (restart_id, ena) DO NOTHING RETURNING ena",
+                values.join(", ")
+            );
+            tx.query(&statement, &params)
+                .map_err(err)?
+                .iter()
+                .map(|r| r.get::<_, i64>(0))
+                .collect()
+        };
+        let fresh: Vec<bool> = ereports
+            .iter()
+            .map(|e| fresh_enas.contains(&sql(e.ena.0)))
+            .collect();
         if let Some(g) = gap {
             tx.execute(
                 "INSERT INTO gaps (restart_id, sp_name, first_ena, last_ena, seen)
@@ -430,4 +480,111 @@ pub fn is_postgres(target: &str) -> bool {
     target.starts_with("postgres://")
         || target.starts_with("postgresql://")
         || target.starts_with("host=")
+}
+
+/// A throwaway PostgreSQL cluster, for tests and benchmarks: `initdb` and `pg_ctl` (from `pg_config
+/// --bindir`) as the `postgres` user when running as root (PostgreSQL
+/// refuses root), on a private socket directory and a free port; stopped
+/// and removed on drop.
+pub struct TempCluster {
+    dir: std::path::PathBuf,
+    bindir: std::path::PathBuf,
+    /// The connection string (`host=… port=… user=postgres dbname=postgres`).
+    pub url: String,
+}
+
+fn as_postgres(program: &std::path::Path) -> std::process::Command {
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if root {
+        let mut c = std::process::Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(program);
+        c
+    } else {
+        std::process::Command::new(program)
+    }
+}
+
+impl TempCluster {
+    /// Starts a cluster; panics with what went wrong if it cannot (it is
+    /// for tests and benchmarks).
+    pub fn start() -> TempCluster {
+        use std::os::unix::fs::PermissionsExt;
+        let out = std::process::Command::new("pg_config")
+            .arg("--bindir")
+            .output()
+            .expect("pg_config is installed (apt-get install postgresql)");
+        let bindir = std::path::PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        let dir = std::env::temp_dir().join(format!(
+            "ereport-pg-{}-{}",
+            std::process::id(),
+            SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let data = dir.join("data");
+        let st = as_postgres(&bindir.join("initdb"))
+            .args([
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+                "-E",
+                "UTF8",
+                "-D",
+            ])
+            .arg(&data)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(st.success(), "initdb failed");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let opts = format!(
+            "-k {} -p {port} -c listen_addresses='' -c max_connections=400 -c fsync=off -c synchronous_commit=off",
+            dir.display()
+        );
+        let st = as_postgres(&bindir.join("pg_ctl"))
+            .arg("-D")
+            .arg(&data)
+            .arg("-l")
+            .arg(dir.join("log"))
+            .args(["-w", "-o", &opts, "start"])
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(
+            st.success(),
+            "pg_ctl start failed: see {}",
+            dir.join("log").display()
+        );
+        TempCluster {
+            url: format!(
+                "host={} port={port} user=postgres dbname=postgres",
+                dir.display()
+            ),
+            dir,
+            bindir,
+        }
+    }
+}
+
+impl Drop for TempCluster {
+    fn drop(&mut self) {
+        let _ = as_postgres(&self.bindir.join("pg_ctl"))
+            .arg("-D")
+            .arg(self.dir.join("data"))
+            .args(["-m", "immediate", "stop"])
+            .stdout(std::process::Stdio::null())
+            .status();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }

@@ -178,7 +178,10 @@ fn run_rack(db_target: &str, collectors: usize) {
         }
     }
     let incarnations: usize = sps.iter().map(|s| s.done.len()).sum();
-    assert!(incarnations > SPS, "SPs restarted: {incarnations} incarnations");
+    assert!(
+        incarnations > SPS,
+        "SPs restarted: {incarnations} incarnations"
+    );
     assert!(checked > 1000, "{checked} ereports checked");
     let gaps = db.gaps().unwrap();
     assert!(gaps.is_empty(), "no ENA went missing: {gaps:?}");

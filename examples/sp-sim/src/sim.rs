@@ -445,6 +445,8 @@ struct PackratState {
 struct Shared {
     cfg: SimConfig,
     start: Instant,
+    /// The wall-clock time of `start`: uptime 0.
+    start_wall: std::time::SystemTime,
     stop: AtomicBool,
     paused: AtomicBool,
     packrat: Mutex<PackratState>,
@@ -563,6 +565,7 @@ impl Sim {
         let local_addr = net.local_addr().map_err(listen_error)?;
         let shared = Arc::new(Shared {
             start: Instant::now(),
+            start_wall: std::time::SystemTime::now(),
             stop: AtomicBool::new(false),
             paused: AtomicBool::new(false),
             packrat: Mutex::new(PackratState {
@@ -603,6 +606,12 @@ impl Sim {
     /// The address the snitch listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The wall-clock time of uptime 0: an ereport stored at uptime `u` ms
+    /// was stored at `started_at() + u`.
+    pub fn started_at(&self) -> std::time::SystemTime {
+        self.shared.start_wall
     }
 
     /// This run's restart id.

@@ -1,0 +1,267 @@
+//! `rack-bench`: the collector on a rack of 36 simulated SPs, into
+//! PostgreSQL (a throwaway cluster) and SQLite, printed as `rack.*` lines.
+//!
+//! - storm: every SP's 4 KiB store full; the time from the first request
+//!   until the whole rack is drained, with 1 and 3 collectors;
+//! - sustained: every SP producing; ereports stored per second with 3
+//!   collectors (1 for SQLite), and the p50/p99 time from an ereport's
+//!   delivery on the SP to its row's commit;
+//! - idle: the CPU a collector process uses polling an idle rack every
+//!   second.
+//!
+//! Everything runs on this machine: the simulator's 36 SPs, the
+//! collectors, and the database server.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use clap::Parser;
+use ereport_gateway::collector::{Collector, Target};
+use ereport_gateway::db::{Db, Filter};
+use ereport_gateway::gateway::GatewayConfig;
+use ereport_gateway::pg::TempCluster;
+use sp_sim::rack::Rack;
+use sp_sim::sim::SimConfig;
+
+/// Measures the collector on a simulated rack (see the source's header).
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// SPs in the rack.
+    #[arg(long, default_value_t = 36)]
+    sps: usize,
+    /// How long the sustained run lasts, in seconds.
+    #[arg(long, default_value_t = 5.0)]
+    seconds: f64,
+    /// Ereports a second each SP produces in the sustained run.
+    #[arg(long, default_value_t = 300.0)]
+    rate: f64,
+    /// Pause between a collector's rounds in the sustained run, in ms.
+    #[arg(long, default_value_t = 50)]
+    round_ms: u64,
+}
+
+fn rack(sps: usize, rate: f64) -> Rack {
+    Rack::start(
+        sps,
+        "127.0.0.1:0".parse().unwrap_or_else(|_| unreachable!()),
+        &SimConfig {
+            rate,
+            store_bytes: 4096,
+            vpd_delay: Duration::ZERO,
+            ..SimConfig::default()
+        },
+    )
+    .expect("the rack starts")
+}
+
+fn targets(r: &Rack) -> Vec<Target> {
+    r.sps()
+        .map(|(s, _)| Target {
+            name: s.name.clone(),
+            kind: Some(s.kind.name().into()),
+            slot: Some(s.slot),
+            addr: s.addr,
+        })
+        .collect()
+}
+
+fn collectors(n: usize, targets: &[Target], db: &str) -> Vec<Collector> {
+    (0..n)
+        .map(|i| {
+            let base = GatewayConfig {
+                collector_id: format!("bench-{i}"),
+                timeout: Duration::from_millis(100),
+                ..GatewayConfig::for_sp("127.0.0.1:1".parse().unwrap_or_else(|_| unreachable!()))
+            };
+            Collector::new(targets, &base, Path::new(db), None, 16).expect("a collector starts")
+        })
+        .collect()
+}
+
+/// Storm: fill every store, then time the drain.
+fn storm(db: &str, n: usize, sps: usize) -> f64 {
+    let r = rack(sps, 2000.0);
+    std::thread::sleep(Duration::from_millis(500));
+    for (_, sim) in r.sps() {
+        sim.pause_producers(true);
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    let t = targets(&r);
+    let cs = collectors(n, &t, db);
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for c in &cs {
+            s.spawn(move || c.round(&|_, _| {}));
+        }
+    });
+    let took = start.elapsed().as_secs_f64();
+    r.stop();
+    took
+}
+
+fn ms(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Sustained: produce for `seconds`, collect continuously; rows per
+/// second, and delivery-to-commit latencies.
+fn sustained(
+    db: &str,
+    n: usize,
+    sps: usize,
+    rate: f64,
+    seconds: f64,
+    round: Duration,
+) -> (f64, i64, i64) {
+    let r = rack(sps, rate);
+    let t = targets(&r);
+    let cs = collectors(n, &t, db);
+    let starts: std::collections::BTreeMap<String, i64> = r
+        .sps()
+        .map(|(_, sim)| (sim.restart_id().to_string(), ms(sim.started_at())))
+        .collect();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let before = Db::open(Path::new(db))
+        .expect("db")
+        .summary()
+        .expect("summary")
+        .iter()
+        .map(|x| x.2)
+        .sum::<u64>();
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for c in &cs {
+            let stop = &stop;
+            s.spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    c.round(&|_, _| {});
+                    std::thread::sleep(round);
+                }
+            });
+        }
+        std::thread::sleep(Duration::from_secs_f64(seconds));
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    });
+    let took = start.elapsed().as_secs_f64();
+    let produced: u64 = r.stop().iter().map(|(_, st)| st.delivered).sum();
+    println!(
+        "rack.sustained.produced_per_second: {:.0}",
+        produced as f64 / took
+    );
+    let db = Db::open(Path::new(db)).expect("db");
+    let after = db
+        .summary()
+        .expect("summary")
+        .iter()
+        .map(|x| x.2)
+        .sum::<u64>();
+    let rows = db
+        .query(&Filter {
+            limit: 1 << 40,
+            ..Filter::default()
+        })
+        .expect("query");
+    let mut lat: Vec<i64> = rows
+        .iter()
+        .filter_map(|row| {
+            let start = starts.get(row["restart_id"].as_str()?)?;
+            let delivered = start + row["hubris_uptime_ms"].as_i64()?;
+            Some(row["time_collected_ms"].as_i64()? - delivered)
+        })
+        .collect();
+    lat.sort_unstable();
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 - 1.0) * p) as usize)
+            .copied()
+            .unwrap_or(0)
+    };
+    ((after - before) as f64 / took, pct(0.5), pct(0.99))
+}
+
+/// CPU ticks (user + system) of a process, from /proc.
+fn cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+}
+
+/// Idle: a collector process polling an idle rack every second.
+fn idle(sps: usize, db: &Path) -> f64 {
+    let r = rack(sps, 0.0);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let inv = dir.path().join("rack.json");
+    std::fs::write(&inv, r.inventory().to_string()).expect("inventory");
+    let exe = std::env::current_exe().expect("exe");
+    let gateway = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|d| d.join("ereport-gateway"))
+        .expect("dir");
+    let mut child = Command::new(&gateway)
+        .args([
+            "--follow",
+            "--interval",
+            "1s",
+            "--run-for",
+            "12s",
+            "--inventory",
+        ])
+        .arg(&inv)
+        .arg("--db")
+        .arg(db)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (cargo build --release -p ereport-gateway)",
+                gateway.display()
+            )
+        });
+    // Past start-up, measure ten seconds.
+    std::thread::sleep(Duration::from_secs(1));
+    let a = cpu_ticks(child.id()).unwrap_or(0);
+    std::thread::sleep(Duration::from_secs(10));
+    let b = cpu_ticks(child.id()).unwrap_or(0);
+    let _ = child.kill();
+    let _ = child.wait();
+    r.stop();
+    // Ticks are 1/100 s: percent of one core over 10 s.
+    (b - a) as f64 / 10.0
+}
+
+fn main() {
+    let a = Args::parse();
+    let pg = TempCluster::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sqlite = dir.path().join("bench.sqlite");
+    let sqlite = sqlite.to_str().expect("utf-8 path").to_string();
+    for (name, db) in [("postgres", pg.url.as_str()), ("sqlite", sqlite.as_str())] {
+        for n in [1, 3] {
+            println!(
+                "rack.storm.{name}.{n}_collectors.drain_seconds: {:.3}",
+                storm(db, n, a.sps)
+            );
+        }
+        let n = if name == "postgres" { 3 } else { 1 };
+        let (rate, p50, p99) = sustained(
+            db,
+            n,
+            a.sps,
+            a.rate,
+            a.seconds,
+            Duration::from_millis(a.round_ms),
+        );
+        println!("rack.sustained.{name}.{n}_collectors.stored_per_second: {rate:.0}");
+        println!("rack.sustained.{name}.{n}_collectors.commit_latency_p50_ms: {p50}");
+        println!("rack.sustained.{name}.{n}_collectors.commit_latency_p99_ms: {p99}");
+    }
+    println!(
+        "rack.idle.1_collector.cpu_percent_of_a_core: {:.2}",
+        idle(a.sps, Path::new(&sqlite))
+    );
+}
