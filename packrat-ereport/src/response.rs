@@ -122,10 +122,9 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
             limit,
             committed_ena,
         } = *req;
+        // Setting the restart id initialised the store (a read before the
+        // first delivery still starts with the initial loss record).
         let own = self.restart_id().ok_or(ReadError::NoRestartId)?;
-        // A store read before its first delivery still starts with the
-        // initial loss record (its uptime unknown here: 0).
-        self.ensure_init(0);
         if lease.len() < MIN_RESPONSE_LEN {
             return Err(ReadError::LeaseTooShort);
         }
@@ -208,7 +207,7 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
                 .get(..named)
                 .unwrap_or(&[])
                 .iter()
-                .find(|&&(index, seen, _)| index == rec.task.index || seen == name)
+                .find(|&&(index, seen, _)| index == rec.task.index || same_name(seen, name))
                 .map(|&(_, _, entry)| entry);
             let fit = encode_if_fits(e, |e| {
                 self.write_entry(e.writer_mut(), &rec, name, earlier)
@@ -267,6 +266,13 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
         w.write_bytes(b)?;
         Ok(())
     }
+}
+
+/// Whether two task names are the same text: lengths first, then a byte
+/// loop (names are at most 32 bytes), which is smaller on the SP than a
+/// call to `memcmp`.
+fn same_name(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
 }
 
 /// The name packrat reports for task `index`: its name in the task table,

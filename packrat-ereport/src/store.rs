@@ -181,8 +181,10 @@ pub struct Store<const N: usize, T: TaskTable = NoTaskNames> {
     pub(crate) buf: [u8; N],
     stats: StoreStats,
     /// The most bytes (headers included) one task may hold; 0: no limit.
+    #[cfg(feature = "task-share")]
     task_share: u32,
     /// Share refusals by task index (saturating; see [`SHARE_STAT_TASKS`]).
+    #[cfg(feature = "task-share")]
     share_refusals: [u16; SHARE_STAT_TASKS],
     _tasks: core::marker::PhantomData<T>,
 }
@@ -225,7 +227,9 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
                 flushed: 0,
                 refused_over_share: 0,
             },
+            #[cfg(feature = "task-share")]
             task_share: 0,
+            #[cfg(feature = "task-share")]
             share_refusals: [0; SHARE_STAT_TASKS],
             _tasks: core::marker::PhantomData,
         }
@@ -251,19 +255,23 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
         let _ = self.insert_lost(None, uptime);
     }
 
-    pub(crate) fn ensure_init(&mut self, uptime: u64) {
+    fn ensure_init(&mut self, uptime: u64) {
         if self.hdr.next == 0 {
             self.init(self.own_id(), uptime);
         }
     }
 
-    /// Sets this boot's restart id (non-zero, once).
+    /// Sets this boot's restart id (non-zero, once), initialising the
+    /// store if nothing has yet (uptime 0).
     pub fn set_restart_id(&mut self, id: RestartId) -> Result<(), ereport_sdk::AdminError> {
         let id = NonZeroU128::new(id.0).ok_or(ereport_sdk::AdminError::Invalid)?;
         if self.restart_id().is_some() {
             return Err(ereport_sdk::AdminError::AlreadySet);
         }
         self.hdr.restart_id = id.get().to_le_bytes();
+        // Reads need the restart id, so from here on the store answers with
+        // at least its initial loss record, even before a first delivery.
+        self.ensure_init(0);
         Ok(())
     }
 
@@ -559,6 +567,7 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
             self.stats.refused_too_long = self.stats.refused_too_long.saturating_add(1);
             return Err(IngestError::TooLong);
         }
+        #[cfg(feature = "task-share")]
         if self.task_share != 0 && self.over_share(sender, len) {
             self.refuse_over_share(sender, uptime);
             return Err(IngestError::OverShare);
@@ -590,12 +599,17 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
     /// share while the others still get space. 0 removes the limit (the
     /// default). Packrat's own records (losses, task faults) are not
     /// limited.
+    ///
+    /// Behind the `task-share` feature, so images that do not use it pay
+    /// nothing for it.
+    #[cfg(feature = "task-share")]
     pub fn set_task_share(&mut self, bytes: usize) {
         self.task_share = u32::try_from(bytes).unwrap_or(u32::MAX);
     }
 
     /// Share refusals by task index; index [`SHARE_STAT_TASKS`]` - 1`
     /// counts that task and every higher one.
+    #[cfg(feature = "task-share")]
     pub fn share_refusals(&self) -> &[u16; SHARE_STAT_TASKS] {
         &self.share_refusals
     }
@@ -619,6 +633,7 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
     }
 
     /// Counts a delivery refused for the sender's share as a loss.
+    #[cfg(feature = "task-share")]
     #[cold]
     #[inline(never)]
     fn refuse_over_share(&mut self, sender: TaskId, uptime: u64) {
@@ -636,6 +651,7 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
     /// Whether a `len`-byte body from `sender` would take it past its
     /// share. The records are walked only when the store holds more than
     /// a share in all, so below that the check costs one comparison.
+    #[cfg(feature = "task-share")]
     #[inline(never)]
     fn over_share(&self, sender: TaskId, len: usize) -> bool {
         let share = self.task_share as usize;
