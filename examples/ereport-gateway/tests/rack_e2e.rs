@@ -67,11 +67,6 @@ fn collector(id: &str, inventory: &Path, db: &str) -> Child {
         .unwrap()
 }
 
-/// How many rows the database holds.
-fn rows(db: &Db) -> u64 {
-    db.summary().unwrap().iter().map(|(_, _, n)| n).sum()
-}
-
 fn run_rack(db_target: &str, collectors: usize) {
     let mut sps: Vec<Sp> = (0..SPS)
         .map(|i| {
@@ -121,10 +116,15 @@ fn run_rack(db_target: &str, collectors: usize) {
             let addr = sim.local_addr();
             let rid = sim.restart_id().to_string();
             let delivered = sim.delivered();
-            wait_until(Duration::from_secs(20), || {
+            let collected = wait_until(Duration::from_secs(60), || {
                 // ENA 1, the loss record, and every delivery.
-                stored(&db, &rid).len() > delivered.len()
+                holds_all(&db, &rid, &delivered)
             });
+            assert!(
+                collected,
+                "{}: not collected within 60 s before its restart",
+                sp.name
+            );
             let st = sim.stop();
             sp.done.push((rid, delivered, st.store.lost.into()));
             sp.sim = Some(start_sim(round, addr, 1000 + round as u64));
@@ -136,14 +136,16 @@ fn run_rack(db_target: &str, collectors: usize) {
             sim.pause_producers(true);
         }
     }
-    let mut last = u64::MAX;
-    wait_until(Duration::from_secs(30), || {
-        let now = rows(&db);
-        let settled = now == last;
-        last = now;
-        std::thread::sleep(Duration::from_millis(500));
-        settled
+    // Until every SP's deliveries (and its ENA 1) are stored: behind 20%
+    // loss an SP can take a while, so wait for the data, not for quiet.
+    let collected = wait_until(Duration::from_secs(90), || {
+        sps.iter().all(|sp| {
+            sp.sim
+                .as_ref()
+                .is_none_or(|sim| holds_all(&db, &sim.restart_id().to_string(), &sim.delivered()))
+        })
     });
+    assert!(collected, "the rack was not drained within 90 s");
     for mut c in children {
         let _ = c.kill();
         let _ = c.wait();
@@ -187,6 +189,12 @@ fn run_rack(db_target: &str, collectors: usize) {
     assert!(gaps.is_empty(), "no ENA went missing: {gaps:?}");
 }
 
+/// Whether the database holds every one of `delivered` and ENA 1.
+fn holds_all(db: &Db, rid: &str, delivered: &[Delivered]) -> bool {
+    let rows = stored(db, rid);
+    rows.contains_key(&1) && delivered.iter().all(|d| rows.contains_key(&d.ena.0))
+}
+
 /// The bodies stored for one restart, by ENA.
 fn stored(db: &Db, rid: &str) -> BTreeMap<u64, Vec<u8>> {
     let filter = ereport_gateway::db::Filter {
@@ -211,14 +219,16 @@ fn body(db: &Db, rid: &str, ena: u64) -> Vec<u8> {
     .unwrap()
 }
 
-fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) {
+/// Waits for `done`, up to `limit`; says whether it happened.
+fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
     let end = Instant::now() + limit;
     while Instant::now() < end {
         if done() {
-            return;
+            return true;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+    false
 }
 
 #[test]
