@@ -11,6 +11,7 @@ use std::cell::RefCell;
 use std::time::SystemTime;
 
 use ereport_sdk::{Ena, RestartId};
+use postgres::types::ToSql;
 use postgres::{Client, NoTls};
 use serde_json::{Map, Value as Json};
 
@@ -249,7 +250,10 @@ impl PgDb {
         Ok(unsql(stored) >= want)
     }
 
-    /// See [`Db::store`](crate::db::Db::store).
+    /// See [`Db::store`](crate::db::Db::store). The common case (no gap)
+    /// is one statement, so one transaction and one round trip: the rows
+    /// (those another collector stored are skipped, and do not come back
+    /// from `RETURNING`), the cursor, and the restart's latest ereport.
     pub fn store(
         &self,
         sp: &SpRow,
@@ -263,92 +267,78 @@ impl PgDb {
             url: redact(&self.url),
             source: e,
         };
-        let mut tx = client.transaction().map_err(err)?;
         let rid_text = rid.to_string();
         let now = SystemTime::now();
-        let slot = sp.slot.map(i64::from);
-        // One statement for the whole response: the rows that were new come
-        // back from RETURNING, the others (another collector's) do not.
-        let fresh_enas: std::collections::BTreeSet<i64> = if ereports.is_empty() {
-            Default::default()
-        } else {
-            let enas: Vec<i64> = ereports.iter().map(|e| sql(e.ena.0)).collect();
-            let gens: Vec<i64> = ereports.iter().map(|e| i64::from(e.task_gen)).collect();
-            let uptimes: Vec<i64> = ereports.iter().map(|e| sql(e.uptime_ms)).collect();
-            let classes: Vec<Option<String>> = ereports.iter().map(row_class).collect();
-            let mut values = Vec::with_capacity(ereports.len());
-            let mut params: Vec<&(dyn postgres::types::ToSql + Sync)> =
-                Vec::with_capacity(ereports.len() * 17);
-            for (i, e) in ereports.iter().enumerate() {
-                let at = params.len();
-                let row: Vec<String> = (1..=17).map(|k| format!("${}", at + k)).collect();
-                values.push(format!("({})", row.join(", ")));
-                params.extend_from_slice(&[
-                    &rid_text,
-                    &enas[i],
-                    &e.task_name,
-                    &gens[i],
-                    &uptimes[i],
-                    &e.body,
-                    &e.json,
-                    &e.invalid_error,
-                    &e.catalog_error,
-                    &sp.name,
-                    &sp.kind,
-                    &slot,
-                    &sp.part_number,
-                    &sp.serial_number,
-                    &classes[i],
-                    &now,
-                    &sp.collector_id,
-                ]);
-            }
+        let (insert, mut params) = insert_rows(sp, &rid_text, now, ereports);
+        let fresh_enas: std::collections::BTreeSet<i64> = if let (Some(insert), None) =
+            (&insert, gap)
+        {
+            // $1 is the restart id, $10 the SP's name and $16 the time, as
+            // in the first row; the committed ENA comes last.
+            params.push(Box::new(sql(committed.0)));
             let statement = format!(
-                "INSERT INTO ereports
-                 (restart_id, ena, task_name, task_gen, uptime_ms, body, report, invalid_error,
-                  catalog_error, sp_name, sp_kind, sp_slot, part_number, serial_number, class,
-                  time_collected, collector_id)
-                 VALUES {} ON CONFLICT (restart_id, ena) DO NOTHING RETURNING ena",
-                values.join(", ")
+                "WITH ins AS ({insert}),
+                 cur AS (INSERT INTO sp_cursor (sp_name, restart_id, committed_ena)
+                         VALUES ($10, $1, ${})
+                         ON CONFLICT (sp_name) DO UPDATE SET restart_id = excluded.restart_id,
+                                                             committed_ena = excluded.committed_ena),
+                 rs AS (UPDATE sp_restarts SET latest_ereport = $16, sp_name = $10
+                        WHERE restart_id = $1)
+                 SELECT ena FROM ins",
+                params.len()
             );
-            tx.query(&statement, &params)
+            let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref()).collect();
+            client
+                .query(&statement, &refs)
                 .map_err(err)?
                 .iter()
                 .map(|r| r.get::<_, i64>(0))
                 .collect()
-        };
-        let fresh: Vec<bool> = ereports
-            .iter()
-            .map(|e| fresh_enas.contains(&sql(e.ena.0)))
-            .collect();
-        if let Some(g) = gap {
+        } else {
+            let mut tx = client.transaction().map_err(err)?;
+            let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref()).collect();
+            let fresh = match &insert {
+                Some(insert) => tx
+                    .query(insert, &refs)
+                    .map_err(err)?
+                    .iter()
+                    .map(|r| r.get::<_, i64>(0))
+                    .collect(),
+                None => Default::default(),
+            };
+            if let Some(g) = gap {
+                tx.execute(
+                    "INSERT INTO gaps (restart_id, sp_name, first_ena, last_ena, seen)
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (restart_id, first_ena) DO NOTHING",
+                    &[
+                        &g.restart_id.to_string(),
+                        &sp.name,
+                        &sql(g.first.0),
+                        &sql(g.last.0),
+                        &now,
+                    ],
+                )
+                .map_err(err)?;
+            }
             tx.execute(
-                "INSERT INTO gaps (restart_id, sp_name, first_ena, last_ena, seen)
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (restart_id, first_ena) DO NOTHING",
-                &[
-                    &g.restart_id.to_string(),
-                    &sp.name,
-                    &sql(g.first.0),
-                    &sql(g.last.0),
-                    &now,
-                ],
+                "INSERT INTO sp_cursor (sp_name, restart_id, committed_ena) VALUES ($1, $2, $3)
+                 ON CONFLICT (sp_name) DO UPDATE SET restart_id = excluded.restart_id,
+                                                     committed_ena = excluded.committed_ena",
+                &[&sp.name, &rid_text, &sql(committed.0)],
             )
             .map_err(err)?;
-        }
-        tx.execute(
-            "INSERT INTO sp_cursor (sp_name, restart_id, committed_ena) VALUES ($1, $2, $3)
-             ON CONFLICT (sp_name) DO UPDATE SET restart_id = excluded.restart_id,
-                                                 committed_ena = excluded.committed_ena",
-            &[&sp.name, &rid_text, &sql(committed.0)],
-        )
-        .map_err(err)?;
-        tx.execute(
-            "UPDATE sp_restarts SET latest_ereport = $2, sp_name = $3 WHERE restart_id = $1",
-            &[&rid_text, &now, &sp.name],
-        )
-        .map_err(err)?;
-        tx.commit().map_err(err)?;
-        Ok(fresh)
+            tx.execute(
+                "UPDATE sp_restarts SET latest_ereport = $2, sp_name = $3 WHERE restart_id = $1",
+                &[&rid_text, &now, &sp.name],
+            )
+            .map_err(err)?;
+            tx.commit().map_err(err)?;
+            fresh
+        };
+        Ok(ereports
+            .iter()
+            .map(|e| fresh_enas.contains(&sql(e.ena.0)))
+            .collect())
     }
 
     /// See [`Db::set_cursor`](crate::db::Db::set_cursor).
@@ -459,6 +449,52 @@ impl PgDb {
     pub fn client(&self) -> std::cell::RefMut<'_, Client> {
         self.client.borrow_mut()
     }
+}
+
+/// The multi-row `INSERT … RETURNING ena` for `ereports`, and its
+/// parameters (17 a row), if there are any rows.
+fn insert_rows(
+    sp: &SpRow,
+    rid_text: &str,
+    now: SystemTime,
+    ereports: &[StoredEreport],
+) -> (Option<String>, Vec<Box<dyn ToSql + Sync>>) {
+    if ereports.is_empty() {
+        return (None, Vec::new());
+    }
+    let mut values = Vec::with_capacity(ereports.len());
+    let mut params: Vec<Box<dyn ToSql + Sync>> = Vec::with_capacity(ereports.len() * 17);
+    for e in ereports {
+        let at = params.len();
+        let row: Vec<String> = (1..=17).map(|k| format!("${}", at + k)).collect();
+        values.push(format!("({})", row.join(", ")));
+        params.push(Box::new(rid_text.to_string()));
+        params.push(Box::new(sql(e.ena.0)));
+        params.push(Box::new(e.task_name.clone()));
+        params.push(Box::new(i64::from(e.task_gen)));
+        params.push(Box::new(sql(e.uptime_ms)));
+        params.push(Box::new(e.body.clone()));
+        params.push(Box::new(e.json.clone()));
+        params.push(Box::new(e.invalid_error.clone()));
+        params.push(Box::new(e.catalog_error.clone()));
+        params.push(Box::new(sp.name.clone()));
+        params.push(Box::new(sp.kind.clone()));
+        params.push(Box::new(sp.slot.map(i64::from)));
+        params.push(Box::new(sp.part_number.clone()));
+        params.push(Box::new(sp.serial_number.clone()));
+        params.push(Box::new(row_class(e)));
+        params.push(Box::new(now));
+        params.push(Box::new(sp.collector_id.clone()));
+    }
+    let insert = format!(
+        "INSERT INTO ereports
+         (restart_id, ena, task_name, task_gen, uptime_ms, body, report, invalid_error,
+          catalog_error, sp_name, sp_kind, sp_slot, part_number, serial_number, class,
+          time_collected, collector_id)
+         VALUES {} ON CONFLICT (restart_id, ena) DO NOTHING RETURNING ena",
+        values.join(", ")
+    );
+    (Some(insert), params)
 }
 
 /// A connection string without its password, for messages.
