@@ -347,28 +347,12 @@ impl Db {
     /// The cursor: restart id and committed ENA, with that restart's
     /// metadata.
     pub fn cursor(&self, sp: &str) -> Result<Option<Cursor>, DbError> {
-        let conn = match &self.backend {
-            Backend::Sqlite(c) => c,
-            Backend::Postgres(pg) => return pg.cursor(sp),
-        };
-        let row: Option<(String, i64)> = conn
-            .query_row(
-                "SELECT restart_id, committed_ena FROM sp_cursor WHERE sp_name = ?1",
-                [sp],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map_err(|e| self.err(e))?;
-        let Some((rid, ena)) = row else {
+        let Some((restart_id, committed)) = self.committed(sp)? else {
             return Ok(None);
         };
-        let Ok(rid) = u128::from_str_radix(&rid, 16) else {
-            return Ok(None);
-        };
-        let restart_id = RestartId(rid);
         Ok(Some(Cursor {
             restart_id,
-            committed: Ena(unsql(ena)),
+            committed,
             metadata: self.metadata(restart_id)?,
         }))
     }

@@ -16,7 +16,7 @@ use postgres::{Client, NoTls};
 use serde_json::{Map, Value as Json};
 
 use crate::StoredEreport;
-use crate::db::{Cursor, DbError, Gap, SCHEMA_VERSION, SpRow, row_class};
+use crate::db::{DbError, Gap, SCHEMA_VERSION, SpRow, row_class};
 
 /// The tables, created if missing. Version 3 is the first PostgreSQL
 /// schema; the version lives in `schema_version`.
@@ -126,29 +126,6 @@ impl PgDb {
             client: RefCell::new(client),
             url: url.to_string(),
         })
-    }
-
-    /// See [`Db::cursor`](crate::db::Db::cursor).
-    pub fn cursor(&self, sp: &str) -> Result<Option<Cursor>, DbError> {
-        let row = self
-            .client
-            .borrow_mut()
-            .query_opt(
-                "SELECT restart_id, committed_ena FROM sp_cursor WHERE sp_name = $1",
-                &[&sp],
-            )
-            .map_err(|e| self.err(e))?;
-        let Some(row) = row else { return Ok(None) };
-        let (rid, ena): (String, i64) = (row.get(0), row.get(1));
-        let Ok(rid) = u128::from_str_radix(&rid, 16) else {
-            return Ok(None);
-        };
-        let restart_id = RestartId(rid);
-        Ok(Some(Cursor {
-            restart_id,
-            committed: Ena(unsql(ena)),
-            metadata: self.metadata(restart_id)?,
-        }))
     }
 
     /// See [`Db::metadata`](crate::db::Db::metadata).
