@@ -146,10 +146,16 @@ fn sustained(
         stop.store(true, std::sync::atomic::Ordering::SeqCst);
     });
     let took = start.elapsed().as_secs_f64();
-    let produced: u64 = r.stop().iter().map(|(_, st)| st.delivered).sum();
+    let stats = r.stop();
+    let produced: u64 = stats.iter().map(|(_, st)| st.delivered).sum();
+    let lost: u64 = stats.iter().map(|(_, st)| st.lost_full).sum();
     println!(
         "rack.sustained.produced_per_second: {:.0}",
         produced as f64 / took
+    );
+    println!(
+        "rack.sustained.lost_in_full_stores_per_second: {:.0}",
+        lost as f64 / took
     );
     let db = Db::open(Path::new(db)).expect("db");
     let after = db

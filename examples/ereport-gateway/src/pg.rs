@@ -12,7 +12,7 @@ use std::time::SystemTime;
 
 use ereport_sdk::{Ena, RestartId};
 use postgres::types::ToSql;
-use postgres::{Client, NoTls};
+use postgres::{Client, NoTls, Statement};
 use serde_json::{Map, Value as Json};
 
 use crate::StoredEreport;
@@ -81,6 +81,14 @@ fn unsql(v: i64) -> u64 {
 pub struct PgDb {
     client: RefCell<Client>,
     url: String,
+    /// The queries made for every request, prepared once per connection
+    /// (a query by text is prepared again each time: a round trip more).
+    prepared: Prepared,
+}
+
+struct Prepared {
+    committed: Statement,
+    bodies: Statement,
 }
 
 impl PgDb {
@@ -122,9 +130,20 @@ impl PgDb {
                     .map_err(err)?;
             }
         }
+        let prepared = Prepared {
+            committed: client
+                .prepare("SELECT restart_id, committed_ena FROM sp_cursor WHERE sp_name = $1")
+                .map_err(err)?,
+            bodies: client
+                .prepare(
+                    "SELECT ena, body FROM ereports WHERE restart_id = $1 AND ena BETWEEN $2 AND $3",
+                )
+                .map_err(err)?,
+        };
         Ok(PgDb {
             client: RefCell::new(client),
             url: url.to_string(),
+            prepared,
         })
     }
 
@@ -189,7 +208,7 @@ impl PgDb {
             .client
             .borrow_mut()
             .query(
-                "SELECT ena, body FROM ereports WHERE restart_id = $1 AND ena BETWEEN $2 AND $3",
+                &self.prepared.bodies,
                 &[&rid.to_string(), &sql(first.0), &sql(last.0)],
             )
             .map_err(|e| self.err(e))?;
@@ -201,10 +220,7 @@ impl PgDb {
         let row = self
             .client
             .borrow_mut()
-            .query_opt(
-                "SELECT restart_id, committed_ena FROM sp_cursor WHERE sp_name = $1",
-                &[&sp],
-            )
+            .query_opt(&self.prepared.committed, &[&sp])
             .map_err(|e| self.err(e))?;
         Ok(row.and_then(|r| {
             let rid = u128::from_str_radix(&r.get::<_, String>(0), 16).ok()?;
