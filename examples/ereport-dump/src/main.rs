@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use ereport_dump::{Dump, Image, Record, elf, find_store, read_store};
 use ereport_gateway::StoredEreport;
-use ereport_gateway::json::{body_error, ereport_json};
+use ereport_gateway::json::{ereport_json, invalid_error};
 use ereport_gateway::output::{Out, count, ereport_line_with_ena, escape};
 use ereport_sdk::Ena;
 use ereport_sdk::decode::Entry;
@@ -154,13 +154,14 @@ fn stored(args: &Args, dump: &Dump, r: &Record) -> StoredEreport {
         }
         m.insert("recovered".into(), Json::Bool(r.recovered));
     }
+    let invalid_error = invalid_error(&json);
     StoredEreport {
         restart_id: rid,
         ena: entry.ena,
         task_name: entry.task_name,
         task_gen: entry.task_gen,
         uptime_ms: entry.uptime_ms,
-        invalid_error: body_error(&entry.body),
+        invalid_error,
         catalog_error: None,
         body: entry.body,
         json,

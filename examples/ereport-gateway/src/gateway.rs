@@ -33,7 +33,7 @@ use serde_json::{Map, Value as Json};
 use crate::catalog::Catalog;
 use crate::db::{Db, DbError, Gap, SpRow, trim_identity};
 use crate::json::keys::{CATALOG_ERROR, SP_NAME};
-use crate::json::{body_error, ereport_json, to_json};
+use crate::json::{ereport_json, invalid_error, to_json};
 use crate::validate::{Rejection, validate};
 
 /// The largest UDP payload: the receive buffer's size.
@@ -629,6 +629,7 @@ impl Gateway {
         if let (Some(why), Json::Object(m)) = (&catalog_error, &mut json) {
             m.insert(CATALOG_ERROR.into(), Json::from(why.clone()));
         }
+        let invalid_error = invalid_error(&json);
         StoredEreport {
             restart_id: rid,
             ena: e.ena,
@@ -637,7 +638,7 @@ impl Gateway {
             uptime_ms: e.uptime_ms,
             body: e.body.clone(),
             json,
-            invalid_error: body_error(&e.body),
+            invalid_error,
             catalog_error,
         }
     }

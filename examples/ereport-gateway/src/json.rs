@@ -101,6 +101,16 @@ pub fn body_error(body: &[u8]) -> Option<String> {
     invalid_reason(&decode_value(body))
 }
 
+/// Why an ereport's JSON object (from [`ereport_json`]) is not a valid
+/// ereport, if it is not: read from the object, so the body is decoded
+/// once.
+pub fn invalid_error(ereport: &Json) -> Option<String> {
+    ereport
+        .get(keys::INVALID_ERROR)
+        .and_then(Json::as_str)
+        .map(str::to_string)
+}
+
 /// The JSON object for one ereport (see the module docs).
 pub fn ereport_json(restart_id: RestartId, entry: &Entry, metadata: &Map<String, Json>) -> Json {
     let decoded = decode_value(&entry.body);
@@ -182,5 +192,6 @@ mod tests {
                 .starts_with("the body is not valid CBOR")
         );
         assert_eq!(body_error(&[0xa0]), None);
+        assert_eq!(invalid_error(&j), body_error(&[0xa1, 0x61]));
     }
 }
