@@ -262,13 +262,18 @@ impl PgDb {
         };
         let rid_text = rid.to_string();
         let now = SystemTime::now();
-        let (insert, mut params) = insert_rows(sp, &rid_text, now, ereports);
+        // The rows' own values (bodies, reports) are borrowed, not copied;
+        // only the few derived per-row numbers are made here.
+        let derived = RowValues::new(sp, rid_text.clone(), now, ereports);
+        let insert = insert_statement(ereports.len());
+        let committed_param = sql(committed.0);
+        let mut params = derived.params(sp, ereports);
         let fresh_enas: std::collections::BTreeSet<i64> = if let (Some(insert), None) =
             (&insert, gap)
         {
             // $1 is the restart id, $10 the SP's name and $16 the time, as
             // in the first row; the committed ENA comes last.
-            params.push(Box::new(sql(committed.0)));
+            params.push(&committed_param);
             let statement = format!(
                 "WITH ins AS ({insert}),
                  cur AS (INSERT INTO sp_cursor (sp_name, restart_id, committed_ena)
@@ -280,19 +285,17 @@ impl PgDb {
                  SELECT ena FROM ins",
                 params.len()
             );
-            let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref()).collect();
             client
-                .query(&statement, &refs)
+                .query(&statement, &params)
                 .map_err(err)?
                 .iter()
                 .map(|r| r.get::<_, i64>(0))
                 .collect()
         } else {
             let mut tx = client.transaction().map_err(err)?;
-            let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref()).collect();
             let fresh = match &insert {
                 Some(insert) => tx
-                    .query(insert, &refs)
+                    .query(insert, &params)
                     .map_err(err)?
                     .iter()
                     .map(|r| r.get::<_, i64>(0))
@@ -444,50 +447,84 @@ impl PgDb {
     }
 }
 
-/// The multi-row `INSERT … RETURNING ena` for `ereports`, and its
-/// parameters (17 a row), if there are any rows.
-fn insert_rows(
-    sp: &SpRow,
-    rid_text: &str,
+/// Per-row values derived from the ereports (ENAs and times as `INT8`,
+/// classes), owned so the parameters can borrow them.
+struct RowValues {
+    rid: String,
     now: SystemTime,
-    ereports: &[StoredEreport],
-) -> (Option<String>, Vec<Box<dyn ToSql + Sync>>) {
-    if ereports.is_empty() {
-        return (None, Vec::new());
+    slot: Option<i64>,
+    enas: Vec<i64>,
+    gens: Vec<i64>,
+    uptimes: Vec<i64>,
+    classes: Vec<Option<String>>,
+}
+
+impl RowValues {
+    fn new(sp: &SpRow, rid: String, now: SystemTime, ereports: &[StoredEreport]) -> Self {
+        RowValues {
+            rid,
+            now,
+            slot: sp.slot.map(i64::from),
+            enas: ereports.iter().map(|e| sql(e.ena.0)).collect(),
+            gens: ereports.iter().map(|e| i64::from(e.task_gen)).collect(),
+            uptimes: ereports.iter().map(|e| sql(e.uptime_ms)).collect(),
+            classes: ereports.iter().map(row_class).collect(),
+        }
     }
-    let mut values = Vec::with_capacity(ereports.len());
-    let mut params: Vec<Box<dyn ToSql + Sync>> = Vec::with_capacity(ereports.len() * 17);
-    for e in ereports {
-        let at = params.len();
-        let row: Vec<String> = (1..=17).map(|k| format!("${}", at + k)).collect();
-        values.push(format!("({})", row.join(", ")));
-        params.push(Box::new(rid_text.to_string()));
-        params.push(Box::new(sql(e.ena.0)));
-        params.push(Box::new(e.task_name.clone()));
-        params.push(Box::new(i64::from(e.task_gen)));
-        params.push(Box::new(sql(e.uptime_ms)));
-        params.push(Box::new(e.body.clone()));
-        params.push(Box::new(e.json.clone()));
-        params.push(Box::new(e.invalid_error.clone()));
-        params.push(Box::new(e.catalog_error.clone()));
-        params.push(Box::new(sp.name.clone()));
-        params.push(Box::new(sp.kind.clone()));
-        params.push(Box::new(sp.slot.map(i64::from)));
-        params.push(Box::new(sp.part_number.clone()));
-        params.push(Box::new(sp.serial_number.clone()));
-        params.push(Box::new(row_class(e)));
-        params.push(Box::new(now));
-        params.push(Box::new(sp.collector_id.clone()));
+
+    /// The parameters of [`insert_statement`], 17 a row, borrowing the
+    /// ereports' bodies and reports.
+    fn params<'a>(
+        &'a self,
+        sp: &'a SpRow,
+        ereports: &'a [StoredEreport],
+    ) -> Vec<&'a (dyn ToSql + Sync)> {
+        let mut params: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(ereports.len() * 17 + 1);
+        for (i, e) in ereports.iter().enumerate() {
+            params.extend_from_slice(&[
+                &self.rid,
+                &self.enas[i],
+                &e.task_name,
+                &self.gens[i],
+                &self.uptimes[i],
+                &e.body,
+                &e.json,
+                &e.invalid_error,
+                &e.catalog_error,
+                &sp.name,
+                &sp.kind,
+                &self.slot,
+                &sp.part_number,
+                &sp.serial_number,
+                &self.classes[i],
+                &self.now,
+                &sp.collector_id,
+            ]);
+        }
+        params
     }
-    let insert = format!(
+}
+
+/// The multi-row `INSERT … RETURNING ena` for `rows` ereports (17
+/// parameters a row), if there are any.
+fn insert_statement(rows: usize) -> Option<String> {
+    if rows == 0 {
+        return None;
+    }
+    let values: Vec<String> = (0..rows)
+        .map(|r| {
+            let row: Vec<String> = (1..=17).map(|k| format!("${}", r * 17 + k)).collect();
+            format!("({})", row.join(", "))
+        })
+        .collect();
+    Some(format!(
         "INSERT INTO ereports
          (restart_id, ena, task_name, task_gen, uptime_ms, body, report, invalid_error,
           catalog_error, sp_name, sp_kind, sp_slot, part_number, serial_number, class,
           time_collected, collector_id)
          VALUES {} ON CONFLICT (restart_id, ena) DO NOTHING RETURNING ena",
         values.join(", ")
-    );
-    (Some(insert), params)
+    ))
 }
 
 /// A connection string without its password, for messages.
