@@ -9,6 +9,7 @@
 use minicbor::Encoder;
 
 use crate::schema::{ClassSchema, TypeSchema};
+use crate::writer::SliceWriter;
 use minicbor::encode::{Error, Write};
 
 /// Longest task name packrat writes into a response, in bytes.
@@ -107,7 +108,7 @@ pub const fn max(a: usize, b: usize) -> usize {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be an ereport field: it has no static maximum encoded length",
     label = "no static maximum length",
-    note = "use fixed-capacity types: integers, bools, floats, arrays, `heapless::String<N>`, `heapless::Vec<T, N>`, or a type with `#[derive(EreportField)]`"
+    note = "use fixed-capacity types: integers, bools, floats, arrays, `FixedStr<'static, N>` for borrowed text (not `&str`), `FixedString<N>` or `heapless::String<N>`, `heapless::Vec<T, N>`, references to any of these, or a type with `#[derive(EreportField)]`"
 )]
 pub trait EreportField {
     /// The most bytes [`encode`](Self::encode) can write.
@@ -119,6 +120,40 @@ pub trait EreportField {
 
     /// Encodes `self` as one CBOR item.
     fn encode<W: Write>(&self, e: &mut Encoder<W>) -> Result<(), Error<W::Error>>;
+
+    /// Writes the same item as [`encode`](Self::encode) straight into a
+    /// slice: the path [`Ereport::encode_to_slice`] takes. The derives and
+    /// the SDK's own implementations write directly; the default goes
+    /// through `encode`, so a hand-written implementation needs only that.
+    fn write(&self, w: &mut SliceWriter<'_>) -> Result<(), EncodeError> {
+        w.via_minicbor(|e| self.encode(e))
+    }
+}
+
+/// A field type whose value can be CBOR null, which `#[ereport(skip_if_nil)]`
+/// (upstream's `#[cbor(skip_if_nil)]`) leaves out of the map instead.
+#[diagnostic::on_unimplemented(
+    message = "`skip_if_nil` needs a field that can be null, and `{Self}` never is",
+    label = "never null",
+    note = "`skip_if_nil` leaves the key out when the value is `None`: use it on an `Option<T>` (or a reference to one), or remove it"
+)]
+pub trait Nullable {
+    /// Whether the value encodes as null.
+    fn is_nil(&self) -> bool;
+}
+
+impl<T> Nullable for Option<T> {
+    #[inline(always)]
+    fn is_nil(&self) -> bool {
+        self.is_none()
+    }
+}
+
+impl<T: Nullable + ?Sized> Nullable for &T {
+    #[inline(always)]
+    fn is_nil(&self) -> bool {
+        T::is_nil(self)
+    }
 }
 
 /// A type whose fields can join a parent map (`#[ereport(flatten)]`).
@@ -149,6 +184,12 @@ pub trait FlattenFields {
 
     /// Writes the entries (key, value pairs) without a map head.
     fn encode_entries<W: Write>(&self, e: &mut Encoder<W>) -> Result<(), Error<W::Error>>;
+
+    /// Writes the same entries straight into a slice (see
+    /// [`EreportField::write`]).
+    fn write_entries(&self, w: &mut SliceWriter<'_>) -> Result<(), EncodeError> {
+        w.via_minicbor(|e| self.encode_entries(e))
+    }
 }
 
 /// An ereport class: a CBOR map with `"k"` (class) and `"v"` (version) first.
@@ -194,19 +235,21 @@ pub trait Ereport {
     /// Encodes the whole ereport map.
     fn encode<W: Write>(&self, e: &mut Encoder<W>) -> Result<(), Error<W::Error>>;
 
+    /// Writes the same map straight into a slice. The derive writes the
+    /// fixed prefix (map head, `"k"`, class, `"v"`, version) and each key as
+    /// precomputed bytes; the default goes through [`encode`](Self::encode).
+    fn write(&self, w: &mut SliceWriter<'_>) -> Result<(), EncodeError> {
+        w.via_minicbor(|e| self.encode(e))
+    }
+
     /// Encodes into `buf`, returning the length. A buffer of
-    /// [`MAX_LEN`](Self::MAX_LEN) bytes always suffices.
+    /// [`MAX_LEN`](Self::MAX_LEN) bytes always suffices; a shorter one
+    /// that cannot hold the ereport is refused, never truncated into.
+    #[inline]
     fn encode_to_slice(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
-        let mut cursor = minicbor::encode::write::Cursor::new(buf);
-        let mut e = Encoder::new(&mut cursor);
-        self.encode(&mut e).map_err(|err| {
-            if err.is_write() {
-                EncodeError::BufferTooSmall
-            } else {
-                EncodeError::Invalid
-            }
-        })?;
-        Ok(cursor.position())
+        let mut w = SliceWriter::new(buf);
+        self.write(&mut w)?;
+        Ok(w.position())
     }
 }
 
@@ -406,7 +449,7 @@ pub const fn first_duplicate(keys: &Keys) -> Option<&'static str> {
 /// encoded with argument `n`, so for signed types too the longest head is
 /// that of `MAX`.
 macro_rules! integer {
-    ($kind:ident: $($t:ty => $m:ident),*) => {$(
+    ($kind:ident, $w:ident as $wide:ty: $($t:ty => $m:ident),*) => {$(
         impl EreportField for $t {
             const MAX_LEN: usize = head_len(<$t>::MAX as u64);
             const SCHEMA: TypeSchema = TypeSchema::$kind;
@@ -414,11 +457,15 @@ macro_rules! integer {
                 e.$m(*self as _)?;
                 Ok(())
             }
+            #[inline(always)]
+            fn write(&self, w: &mut SliceWriter<'_>) -> Result<(), EncodeError> {
+                w.$w(*self as $wide)
+            }
         }
     )*};
 }
-integer!(Uint: u8 => u8, u16 => u16, u32 => u32, u64 => u64, usize => u64);
-integer!(Int: i8 => i8, i16 => i16, i32 => i32, i64 => i64, isize => i64);
+integer!(Uint, uint as u64: u8 => u8, u16 => u16, u32 => u32, u64 => u64, usize => u64);
+integer!(Int, int as i64: i8 => i8, i16 => i16, i32 => i32, i64 => i64, isize => i64);
 
 impl EreportField for bool {
     const MAX_LEN: usize = 1;
@@ -426,6 +473,10 @@ impl EreportField for bool {
     fn encode<W: Write>(&self, e: &mut Encoder<W>) -> Result<(), Error<W::Error>> {
         e.bool(*self)?;
         Ok(())
+    }
+    #[inline(always)]
+    fn write(&self, w: &mut SliceWriter<'_>) -> Result<(), EncodeError> {
+        w.byte(if *self { 0xf5 } else { 0xf4 })
     }
 }
 
@@ -436,6 +487,11 @@ impl EreportField for f32 {
         e.f32(*self)?;
         Ok(())
     }
+    #[inline(always)]
+    fn write(&self, w: &mut SliceWriter<'_>) -> Result<(), EncodeError> {
+        let [a, b, c, d] = self.to_be_bytes();
+        w.put(&[0xfa, a, b, c, d])
+    }
 }
 
 impl EreportField for f64 {
@@ -444,6 +500,11 @@ impl EreportField for f64 {
     fn encode<W: Write>(&self, e: &mut Encoder<W>) -> Result<(), Error<W::Error>> {
         e.f64(*self)?;
         Ok(())
+    }
+    #[inline(always)]
+    fn write(&self, w: &mut SliceWriter<'_>) -> Result<(), EncodeError> {
+        let [a, b, c, d, e, f, g, h] = self.to_be_bytes();
+        w.put(&[0xfb, a, b, c, d, e, f, g, h])
     }
 }
 
@@ -459,6 +520,28 @@ impl<T: EreportField> EreportField for Option<T> {
                 Ok(())
             }
         }
+    }
+    #[inline]
+    fn write(&self, w: &mut SliceWriter<'_>) -> Result<(), EncodeError> {
+        match self {
+            Some(v) => v.write(w),
+            None => w.byte(0xf6),
+        }
+    }
+}
+
+/// A reference encodes as what it refers to (`&'static` tables of
+/// reference designators, shared sub-records), with the same maximum.
+impl<T: EreportField + ?Sized> EreportField for &T {
+    const MAX_LEN: usize = T::MAX_LEN;
+    const SCHEMA: TypeSchema = T::SCHEMA;
+    const OPTIONAL: bool = T::OPTIONAL;
+    fn encode<W: Write>(&self, e: &mut Encoder<W>) -> Result<(), Error<W::Error>> {
+        T::encode(self, e)
+    }
+    #[inline(always)]
+    fn write(&self, w: &mut SliceWriter<'_>) -> Result<(), EncodeError> {
+        T::write(self, w)
     }
 }
 
@@ -476,6 +559,13 @@ impl<T: EreportField, const N: usize> EreportField for [T; N] {
         }
         Ok(())
     }
+    fn write(&self, w: &mut SliceWriter<'_>) -> Result<(), EncodeError> {
+        w.head(4, N as u64)?;
+        for v in self {
+            v.write(w)?;
+        }
+        Ok(())
+    }
 }
 
 impl<const N: usize, L: heapless::LenType> EreportField for heapless::String<N, L> {
@@ -484,6 +574,10 @@ impl<const N: usize, L: heapless::LenType> EreportField for heapless::String<N, 
     fn encode<W: Write>(&self, e: &mut Encoder<W>) -> Result<(), Error<W::Error>> {
         e.str(self.as_str())?;
         Ok(())
+    }
+    #[inline]
+    fn write(&self, w: &mut SliceWriter<'_>) -> Result<(), EncodeError> {
+        w.str(self.as_str())
     }
 }
 
@@ -500,6 +594,13 @@ impl<T: EreportField, const N: usize, L: heapless::LenType> EreportField
         e.array(self.len() as u64)?;
         for v in self.iter() {
             v.encode(e)?;
+        }
+        Ok(())
+    }
+    fn write(&self, w: &mut SliceWriter<'_>) -> Result<(), EncodeError> {
+        w.head(4, self.len() as u64)?;
+        for v in self.iter() {
+            v.write(w)?;
         }
         Ok(())
     }
@@ -543,6 +644,10 @@ impl<const N: usize> EreportField for Bytes<N> {
         e.bytes(self.0.as_slice())?;
         Ok(())
     }
+    #[inline]
+    fn write(&self, w: &mut SliceWriter<'_>) -> Result<(), EncodeError> {
+        w.bytes(self.0.as_slice())
+    }
 }
 
 impl<T: FlattenFields> FlattenFields for Option<T> {
@@ -561,6 +666,38 @@ impl<T: FlattenFields> FlattenFields for Option<T> {
             Some(v) => v.encode_entries(e),
             None => Ok(()),
         }
+    }
+
+    #[inline]
+    fn write_entries(&self, w: &mut SliceWriter<'_>) -> Result<(), EncodeError> {
+        match self {
+            Some(v) => v.write_entries(w),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Flattening through a reference (`#[ereport(flatten)] cpu: &'static
+/// HostCpuRefdes`) merges the referred-to entries.
+impl<T: FlattenFields + ?Sized> FlattenFields for &T {
+    const MAX_ENTRIES: usize = T::MAX_ENTRIES;
+    const MAX_ENTRIES_LEN: usize = T::MAX_ENTRIES_LEN;
+    const KEYS: Keys = T::KEYS;
+    const SCHEMA: TypeSchema = T::SCHEMA;
+    const OPTIONAL: bool = T::OPTIONAL;
+
+    #[inline(always)]
+    fn entry_count(&self) -> usize {
+        T::entry_count(self)
+    }
+
+    fn encode_entries<W: Write>(&self, e: &mut Encoder<W>) -> Result<(), Error<W::Error>> {
+        T::encode_entries(self, e)
+    }
+
+    #[inline(always)]
+    fn write_entries(&self, w: &mut SliceWriter<'_>) -> Result<(), EncodeError> {
+        T::write_entries(self, w)
     }
 }
 

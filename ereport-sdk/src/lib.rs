@@ -98,12 +98,14 @@ extern crate std;
 extern crate self as ereport_sdk;
 
 mod ereport;
+mod fixedstr;
 mod ids;
 mod ipc;
 mod reporter;
 pub mod schema;
 pub mod storm;
 pub mod wire;
+mod writer;
 
 #[cfg(feature = "std")]
 pub mod addr;
@@ -112,15 +114,17 @@ pub mod decode;
 
 pub use ereport::{
     Bytes, EncodeError, Ereport, EreportField, FlattenFields, Keys, MAX_EREPORT_LEN,
-    MAX_TASK_NAME_LEN, NoRateLimit,
+    MAX_TASK_NAME_LEN, NoRateLimit, Nullable,
 };
 pub use ereport_macros::{Ereport, EreportField};
+pub use fixedstr::{FixedStr, FixedString, StringTooLong};
 pub use ids::{Ena, RestartId, TaskId};
 pub use ipc::{
     AdminError, Caboose, DeliverEreport, DeliverError, EreportAdmin, IdString, Identity,
     ReadEreports, ReadError, ReadRequest,
 };
 pub use reporter::{ClassCounts, Declared, SUPPRESSION_QUIET_MS};
+pub use writer::SliceWriter;
 
 pub use heapless;
 pub use minicbor;
@@ -128,9 +132,16 @@ pub use minicbor;
 /// Used by generated code; not part of the API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::ereport::{first_duplicate, head_len, max, sat_add};
+    pub use crate::ereport::{EncodeError, Nullable, first_duplicate, head_len, max, sat_add};
+    pub use crate::writer::SliceWriter;
     pub use minicbor::Encoder;
     pub use minicbor::encode::{Error, Write};
+
+    /// Writes precomputed CBOR (keys, the class prefix) through minicbor.
+    #[inline]
+    pub fn put<W: Write>(e: &mut Encoder<W>, bytes: &[u8]) -> Result<(), Error<W::Error>> {
+        e.writer_mut().write_all(bytes).map_err(Error::write)
+    }
 }
 
 /// Const helpers for computing CBOR lengths, shared with packrat.

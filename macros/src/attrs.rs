@@ -1,4 +1,10 @@
 //! Parsing `#[ereport(...)]` attributes, rejecting what would be ignored.
+//!
+//! `#[cbor(...)]` is read the same way, so that types written for upstream
+//! Hubris's derive (`#[cbor(rename, skip, skip_if_nil, flatten)]` on fields,
+//! `#[cbor(rename)]` on variants, `#[cbor(variant_id)]` on enums) port by
+//! changing imports. A type may carry one of each; a key given in both is a
+//! duplicate.
 
 use proc_macro2::Span;
 use syn::spanned::Spanned as _;
@@ -32,6 +38,8 @@ pub struct FieldAttrs {
     pub rename: Option<Spanned<String>>,
     pub skip: Option<Span>,
     pub flatten: Option<Span>,
+    /// Leave the entry out when the value is null (`None`).
+    pub skip_if_nil: Option<Span>,
 }
 
 #[derive(Default)]
@@ -39,24 +47,33 @@ pub struct VariantAttrs {
     pub rename: Option<Spanned<String>>,
 }
 
-/// The one `#[ereport]` attribute among `attrs`, if any; a second is an error.
-fn the_attr(attrs: &[Attribute]) -> Result<Option<&Attribute>> {
-    let mut found = None;
-    for attr in attrs.iter().filter(|a| a.path().is_ident("ereport")) {
-        if found.is_some() {
-            return Err(Error::new(
-                attr.span(),
-                "duplicate #[ereport] attribute: put every key in one #[ereport(...)]",
-            ));
+/// The attribute names this derive reads: its own, and upstream's.
+const ATTR_NAMES: [&str; 2] = ["ereport", "cbor"];
+
+/// The `#[ereport]` and `#[cbor]` attributes among `attrs`, at most one of
+/// each; a second of either is an error.
+fn the_attrs(attrs: &[Attribute]) -> Result<Vec<&Attribute>> {
+    let mut found: Vec<&Attribute> = Vec::new();
+    for name in ATTR_NAMES {
+        let mut named = attrs.iter().filter(|a| a.path().is_ident(name));
+        if let Some(first) = named.next() {
+            if let Some(second) = named.next() {
+                return Err(Error::new(
+                    second.span(),
+                    format!(
+                        "duplicate #[{name}] attribute: put every key in one #[{name}(...)]"
+                    ),
+                ));
+            }
+            found.push(first);
         }
-        found = Some(attr);
     }
     Ok(found)
 }
 
 fn set_once<T>(slot: &mut Option<T>, value: T, span: Span, key: &str) -> Result<()> {
     if slot.is_some() {
-        return Err(Error::new(span, format!("duplicate `{key}` in #[ereport]")));
+        return Err(Error::new(span, format!("duplicate `{key}` in #[ereport] or #[cbor]")));
     }
     *slot = Some(value);
     Ok(())
@@ -75,9 +92,13 @@ fn unknown(meta: &syn::meta::ParseNestedMeta<'_>, allowed: &str) -> Error {
 
 pub fn type_attrs(attrs: &[Attribute]) -> Result<TypeAttrs> {
     let mut out = TypeAttrs::default();
-    let Some(attr) = the_attr(attrs)? else {
-        return Ok(out);
-    };
+    for attr in the_attrs(attrs)? {
+        type_attr(attr, &mut out)?;
+    }
+    Ok(out)
+}
+
+fn type_attr(attr: &Attribute, out: &mut TypeAttrs) -> Result<()> {
     attr.parse_nested_meta(|meta| {
         let span = meta.path.span();
         if meta.path.is_ident("class") {
@@ -127,8 +148,7 @@ pub fn type_attrs(attrs: &[Attribute]) -> Result<TypeAttrs> {
                 "`class`, `version`, `rate_limit`, `variant_id` or `crate`",
             ))
         }
-    })?;
-    Ok(out)
+    })
 }
 
 /// `rate_limit(per_second = N, burst = M)`: both keys, each a positive
@@ -202,22 +222,35 @@ fn parse_version(lit: &LitInt) -> Result<u32> {
 
 pub fn field_attrs(attrs: &[Attribute]) -> Result<FieldAttrs> {
     let mut out = FieldAttrs::default();
-    let Some(attr) = the_attr(attrs)? else {
-        return Ok(out);
-    };
-    attr.parse_nested_meta(|meta| {
-        let span = meta.path.span();
-        if meta.path.is_ident("rename") {
-            let v = non_empty_str(&meta, "rename")?;
-            set_once(&mut out.rename, v, span, "rename")
-        } else if meta.path.is_ident("skip") {
-            set_once(&mut out.skip, span, span, "skip")
-        } else if meta.path.is_ident("flatten") {
-            set_once(&mut out.flatten, span, span, "flatten")
-        } else {
-            Err(unknown(&meta, "`rename`, `skip` or `flatten` on a field"))
-        }
-    })?;
+    for attr in the_attrs(attrs)? {
+        attr.parse_nested_meta(|meta| {
+            let span = meta.path.span();
+            if meta.path.is_ident("rename") {
+                let v = non_empty_str(&meta, "rename")?;
+                set_once(&mut out.rename, v, span, "rename")
+            } else if meta.path.is_ident("skip") {
+                set_once(&mut out.skip, span, span, "skip")
+            } else if meta.path.is_ident("flatten") {
+                set_once(&mut out.flatten, span, span, "flatten")
+            } else if meta.path.is_ident("skip_if_nil") {
+                set_once(&mut out.skip_if_nil, span, span, "skip_if_nil")
+            } else {
+                Err(unknown(
+                    &meta,
+                    "`rename`, `skip`, `skip_if_nil` or `flatten` on a field",
+                ))
+            }
+        })?;
+    }
+    if let (Some(_), Some(n)) = (out.skip, out.skip_if_nil) {
+        return Err(Error::new(n, "`skip_if_nil` is ignored on a skipped field"));
+    }
+    if let (Some(_), Some(n)) = (out.flatten, out.skip_if_nil) {
+        return Err(Error::new(
+            n,
+            "`skip_if_nil` is ignored on a flattened field: a flattened `None` already adds no entries",
+        ));
+    }
     if let (Some(_), Some(r)) = (out.skip, &out.rename) {
         return Err(Error::new(r.span, "`rename` is ignored on a skipped field"));
     }
@@ -235,26 +268,26 @@ pub fn field_attrs(attrs: &[Attribute]) -> Result<FieldAttrs> {
 
 pub fn variant_attrs(attrs: &[Attribute]) -> Result<VariantAttrs> {
     let mut out = VariantAttrs::default();
-    let Some(attr) = the_attr(attrs)? else {
-        return Ok(out);
-    };
-    attr.parse_nested_meta(|meta| {
-        let span = meta.path.span();
-        if meta.path.is_ident("rename") {
-            let v = non_empty_str(&meta, "rename")?;
-            set_once(&mut out.rename, v, span, "rename")
-        } else {
-            Err(unknown(&meta, "`rename` on a variant"))
-        }
-    })?;
+    for attr in the_attrs(attrs)? {
+        attr.parse_nested_meta(|meta| {
+            let span = meta.path.span();
+            if meta.path.is_ident("rename") {
+                let v = non_empty_str(&meta, "rename")?;
+                set_once(&mut out.rename, v, span, "rename")
+            } else {
+                Err(unknown(&meta, "`rename` on a variant"))
+            }
+        })?;
+    }
     Ok(out)
 }
 
 /// Classes the SDK writes itself, which no derived class may use.
 const RESERVED_CLASSES: &[&str] = &["ereport.suppressed"];
 
-/// Checks a class name: dot-separated segments of `a-z`, `0-9`, `_`, and
-/// none the SDK reserves.
+/// Checks a class name: dot-separated segments of `a-z`, `0-9`, `_` and
+/// `-` (upstream ships `hw.discovery-one.ae35.fault`), and none the SDK
+/// reserves.
 pub fn check_class(class: &Spanned<String>) -> Result<()> {
     if RESERVED_CLASSES.contains(&class.value.as_str()) {
         return Err(Error::new(
@@ -270,7 +303,7 @@ pub fn check_class(class: &Spanned<String>) -> Result<()> {
             !seg.is_empty()
                 && seg
                     .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
         });
     if ok {
         Ok(())
@@ -278,7 +311,7 @@ pub fn check_class(class: &Spanned<String>) -> Result<()> {
         Err(Error::new(
             class.span,
             format!(
-                "invalid ereport class {:?}: a class is dot-separated segments of `a-z`, `0-9` and `_`, like \"hw.pwr.pmbus.alert\"",
+                "invalid ereport class {:?}: a class is dot-separated segments of `a-z`, `0-9`, `_` and `-`, like \"hw.pwr.pmbus.alert\"",
                 class.value
             ),
         ))

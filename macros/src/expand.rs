@@ -3,7 +3,7 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{Data, DeriveInput, Error, Ident, Result, Type};
+use syn::{Data, DeriveInput, Error, Ident, Result};
 
 use crate::attrs::{self, TypeAttrs};
 use crate::krate::sdk_path;
@@ -118,12 +118,77 @@ struct Expander<'a> {
     kind: Kind,
 }
 
+/// One step of an encoding: bytes known at compile time (keys, heads, the
+/// class prefix), or code that writes a value. Each has a form for the
+/// direct path (`write`, into a [`SliceWriter`]) and one for minicbor's
+/// `Encoder` (`encode`); both write the same bytes.
+enum Op {
+    Bytes(Vec<u8>),
+    Code { fast: TokenStream, slow: TokenStream },
+}
+
+/// The CBOR head of major type `major` with argument `n`.
+fn cbor_head(major: u8, n: u64) -> Vec<u8> {
+    let mt = major << 5;
+    let b = n.to_be_bytes();
+    match head_len(n) {
+        1 => vec![mt | b[7]],
+        2 => vec![mt | 24, b[7]],
+        3 => vec![mt | 25, b[6], b[7]],
+        5 => vec![mt | 26, b[4], b[5], b[6], b[7]],
+        _ => {
+            let mut v = vec![mt | 27];
+            v.extend_from_slice(&b);
+            v
+        }
+    }
+}
+
+/// `s` as CBOR text, head included.
+fn cbor_text(s: &str) -> Vec<u8> {
+    let mut v = cbor_head(3, s.len() as u64);
+    v.extend_from_slice(s.as_bytes());
+    v
+}
+
+/// Code for `ops`, adjacent constant bytes merged into one write.
+fn emit(k: &TokenStream, ops: &[Op], fast: bool) -> TokenStream {
+    let mut out = TokenStream::new();
+    let mut pending: Vec<u8> = Vec::new();
+    let flush = |pending: &mut Vec<u8>, out: &mut TokenStream| {
+        if pending.is_empty() {
+            return;
+        }
+        let lit = syn::LitByteStr::new(pending, Span::call_site());
+        out.extend(if fast {
+            quote!(__w.put(#lit)?;)
+        } else {
+            quote!(#k::__private::put(__e, #lit)?;)
+        });
+        pending.clear();
+    };
+    for op in ops {
+        match op {
+            Op::Bytes(b) => pending.extend_from_slice(b),
+            Op::Code { fast: f, slow: s } => {
+                flush(&mut pending, &mut out);
+                out.extend(if fast { f.clone() } else { s.clone() });
+            }
+        }
+    }
+    flush(&mut pending, &mut out);
+    out
+}
+
 /// Pieces of code for a set of named fields that write map entries.
 struct Entries {
-    /// `usize` expression: entries written at run time.
-    count: TokenStream,
-    /// Statements writing the entries, with fields bound to their bindings.
-    encode: TokenStream,
+    /// Entries always written.
+    fixed_count: usize,
+    /// `usize` expressions: entries that depend on the value (flattened
+    /// fields, `skip_if_nil` fields).
+    dyn_count: Vec<TokenStream>,
+    /// The entries, with fields bound to their bindings.
+    ops: Vec<Op>,
     /// Const `usize` expressions.
     max_entries: TokenStream,
     max_len: TokenStream,
@@ -131,6 +196,50 @@ struct Entries {
     keys: TokenStream,
     /// Const `FieldSchema` expressions, one per field, for the catalog.
     schema: Vec<TokenStream>,
+}
+
+/// The const lengths and keys of a type's entries.
+struct Bounds {
+    max_entries: TokenStream,
+    max_len: TokenStream,
+    keys: TokenStream,
+}
+
+impl Entries {
+    fn bounds(&self) -> Bounds {
+        Bounds {
+            max_entries: self.max_entries.clone(),
+            max_len: self.max_len.clone(),
+            keys: self.keys.clone(),
+        }
+    }
+
+    /// `usize` expression: entries written at run time.
+    fn count(&self) -> TokenStream {
+        let fixed = self.fixed_count;
+        let dyns = &self.dyn_count;
+        quote!(#fixed #(+ #dyns)*)
+    }
+
+    /// The map head, then `prefix` (the class and version of an ereport),
+    /// then the entries: a map with `extra` more entries than these.
+    fn map_ops(self, prefix: Option<(Vec<u8>, usize)>) -> Vec<Op> {
+        let (prefix, extra) = prefix.unwrap_or_default();
+        let mut ops = Vec::with_capacity(self.ops.len() + 2);
+        if self.dyn_count.is_empty() {
+            ops.push(Op::Bytes(cbor_head(5, (self.fixed_count + extra) as u64)));
+        } else {
+            let count = self.count();
+            let n = quote!(((#count) as u64).saturating_add(#extra as u64));
+            ops.push(Op::Code {
+                fast: quote!(__w.head(5, #n)?;),
+                slow: quote!(__e.map(#n)?;),
+            });
+        }
+        ops.push(Op::Bytes(prefix));
+        ops.extend(self.ops);
+        ops
+    }
 }
 
 impl Expander<'_> {
@@ -177,31 +286,35 @@ impl Expander<'_> {
         let mut own_keys: Vec<String> = Vec::new();
         let mut fixed_count = 0usize;
         let mut fixed_len = 0usize;
-        let mut encode = Vec::new();
-        let mut flat_counts = Vec::new();
+        let mut ops = Vec::new();
+        let mut dyn_count = Vec::new();
         let mut flat_max_entries = Vec::new();
         let mut flat_max_len = Vec::new();
         let mut field_max_len = Vec::new();
         let mut flat_keys = Vec::new();
         let mut schema = Vec::new();
+        let mut nullable_entries = 0usize;
         if let Some((id, name)) = variant_id {
             own_keys.push(id.to_string());
             fixed_count += 1;
             fixed_len += str_len(id) + str_len(name);
-            encode.push(quote!(__e.str(#id)?.str(#name)?;));
+            let mut b = cbor_text(id);
+            b.extend(cbor_text(name));
+            ops.push(Op::Bytes(b));
         }
         for f in fields.iter().filter(|f| !f.skipped()) {
             let b = &f.binding;
             let ty = &f.ty;
             let sp = ty.span();
             if f.flattened() {
-                flat_counts.push(quote_spanned!(sp=> <#ty as #k::FlattenFields>::entry_count(#b)));
+                dyn_count.push(quote_spanned!(sp=> <#ty as #k::FlattenFields>::entry_count(#b)));
                 flat_max_entries.push(quote_spanned!(sp=> <#ty as #k::FlattenFields>::MAX_ENTRIES));
                 flat_max_len.push(quote_spanned!(sp=> <#ty as #k::FlattenFields>::MAX_ENTRIES_LEN));
                 flat_keys.push(quote_spanned!(sp=> &<#ty as #k::FlattenFields>::KEYS));
-                encode.push(
-                    quote_spanned!(sp=> <#ty as #k::FlattenFields>::encode_entries(#b, __e)?;),
-                );
+                ops.push(Op::Code {
+                    fast: quote_spanned!(sp=> <#ty as #k::FlattenFields>::write_entries(#b, __w)?;),
+                    slow: quote_spanned!(sp=> <#ty as #k::FlattenFields>::encode_entries(#b, __e)?;),
+                });
                 let name = f.member_name();
                 schema.push(quote_spanned!(sp=> #k::schema::FieldSchema {
                     name: #name,
@@ -212,10 +325,29 @@ impl Expander<'_> {
                 }));
             } else if let Some(key) = &f.key {
                 own_keys.push(key.clone());
-                fixed_count += 1;
                 fixed_len += str_len(key);
                 field_max_len.push(quote_spanned!(sp=> <#ty as #k::EreportField>::MAX_LEN));
-                encode.push(quote_spanned!(sp=> __e.str(#key)?; <#ty as #k::EreportField>::encode(#b, __e)?;));
+                let write = quote_spanned!(sp=> <#ty as #k::EreportField>::write(#b, __w)?;);
+                let encode = quote_spanned!(sp=> <#ty as #k::EreportField>::encode(#b, __e)?;);
+                if let Some(nil_span) = f.attrs.skip_if_nil {
+                    // Spanned on the attribute: "needs an Option" points at
+                    // `skip_if_nil` and the type.
+                    let present = quote_spanned!(nil_span=> !<#ty as #k::__private::Nullable>::is_nil(#b));
+                    dyn_count.push(quote!((#present) as usize));
+                    nullable_entries += 1;
+                    let key_lit = syn::LitByteStr::new(&cbor_text(key), Span::call_site());
+                    ops.push(Op::Code {
+                        fast: quote!(if #present { __w.put(#key_lit)?; #write }),
+                        slow: quote!(if #present { #k::__private::put(__e, #key_lit)?; #encode }),
+                    });
+                } else {
+                    fixed_count += 1;
+                    ops.push(Op::Bytes(cbor_text(key)));
+                    ops.push(Op::Code {
+                        fast: write,
+                        slow: encode,
+                    });
+                }
                 schema.push(quote_spanned!(sp=> #k::schema::FieldSchema {
                     name: #key,
                     ty: &<#ty as #k::EreportField>::SCHEMA,
@@ -225,10 +357,12 @@ impl Expander<'_> {
                 }));
             }
         }
+        let own_entries = fixed_count + nullable_entries;
         Entries {
-            count: quote!(#fixed_count #(+ #flat_counts)*),
-            encode: quote!(#(#encode)*),
-            max_entries: quote!(#k::__private::sat_add(#fixed_count, 0 #(+ #flat_max_entries)*)),
+            fixed_count,
+            dyn_count: dyn_count.clone(),
+            ops,
+            max_entries: quote!(#k::__private::sat_add(#own_entries, 0 #(+ #flat_max_entries)*)),
             max_len: {
                 let terms = field_max_len.iter().chain(flat_max_len.iter());
                 let mut expr = quote!(#fixed_len);
@@ -252,6 +386,48 @@ impl Expander<'_> {
                     quote!(#m: #b)
                 });
                 quote!(#path { #(#pats,)* .. })
+            }
+        }
+    }
+
+    /// `match self { pattern => ops, ... }` in both forms: (write, encode).
+    fn arms(&self, arms: Vec<(TokenStream, Vec<Op>)>) -> (TokenStream, TokenStream) {
+        let k = &self.krate;
+        let fast = arms.iter().map(|(pat, ops)| {
+            let body = emit(k, ops, true);
+            quote!(#pat => { #body })
+        });
+        let slow = arms.iter().map(|(pat, ops)| {
+            let body = emit(k, ops, false);
+            quote!(#pat => { #body })
+        });
+        (
+            quote!(match self { #(#fast)* }),
+            quote!(match self { #(#slow)* }),
+        )
+    }
+
+    /// The `write` and `encode` methods of `EreportField` or `Ereport`.
+    fn methods(&self, fast: TokenStream, slow: TokenStream) -> TokenStream {
+        let k = &self.krate;
+        quote! {
+            #[allow(unused_variables)]
+            fn encode<__W: #k::__private::Write>(
+                &self,
+                __e: &mut #k::__private::Encoder<__W>,
+            ) -> ::core::result::Result<(), #k::__private::Error<__W::Error>> {
+                #slow
+                ::core::result::Result::Ok(())
+            }
+
+            #[inline]
+            #[allow(unused_variables)]
+            fn write(
+                &self,
+                __w: &mut #k::__private::SliceWriter<'_>,
+            ) -> ::core::result::Result<(), #k::__private::EncodeError> {
+                #fast
+                ::core::result::Result::Ok(())
             }
         }
     }
@@ -291,20 +467,26 @@ impl Expander<'_> {
                 } else {
                     check_own_keys(fs, &[])?;
                 }
-                let e = self.entries(fs, None);
                 let pat = self.pattern(quote!(Self), &shape);
+                let e = self.entries(fs, None);
                 let fields = &e.schema;
                 let schema = quote!(#k::schema::TypeSchema::Map { fields: &[#(#fields),*] });
+                let bounds = e.bounds();
                 let flatten = self.flatten_impl(
                     &impl_generics,
                     &type_generics,
                     &where_clause,
-                    &e,
+                    &bounds,
                     schema,
-                    quote!(let #pat = self;),
+                    vec![(pat.clone(), e)],
                 );
-                let rest =
-                    self.map_impls(&impl_generics, &type_generics, &where_clause, name.span())?;
+                let rest = self.map_impls(
+                    &impl_generics,
+                    &type_generics,
+                    &where_clause,
+                    name.span(),
+                    vec![(pat, self.entries(fs, None))],
+                )?;
                 Ok(quote!(#flatten #rest))
             }
             (Shape::Tuple(_) | Shape::Unit, Kind::Ereport) => Err(Error::new(
@@ -328,43 +510,15 @@ impl Expander<'_> {
                         items: &[#(<#tys as #k::EreportField>::SCHEMA),*],
                     };)
                 };
-                let (encode, max) = if live.len() == 1 {
-                    // A newtype encodes as what it wraps.
-                    let ty = &live[0].ty;
-                    let b = &live[0].binding;
-                    (
-                        quote!(<#ty as #k::EreportField>::encode(#b, __e)),
-                        quote!(<#ty as #k::EreportField>::MAX_LEN),
-                    )
-                } else {
-                    let n = live.len();
-                    let head = head_len(n as u64);
-                    let tys = live.iter().map(|f| &f.ty);
-                    let tys2 = tys.clone();
-                    let bs = live.iter().map(|f| &f.binding);
-                    (
-                        quote!(__e.array(#n as u64)?; #(<#tys as #k::EreportField>::encode(#bs, __e)?;)* Ok(())),
-                        {
-                            let mut len = quote!(#head);
-                            for ty in tys2 {
-                                len = quote!(#k::__private::sat_add(#len, <#ty as #k::EreportField>::MAX_LEN));
-                            }
-                            len
-                        },
-                    )
-                };
+                let (ops, max) = self.tuple_items(&live, Vec::new(), 0);
+                let (fast, slow) = self.arms(vec![(pat, ops)]);
+                let methods = self.methods(fast, slow);
                 let force = self.force(quote!(<#name as #k::EreportField>::MAX_LEN));
                 Ok(quote! {
                     impl #impl_generics #k::EreportField for #name #type_generics #where_clause {
                         const MAX_LEN: usize = #max;
                         #schema
-                        fn encode<__W: #k::__private::Write>(
-                            &self,
-                            __e: &mut #k::__private::Encoder<__W>,
-                        ) -> ::core::result::Result<(), #k::__private::Error<__W::Error>> {
-                            let #pat = self;
-                            #encode
-                        }
+                        #methods
                     }
                     #force
                 })
@@ -372,26 +526,63 @@ impl Expander<'_> {
         }
     }
 
+    /// Ops and maximum length for unnamed fields after `prefix` (`fixed`
+    /// bytes): one field encodes as itself, several as an array.
+    fn tuple_items(
+        &self,
+        live: &[&Field],
+        mut prefix: Vec<u8>,
+        fixed: usize,
+    ) -> (Vec<Op>, TokenStream) {
+        let k = &self.krate;
+        let mut fixed = fixed;
+        if live.len() != 1 {
+            let head = cbor_head(4, live.len() as u64);
+            fixed += head.len();
+            prefix.extend(head);
+        }
+        let mut ops = vec![Op::Bytes(prefix)];
+        let mut len = quote!(#fixed);
+        for f in live {
+            let ty = &f.ty;
+            let b = &f.binding;
+            let sp = ty.span();
+            ops.push(Op::Code {
+                fast: quote_spanned!(sp=> <#ty as #k::EreportField>::write(#b, __w)?;),
+                slow: quote_spanned!(sp=> <#ty as #k::EreportField>::encode(#b, __e)?;),
+            });
+            len = quote!(#k::__private::sat_add(#len, <#ty as #k::EreportField>::MAX_LEN));
+        }
+        (ops, len)
+    }
+
+    /// `FlattenFields`: the type's bounds, keys and schema, and per arm
+    /// (one for a struct, one per variant) its pattern and entries.
     fn flatten_impl(
         &self,
         impl_generics: &syn::ImplGenerics<'_>,
         type_generics: &syn::TypeGenerics<'_>,
         where_clause: &TokenStream,
-        e: &Entries,
+        bounds: &Bounds,
         schema: TokenStream,
-        prelude: TokenStream,
+        arms: Vec<(TokenStream, Entries)>,
     ) -> TokenStream {
         let k = &self.krate;
         let name = self.name();
-        let Entries {
-            count,
-            encode,
+        let Bounds {
             max_entries,
             max_len,
             keys,
-            ..
-        } = e;
+        } = bounds;
+        let count_arms: Vec<TokenStream> = arms
+            .iter()
+            .map(|(pat, e)| {
+                let count = e.count();
+                quote!(#pat => #count,)
+            })
+            .collect();
         let check = self.dup_check(&quote!(<Self as #k::FlattenFields>::KEYS), name.span());
+        let (fast, slow) = self.arms(arms.into_iter().map(|(pat, e)| (pat, e.ops)).collect());
         quote! {
             impl #impl_generics #k::FlattenFields for #name #type_generics #where_clause {
                 const MAX_ENTRIES: usize = #max_entries;
@@ -403,9 +594,9 @@ impl Expander<'_> {
                 const SCHEMA: #k::schema::TypeSchema = #schema;
 
                 #[allow(unused_variables)]
+                #[inline]
                 fn entry_count(&self) -> usize {
-                    #prelude
-                    #count
+                    match self { #(#count_arms)* }
                 }
 
                 #[allow(unused_variables)]
@@ -413,26 +604,43 @@ impl Expander<'_> {
                     &self,
                     __e: &mut #k::__private::Encoder<__W>,
                 ) -> ::core::result::Result<(), #k::__private::Error<__W::Error>> {
-                    #prelude
-                    #encode
-                    Ok(())
+                    #slow
+                    ::core::result::Result::Ok(())
+                }
+
+                #[allow(unused_variables)]
+                #[inline]
+                fn write_entries(
+                    &self,
+                    __w: &mut #k::__private::SliceWriter<'_>,
+                ) -> ::core::result::Result<(), #k::__private::EncodeError> {
+                    #fast
+                    ::core::result::Result::Ok(())
                 }
             }
         }
     }
 
-    /// `EreportField` (as a map) or `Ereport`, on top of `FlattenFields`.
+    /// `EreportField` (as a map) or `Ereport`, on top of `FlattenFields`:
+    /// per arm, the map head, the class prefix of an ereport, the entries.
     fn map_impls(
         &self,
         impl_generics: &syn::ImplGenerics<'_>,
         type_generics: &syn::TypeGenerics<'_>,
         where_clause: &TokenStream,
         span: Span,
+        arms: Vec<(TokenStream, Entries)>,
     ) -> Result<TokenStream> {
         let k = &self.krate;
         let name = self.name();
         match self.kind {
             Kind::Field => {
+                let arms = arms
+                    .into_iter()
+                    .map(|(pat, e)| (pat, e.map_ops(None)))
+                    .collect();
+                let (fast, slow) = self.arms(arms);
+                let methods = self.methods(fast, slow);
                 let force = self.force(quote!(<#name as #k::EreportField>::MAX_LEN));
                 Ok(quote! {
                     impl #impl_generics #k::EreportField for #name #type_generics #where_clause {
@@ -441,13 +649,7 @@ impl Expander<'_> {
                             <Self as #k::FlattenFields>::MAX_ENTRIES_LEN,
                         );
                         const SCHEMA: #k::schema::TypeSchema = <Self as #k::FlattenFields>::SCHEMA;
-                        fn encode<__W: #k::__private::Write>(
-                            &self,
-                            __e: &mut #k::__private::Encoder<__W>,
-                        ) -> ::core::result::Result<(), #k::__private::Error<__W::Error>> {
-                            __e.map(<Self as #k::FlattenFields>::entry_count(self) as u64)?;
-                            <Self as #k::FlattenFields>::encode_entries(self, __e)
-                        }
+                        #methods
                     }
                     #force
                 })
@@ -479,7 +681,18 @@ impl Expander<'_> {
                     ),
                 };
                 let v = version.value;
-                let fixed = str_len("k") + str_len(class_s) + str_len("v") + head_len(u64::from(v));
+                // The fixed prefix: "k", the class, "v", the version.
+                let mut prefix = cbor_text("k");
+                prefix.extend(cbor_text(class_s));
+                prefix.extend(cbor_text("v"));
+                prefix.extend(cbor_head(0, u64::from(v)));
+                let fixed = prefix.len();
+                let arms = arms
+                    .into_iter()
+                    .map(|(pat, e)| (pat, e.map_ops(Some((prefix.clone(), 2)))))
+                    .collect();
+                let (fast, slow) = self.arms(arms);
+                let methods = self.methods(fast, slow);
                 let too_long = format!(
                     "ereport `{name}` can encode to more than MAX_EREPORT_LEN bytes, the longest body a response can always carry"
                 );
@@ -515,14 +728,7 @@ impl Expander<'_> {
                             }
                             n
                         };
-                        fn encode<__W: #k::__private::Write>(
-                            &self,
-                            __e: &mut #k::__private::Encoder<__W>,
-                        ) -> ::core::result::Result<(), #k::__private::Error<__W::Error>> {
-                            __e.map((<Self as #k::FlattenFields>::entry_count(self) as u64).saturating_add(2))?;
-                            __e.str("k")?.str(#class_s)?.str("v")?.u32(#v)?;
-                            <Self as #k::FlattenFields>::encode_entries(self, __e)
-                        }
+                        #methods
                     }
                     #no_rate_limit
                     #force
@@ -578,11 +784,25 @@ impl Expander<'_> {
         let shapes: Vec<&Shape> = variants.iter().map(|v| &v.shape).collect();
         let (impl_generics, type_generics, _) = self.input.generics.split_for_impl();
         let where_clause = self.bounds(&shapes);
+        let no_fields = Vec::new();
+        let variant_entries = |v: &Variant| {
+            let fs = match &v.shape {
+                Shape::Named(fs) => fs,
+                _ => &no_fields,
+            };
+            self.entries(fs, id.map(|i| (i.value.as_str(), v.name.as_str())))
+        };
+        let variant_id = match id {
+            Some(i) => {
+                let i = &i.value;
+                quote!(::core::option::Option::Some(#i))
+            }
+            None => quote!(::core::option::Option::None),
+        };
 
         let mut out = TokenStream::new();
         if flattenable {
-            let mut count_arms = Vec::new();
-            let mut encode_arms = Vec::new();
+            let mut arms = Vec::new();
             let mut max_entries = quote!(0usize);
             let mut max_len = quote!(0usize);
             let mut keys = Vec::new();
@@ -591,67 +811,61 @@ impl Expander<'_> {
                 let ident = &v.ident;
                 let pat = self.pattern(quote!(Self::#ident), &v.shape);
                 let vname = &v.name;
-                let empty = Vec::new();
-                let fs = match &v.shape {
-                    Shape::Named(fs) => fs,
-                    _ => &empty,
-                };
-                let e = self.entries(fs, id.map(|i| (i.value.as_str(), v.name.as_str())));
-                let Entries {
-                    count: variant_count,
-                    encode: variant_encode,
+                let e = variant_entries(v);
+                let fields = &e.schema;
+                variant_schemas.push(match v.shape {
+                    Shape::Named(_) => quote!(#k::schema::VariantSchema::Struct { name: #vname, fields: &[#(#fields),*] }),
+                    _ => quote!(#k::schema::VariantSchema::Unit { name: #vname }),
+                });
+                let Bounds {
                     max_entries: variant_max_entries,
                     max_len: variant_max_len,
                     keys: variant_keys,
-                    schema: variant_fields,
-                } = e;
-                variant_schemas.push(match v.shape {
-                    Shape::Named(_) => quote!(#k::schema::VariantSchema::Struct { name: #vname, fields: &[#(#variant_fields),*] }),
-                    _ => quote!(#k::schema::VariantSchema::Unit { name: #vname }),
-                });
-                count_arms.push(quote!(#pat => #variant_count,));
-                encode_arms.push(quote!(#pat => { #variant_encode }));
+                } = e.bounds();
                 max_entries = quote!(#k::__private::max(#max_entries, #variant_max_entries));
                 max_len = quote!(#k::__private::max(#max_len, #variant_max_len));
                 keys.push(quote!(&#variant_keys));
+                arms.push((pat, e));
             }
-            let e = Entries {
-                count: quote!(match self { #(#count_arms)* }),
-                encode: quote!(match self { #(#encode_arms)* }),
+            let bounds = Bounds {
                 max_entries,
                 max_len,
                 keys: quote!(#k::Keys::AnyOf(&[#(#keys),*])),
-                schema: Vec::new(),
-            };
-            let variant_id = match id {
-                Some(i) => {
-                    let i = &i.value;
-                    quote!(::core::option::Option::Some(#i))
-                }
-                None => quote!(::core::option::Option::None),
             };
             let schema = quote!(#k::schema::TypeSchema::Enum { variant_id: #variant_id, variants: &[#(#variant_schemas),*] });
             out.extend(self.flatten_impl(
                 &impl_generics,
                 &type_generics,
                 &where_clause,
-                &e,
+                &bounds,
                 schema,
-                quote!(),
+                arms,
             ));
             if self.kind == Kind::Ereport {
+                let arms = variants
+                    .iter()
+                    .map(|v| {
+                        let ident = &v.ident;
+                        (
+                            self.pattern(quote!(Self::#ident), &v.shape),
+                            variant_entries(v),
+                        )
+                    })
+                    .collect();
                 out.extend(self.map_impls(
                     &impl_generics,
                     &type_generics,
                     &where_clause,
                     name.span(),
+                    arms,
                 )?);
                 return Ok(out);
             }
         }
 
-        // EreportField: unit variants as strings, named ones as maps, tuple
-        // ones as a one-entry map from the name to the value(s).
+        // EreportField: unit variants as their name (or, with a variant-id
+        // key, a one-entry map naming it, as upstream does), named ones as
+        // maps, tuple ones as a one-entry map from the name to the value(s).
         let mut arms = Vec::new();
         let mut max = quote!(0usize);
         let mut variant_schemas = Vec::new();
@@ -661,9 +875,8 @@ impl Expander<'_> {
             let pat = self.pattern(quote!(Self::#ident), &v.shape);
             variant_schemas.push(match &v.shape {
                 Shape::Unit => quote!(#k::schema::VariantSchema::Unit { name: #vname }),
-                Shape::Named(fs) => {
-                    let fields =
-                        self.entries(fs, id.map(|i| (i.value.as_str(), vname.as_str()))).schema;
+                Shape::Named(_) => {
+                    let fields = variant_entries(v).schema;
                     quote!(#k::schema::VariantSchema::Struct { name: #vname, fields: &[#(#fields),*] })
                 }
                 Shape::Tuple(fs) => {
@@ -671,60 +884,43 @@ impl Expander<'_> {
                     quote!(#k::schema::VariantSchema::Tuple { name: #vname, items: &[#(<#tys as #k::EreportField>::SCHEMA),*] })
                 }
             });
-            let (body, len) = match &v.shape {
-                Shape::Unit => (quote!(__e.str(#vname)?;), {
-                    let n = str_len(vname);
-                    quote!(#n)
-                }),
-                Shape::Named(fs) => {
-                    let Entries {
-                        count,
-                        encode,
+            let (ops, len) = match &v.shape {
+                Shape::Unit => {
+                    let mut b = Vec::new();
+                    if let Some(id) = id {
+                        b.extend(cbor_head(5, 1));
+                        b.extend(cbor_text(&id.value));
+                    }
+                    b.extend(cbor_text(vname));
+                    let n = b.len();
+                    (vec![Op::Bytes(b)], quote!(#n))
+                }
+                Shape::Named(_) => {
+                    let e = variant_entries(v);
+                    let Bounds {
                         max_entries,
                         max_len,
                         ..
-                    } = self.entries(fs, id.map(|i| (i.value.as_str(), vname.as_str())));
+                    } = e.bounds();
                     (
-                        quote!(__e.map((#count) as u64)?; #encode),
+                        e.map_ops(None),
                         quote!(#k::__private::sat_add(#k::__private::head_len((#max_entries) as u64), #max_len)),
                     )
                 }
                 Shape::Tuple(fs) => {
                     let live: Vec<&Field> = fs.iter().filter(|f| !f.skipped()).collect();
-                    let tys: Vec<&Type> = live.iter().map(|f| &f.ty).collect();
-                    let bs = live.iter().map(|f| &f.binding);
-                    let fixed = 1 + str_len(vname);
-                    if live.len() == 1 {
-                        let ty = tys[0];
-                        (
-                            quote!(__e.map(1)?.str(#vname)?; #(<#tys as #k::EreportField>::encode(#bs, __e)?;)*),
-                            quote!(#k::__private::sat_add(#fixed, <#ty as #k::EreportField>::MAX_LEN)),
-                        )
-                    } else {
-                        let n = live.len();
-                        let fixed = fixed + head_len(n as u64);
-                        let mut len = quote!(#fixed);
-                        for ty in &tys {
-                            len = quote!(#k::__private::sat_add(#len, <#ty as #k::EreportField>::MAX_LEN));
-                        }
-                        (
-                            quote!(__e.map(1)?.str(#vname)?.array(#n as u64)?; #(<#tys as #k::EreportField>::encode(#bs, __e)?;)*),
-                            len,
-                        )
-                    }
+                    let mut prefix = cbor_head(5, 1);
+                    prefix.extend(cbor_text(vname));
+                    let fixed = prefix.len();
+                    self.tuple_items(&live, prefix, fixed)
                 }
             };
-            arms.push(quote!(#pat => { #body }));
+            arms.push((pat, ops));
             max = quote!(#k::__private::max(#max, #len));
         }
+        let (fast, slow) = self.arms(arms);
+        let methods = self.methods(fast, slow);
         let force = self.force(quote!(<#name as #k::EreportField>::MAX_LEN));
-        let variant_id = match id {
-            Some(i) => {
-                let i = &i.value;
-                quote!(::core::option::Option::Some(#i))
-            }
-            None => quote!(::core::option::Option::None),
-        };
         out.extend(quote! {
             impl #impl_generics #k::EreportField for #name #type_generics #where_clause {
                 const MAX_LEN: usize = #max;
@@ -732,14 +928,7 @@ impl Expander<'_> {
                     variant_id: #variant_id,
                     variants: &[#(#variant_schemas),*],
                 };
-                #[allow(unused_variables)]
-                fn encode<__W: #k::__private::Write>(
-                    &self,
-                    __e: &mut #k::__private::Encoder<__W>,
-                ) -> ::core::result::Result<(), #k::__private::Error<__W::Error>> {
-                    match self { #(#arms)* }
-                    Ok(())
-                }
+                #methods
             }
             #force
         });

@@ -28,7 +28,7 @@ use proc_macro::TokenStream;
 use syn::{DeriveInput, parse_macro_input};
 
 /// Derives `ereport_sdk::Ereport`: see the SDK's documentation.
-#[proc_macro_derive(Ereport, attributes(ereport))]
+#[proc_macro_derive(Ereport, attributes(ereport, cbor))]
 pub fn derive_ereport(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
     expand::expand(&input, parse::Kind::Ereport)
@@ -38,7 +38,7 @@ pub fn derive_ereport(input: TokenStream) -> TokenStream {
 
 /// Derives `ereport_sdk::EreportField` (and `FlattenFields` where the type can
 /// be flattened) for types nested inside ereports.
-#[proc_macro_derive(EreportField, attributes(ereport))]
+#[proc_macro_derive(EreportField, attributes(ereport, cbor))]
 pub fn derive_ereport_field(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
     expand::expand(&input, parse::Kind::Field)

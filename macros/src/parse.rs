@@ -139,6 +139,15 @@ pub fn fields(fields: &Fields) -> Result<Shape> {
                     "`flatten` needs a named field: an unnamed field is not a map entry",
                 ));
             }
+            if let Some(s) = a.skip_if_nil {
+                return Err(Error::new(
+                    s,
+                    "`skip_if_nil` needs a named field: an unnamed field is not a map entry that can be left out",
+                ));
+            }
+        }
+        if a.skip.is_none() {
+            unbounded_reference(&f.ty)?;
         }
         let key = if a.skip.is_some() || a.flatten.is_some() {
             None
@@ -158,6 +167,32 @@ pub fn fields(fields: &Fields) -> Result<Shape> {
         Fields::Unnamed(_) => Shape::Tuple(out),
         Fields::Unit => Shape::Unit,
     })
+}
+
+/// Rejects borrowed types that carry no capacity (`&str`, `&[T]`, also
+/// behind further references), naming the type that does. Other
+/// references encode as what they refer to.
+fn unbounded_reference(ty: &Type) -> Result<()> {
+    let Type::Reference(r) = ty else {
+        return Ok(());
+    };
+    match &*r.elem {
+        Type::Path(p) if p.qself.is_none() && p.path.is_ident("str") => Err(Error::new(
+            ty.span(),
+            "a `&str` has no static maximum length: use `FixedStr<'static, N>` (from the ereport SDK), which borrows the same text and carries its capacity `N`",
+        )),
+        Type::Slice(s) => {
+            let elem = &s.elem;
+            Err(Error::new(
+                ty.span(),
+                format!(
+                    "a slice has no static maximum length: use an array `[{0}; N]` or `heapless::Vec<{0}, N>`, or `Bytes<N>` for bytes",
+                    quote::quote!(#elem)
+                ),
+            ))
+        }
+        inner => unbounded_reference(inner),
+    }
 }
 
 /// Rejects two own fields with the same key (and `"k"`/`"v"` in an ereport).
