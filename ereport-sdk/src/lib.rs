@@ -57,18 +57,28 @@
 //! # Encoding
 //!
 //! - An ereport is a definite-length map: `"k"` (class), `"v"` (version),
-//!   then its fields by name (or `rename`), skipping `skip` fields and
-//!   merging `flatten` fields' entries (no allocation: the map length is
-//!   counted first, which costs no encoding).
+//!   then its fields by name (or `rename`), skipping `skip` fields, leaving
+//!   out `skip_if_nil` fields that are `None`, and merging `flatten` fields'
+//!   entries (no allocation: the map length is counted first, which costs
+//!   no encoding).
 //! - `Option<T>`: the value, or null; flattened, nothing when `None`.
-//! - Arrays and `heapless::Vec`: CBOR arrays; `heapless::String`: text;
-//!   [`Bytes<N>`]: a byte string.
-//! - Enums: unit variants as their name (text); struct variants as maps,
-//!   starting with the `variant_id` key naming the variant when the enum has
-//!   `#[ereport(variant_id = "kind")]`; tuple variants as a one-entry map from
-//!   the name to the value (or an array of values).
+//! - Arrays and `heapless::Vec`: CBOR arrays; `heapless::String`,
+//!   [`FixedStr`] and [`FixedString`]: text; [`Bytes<N>`]: a byte string;
+//!   `&T`: what `T` writes.
+//! - Enums: unit variants as their name (text); struct variants as maps.
+//!   With `#[ereport(variant_id = "kind")]` every variant is a map starting
+//!   with `"kind": name`, unit variants too. Tuple variants are a one-entry
+//!   map from the name to the value (or an array of values).
 //! - `MAX_LEN` is a true and tight upper bound: for each field type a maximal
 //!   value encodes to exactly it. `usize`/`isize` count at the target's width.
+//!
+//! Attributes are also read as `#[cbor(...)]`, upstream Hubris's name, so
+//! that its classes port by changing imports: see `docs/derive.md`, which
+//! also lists where the bytes differ from upstream's.
+//!
+//! [`Ereport::encode_to_slice`] writes through a [`SliceWriter`]: the
+//! derive emits the class prefix and every key as precomputed bytes, so an
+//! encode is a few copies and value heads, with no encoder to set up.
 //!
 //! # Design
 //!

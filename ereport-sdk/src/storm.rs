@@ -14,6 +14,7 @@ use minicbor::Encoder;
 use minicbor::encode::{Error, Write};
 
 use crate::ereport::{EncodeError, head_len, sat_add, str_len};
+use crate::writer::SliceWriter;
 
 /// The class of the record a reporter delivers for suppressed reports. The
 /// SDK reserves it: no derived class may use it.
@@ -153,7 +154,9 @@ impl Suppressed<'_> {
         total
     }
 
-    fn encode<W: Write>(&self, e: &mut Encoder<W>) -> Result<(), Error<W::Error>> {
+    /// Encodes the record through minicbor (the same bytes as
+    /// [`encode_to_slice`](Self::encode_to_slice)).
+    pub fn encode<W: Write>(&self, e: &mut Encoder<W>) -> Result<(), Error<W::Error>> {
         e.map(6)?;
         e.str("k")?.str(SUPPRESSED_CLASS)?;
         e.str("v")?.u32(SUPPRESSED_VERSION)?;
@@ -164,11 +167,22 @@ impl Suppressed<'_> {
         Ok(())
     }
 
-    /// Encodes into `buf`, returning the length.
+    /// Encodes into `buf`, returning the length: the same bytes as
+    /// [`encode`](Self::encode), written directly (the fixed prefix and each
+    /// key as one copy), so a task needs no CBOR encoder for it.
     pub fn encode_to_slice(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
-        let mut cursor = minicbor::encode::write::Cursor::new(buf);
-        self.encode(&mut Encoder::new(&mut cursor))
-            .map_err(|_| EncodeError::BufferTooSmall)?;
-        Ok(cursor.position())
+        // {6 entries, "k": "ereport.suppressed", "v": 0, "class": ...
+        const PREFIX: &[u8] = b"\xa6\x61k\x72ereport.suppressed\x61v\x00\x65class";
+        const _: () = assert!(SUPPRESSED_CLASS.len() == 0x12 && SUPPRESSED_VERSION == 0);
+        let mut w = SliceWriter::new(buf);
+        w.put(PREFIX)?;
+        w.str(self.class)?;
+        w.put(b"\x65count")?;
+        w.uint(u64::from(self.count))?;
+        w.put(b"\x68first_ms")?;
+        w.uint(self.first_ms)?;
+        w.put(b"\x67last_ms")?;
+        w.uint(self.last_ms)?;
+        Ok(w.position())
     }
 }

@@ -32,16 +32,15 @@ impl<'a> SliceWriter<'a> {
     /// Appends `bytes` (already CBOR: a precomputed key, a prefix).
     #[inline(always)]
     pub fn put(&mut self, bytes: &[u8]) -> Result<(), EncodeError> {
-        let end = self
-            .pos
-            .checked_add(bytes.len())
-            .ok_or(EncodeError::BufferTooSmall)?;
+        // Taken as `..len` of the rest, the destination is provably as
+        // long as `bytes`: the copy needs no length check of its own.
         let dst = self
             .buf
-            .get_mut(self.pos..end)
+            .get_mut(self.pos..)
+            .and_then(|rest| rest.get_mut(..bytes.len()))
             .ok_or(EncodeError::BufferTooSmall)?;
         dst.copy_from_slice(bytes);
-        self.pos = end;
+        self.pos = self.pos.saturating_add(bytes.len());
         Ok(())
     }
 
@@ -59,7 +58,7 @@ impl<'a> SliceWriter<'a> {
 
     /// Appends the head of major type `major` with argument `n`: built in
     /// place when nine bytes remain, through a small copy otherwise.
-    #[inline(always)]
+    #[inline]
     pub fn head(&mut self, major: u8, n: u64) -> Result<(), EncodeError> {
         if let Some(window) = self
             .buf

@@ -142,6 +142,21 @@ fn the_buffer_holds_the_suppression_record() {
         Ok(buf.len()),
         "the bound is exact"
     );
+    // The direct path writes what minicbor writes, at every width.
+    for (count, t) in [(0, 0), (24, 255), (70_000, 1 << 40), (u32::MAX, u64::MAX)] {
+        let r = Suppressed {
+            class: "hw.x",
+            count,
+            first_ms: t / 2,
+            last_ms: t,
+        };
+        let n = r.encode_to_slice(&mut buf).unwrap();
+        let mut e = minicbor::Encoder::new(Vec::new());
+        r.encode(&mut e).unwrap();
+        assert_eq!(buf[..n], e.into_writer()[..]);
+        // One byte short is refused, not truncated into.
+        assert!(r.encode_to_slice(&mut buf[..n - 1]).is_err());
+    }
 }
 
 #[test]

@@ -118,7 +118,7 @@ struct CurrentState {
     since: u64,
 }
 
-#[derive(EreportField, Clone, Copy, Default)]
+#[derive(EreportField, Clone, Copy, Default, Debug)]
 struct PmbusStatus {
     word: Option<u16>,
     input: Option<u8>,
@@ -139,9 +139,9 @@ struct PmbusAlert<R: EreportField, const REFDES_LEN: usize> {
     pmbus_status: PmbusStatus,
 }
 
-/// `drv_i2c_devices::bmr491::MitigationFailureKind`.
+/// `drv_i2c_devices::bmr491::MitigationFailureKind`, upstream's names.
 #[derive(EreportField, Clone, Copy)]
-#[allow(dead_code)]
+#[allow(dead_code, clippy::enum_variant_names)]
 enum MitigationFailureKind {
     #[cbor(rename = "RevRead")]
     RevisionReadFailed,
@@ -1046,4 +1046,79 @@ fn tuple_variants_keep_their_name() {
         d,
         r#"{"k": "test.tuple", "v": 0, "one": {"Raw": 7}, "two": {"Scaled": [300, -2]}}"#
     );
+}
+
+// ---- the direct path never writes past, and agrees with minicbor ----------
+
+mod direct_path {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn status() -> impl Strategy<Value = PmbusStatus> {
+        (any::<Option<u16>>(), any::<[Option<u8>; 6]>()).prop_map(
+            |(word, [input, iout, vout, temp, cml, mfr])| PmbusStatus {
+                word,
+                input,
+                iout,
+                vout,
+                temp,
+                cml,
+                mfr,
+            },
+        )
+    }
+
+    const RAILS: [&str; 4] = ["", "V", "VDD_VCORE", "VDD_MEM_ABCD_0123"];
+
+    proptest! {
+        /// Into a buffer of every length: exactly the minicbor bytes when
+        /// it fits, a refusal (not a partial success) when it does not.
+        #[test]
+        fn every_buffer_length(
+            status in status(),
+            time in any::<u64>(),
+            pwr_good in any::<Option<bool>>(),
+            rail in 0..RAILS.len(),
+            nfaults in any::<Option<u32>>(),
+        ) {
+            let alert = PmbusAlert::<FixedStr<'static, 17>, 6> {
+                refdes: FixedStr::from_str("U431"),
+                rail: FixedStr::from_str(RAILS[rail]),
+                time,
+                pwr_good,
+                pmbus_status: status,
+            };
+            let fault = IllegalInstruction { nfaults };
+            for (expect, write) in [
+                (
+                    {
+                        let mut e = Encoder::new(Vec::new());
+                        alert.encode(&mut e).unwrap();
+                        e.into_writer()
+                    },
+                    &(|b: &mut [u8]| alert.encode_to_slice(b)) as &dyn Fn(&mut [u8]) -> _,
+                ),
+                (
+                    {
+                        let mut e = Encoder::new(Vec::new());
+                        fault.encode(&mut e).unwrap();
+                        e.into_writer()
+                    },
+                    &|b: &mut [u8]| fault.encode_to_slice(b),
+                ),
+            ] {
+                for len in 0..=expect.len() + 2 {
+                    let mut buf = vec![0xeeu8; len + 4];
+                    let got = write(&mut buf[..len]);
+                    prop_assert!(buf[len..].iter().all(|b| *b == 0xee), "wrote past the slice");
+                    if len >= expect.len() {
+                        prop_assert_eq!(got, Ok(expect.len()));
+                        prop_assert_eq!(&buf[..expect.len()], &expect[..]);
+                    } else {
+                        prop_assert!(got.is_err(), "{} bytes accepted into {}", expect.len(), len);
+                    }
+                }
+            }
+        }
+    }
 }

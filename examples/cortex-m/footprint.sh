@@ -33,9 +33,9 @@ fi
 # Cargo says where it put the program (CARGO_TARGET_DIR may move it).
 out=$(mktemp -d "${TMPDIR:-/tmp}/footprint.XXXXXX")
 trap 'rm -rf "$out"' EXIT
-build() { # name features
+build() { # name features [bin]
     local elf
-    elf=$(cargo build -q --profile firmware --target "$target" --bin footprint \
+    elf=$(cargo build -q --profile firmware --target "$target" --bin "${3:-footprint}" \
         --no-default-features ${2:+--features "$2"} --message-format=json |
         sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1)
     [ -n "$elf" ] || { echo "footprint: cargo reported no executable" >&2; exit 1; }
@@ -97,6 +97,17 @@ echo "# of packrat's, lease-writer's and minicbor's code; see the differences ab
 # records, and packrat's task share, all on.
 echo "footprint.text.storm_control: $(( $(section "$out/storm.elf" .text) - $(section "$out/all.elf" .text) ))"
 echo "footprint.bss.storm_control: $(( $(section "$out/storm.elf" .bss) - $(section "$out/all.elf" .bss) ))"
+
+# Each producer-benchmark class alone (src/bin/producer_size.rs): its
+# encoder's .text and its precomputed keys' .rodata.
+build producer-none "" producer-size
+for class in small nested pmbus-alert; do
+    build "producer-$class" "class-$class" producer-size
+    for s in .text .rodata; do
+        d=$(( $(section "$out/producer-$class.elf" "$s") - $(section "$out/producer-none.elf" "$s") ))
+        echo "producer.${class//-/_}.${s#.}: $d"
+    done
+done
 
 total=$(( $(section "$out/all.elf" .text) - $(section "$out/none.elf" .text) ))
 if [ "$total" -gt "$limit" ]; then

@@ -60,9 +60,7 @@ fn the_attrs(attrs: &[Attribute]) -> Result<Vec<&Attribute>> {
             if let Some(second) = named.next() {
                 return Err(Error::new(
                     second.span(),
-                    format!(
-                        "duplicate #[{name}] attribute: put every key in one #[{name}(...)]"
-                    ),
+                    format!("duplicate #[{name}] attribute: put every key in one #[{name}(...)]"),
                 ));
             }
             found.push(first);
@@ -73,7 +71,10 @@ fn the_attrs(attrs: &[Attribute]) -> Result<Vec<&Attribute>> {
 
 fn set_once<T>(slot: &mut Option<T>, value: T, span: Span, key: &str) -> Result<()> {
     if slot.is_some() {
-        return Err(Error::new(span, format!("duplicate `{key}` in #[ereport] or #[cbor]")));
+        return Err(Error::new(
+            span,
+            format!("duplicate `{key}` in #[ereport] or #[cbor]"),
+        ));
     }
     *slot = Some(value);
     Ok(())

@@ -124,7 +124,10 @@ struct Expander<'a> {
 /// `Encoder` (`encode`); both write the same bytes.
 enum Op {
     Bytes(Vec<u8>),
-    Code { fast: TokenStream, slow: TokenStream },
+    Code {
+        fast: TokenStream,
+        slow: TokenStream,
+    },
 }
 
 /// The CBOR head of major type `major` with argument `n`.
@@ -332,7 +335,8 @@ impl Expander<'_> {
                 if let Some(nil_span) = f.attrs.skip_if_nil {
                     // Spanned on the attribute: "needs an Option" points at
                     // `skip_if_nil` and the type.
-                    let present = quote_spanned!(nil_span=> !<#ty as #k::__private::Nullable>::is_nil(#b));
+                    let present =
+                        quote_spanned!(nil_span=> !<#ty as #k::__private::Nullable>::is_nil(#b));
                     dyn_count.push(quote!((#present) as usize));
                     nullable_entries += 1;
                     let key_lit = syn::LitByteStr::new(&cbor_text(key), Span::call_site());

@@ -177,14 +177,14 @@ fn unbounded_reference(ty: &Type) -> Result<()> {
         return Ok(());
     };
     match &*r.elem {
-        Type::Path(p) if p.qself.is_none() && p.path.is_ident("str") => Err(Error::new(
-            ty.span(),
+        Type::Path(p) if p.qself.is_none() && p.path.is_ident("str") => Err(Error::new_spanned(
+            ty,
             "a `&str` has no static maximum length: use `FixedStr<'static, N>` (from the ereport SDK), which borrows the same text and carries its capacity `N`",
         )),
         Type::Slice(s) => {
             let elem = &s.elem;
-            Err(Error::new(
-                ty.span(),
+            Err(Error::new_spanned(
+                ty,
                 format!(
                     "a slice has no static maximum length: use an array `[{0}; N]` or `heapless::Vec<{0}, N>`, or `Bytes<N>` for bytes",
                     quote::quote!(#elem)

@@ -6,10 +6,12 @@ struct Growable {
     bytes: Vec<u8>,
 }
 
+// Behind a generic, a `&str` meets the trait bound, whose note names the
+// types that do have a bound.
 #[derive(Ereport)]
 #[ereport(class = "hw.y", version = 0)]
 struct Borrowed {
-    name: &'static str,
+    name: Option<&'static str>,
 }
 
 fn main() {}

@@ -1,0 +1,144 @@
+//! `producer-bench`: the producer figures of BENCHMARKS.md, as `name: value`
+//! lines: for each of the three classes, the bytes its value encodes to,
+//! its static maximum, and (with `--instructions`) instructions per encode,
+//! counted by running this program under `valgrind --tool=callgrind` with
+//! `--toggle-collect` on the class's `#[inline(never)]` entry point. Build
+//! it with the firmware profile (`--profile firmware`).
+
+use std::process::{Command, ExitCode};
+
+use clap::Parser;
+use ereport_producer::{
+    ALERT, Alert, NESTED, Nested, SMALL, Small, encode_nested, encode_pmbus_alert, encode_small,
+};
+use ereport_sdk::Ereport;
+use ereport_sdk::decode::decode_value;
+
+/// Encodes per callgrind pass: the count is divided out.
+const ROUNDS: u64 = 1000;
+
+type EntryPoint = fn(&mut [u8]) -> usize;
+
+/// (name, entry point, its function's symbol, bytes of the largest value).
+const CLASSES: [(&str, EntryPoint, &str, usize); 3] = [
+    ("small", encode_small, "encode_small", Small::MAX_LEN),
+    ("nested", encode_nested, "encode_nested", Nested::MAX_LEN),
+    (
+        "pmbus_alert",
+        encode_pmbus_alert,
+        "encode_pmbus_alert",
+        Alert::MAX_LEN,
+    ),
+];
+
+/// Upstream Hubris's derive on the same classes and values (x86_64
+/// callgrind, firmware profile, upstream commit 4c371f0, 2026-11-25).
+const UPSTREAM_INSTRUCTIONS: [u64; 3] = [1_342, 2_070, 3_302];
+
+fn counts() -> Result<(), String> {
+    let _ = (SMALL, NESTED, ALERT);
+    for (name, f, _, max) in CLASSES {
+        let mut buf = [0u8; 1024];
+        let n = f(&mut buf);
+        if n == 0 {
+            return Err(format!("{name}: encoding failed"));
+        }
+        // The bytes are a valid CBOR item (and the benchmark measures real
+        // encodings, not a failing path).
+        decode_value(&buf[..n]).map_err(|e| format!("{name}: {e}"))?;
+        println!("producer.{name}.bytes: {n}");
+        println!("producer.{name}.max_len: {max}");
+    }
+    Ok(())
+}
+
+/// Instructions inside `function` for one `--run-once` pass.
+fn callgrind(function: &str) -> Result<u64, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let out = std::env::temp_dir().join(format!(
+        "producer-bench-{}-{function}.callgrind",
+        std::process::id()
+    ));
+    let run = Command::new("valgrind")
+        .arg("--tool=callgrind")
+        .arg(format!("--callgrind-out-file={}", out.display()))
+        .arg(format!("--toggle-collect=*{function}*"))
+        .arg(&exe)
+        .arg("--run-once")
+        .output()
+        .map_err(|e| format!("cannot run valgrind (is it installed?): {e}"))?;
+    if !run.status.success() {
+        return Err(format!(
+            "valgrind failed: {}",
+            String::from_utf8_lossy(&run.stderr)
+        ));
+    }
+    let text = std::fs::read_to_string(&out).map_err(|e| e.to_string())?;
+    let _ = std::fs::remove_file(&out);
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix("summary:")
+                .or_else(|| l.strip_prefix("totals:"))
+        })
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .ok_or_else(|| "no totals in callgrind output".to_string())
+}
+
+fn instructions() -> Result<(), String> {
+    for ((name, _, symbol, _), upstream) in CLASSES.iter().zip(UPSTREAM_INSTRUCTIONS) {
+        let per_encode = callgrind(symbol)? / ROUNDS;
+        println!("producer.{name}.instructions: {per_encode}");
+        println!("producer.{name}.instructions_upstream: {upstream}");
+        println!(
+            "producer.{name}.instructions_vs_upstream: {:.2}",
+            per_encode as f64 / upstream as f64
+        );
+    }
+    Ok(())
+}
+
+/// Each entry point, `ROUNDS` times: what callgrind runs.
+fn run_once() {
+    let mut buf = [0u8; 1024];
+    for (_, f, _, _) in CLASSES {
+        for _ in 0..ROUNDS {
+            std::hint::black_box(f(&mut buf));
+        }
+    }
+}
+
+/// Prints the producer figures (bytes, static maximum, and instructions
+/// per encode) for the benchmark's three classes.
+#[derive(Parser, Debug)]
+#[command(version, about, long_about)]
+struct Args {
+    /// Also count instructions per encode with valgrind's callgrind (build
+    /// with `--profile firmware` so they describe shipped code).
+    #[arg(long)]
+    instructions: bool,
+    /// Run each entry point and exit (what callgrind runs).
+    #[arg(long, hide = true)]
+    run_once: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    if args.run_once {
+        run_once();
+        return ExitCode::SUCCESS;
+    }
+    let result = counts().and_then(|()| {
+        if args.instructions {
+            instructions()
+        } else {
+            Ok(())
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("producer-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
