@@ -35,11 +35,25 @@ struct Args {
     #[arg(long, default_value_t = 5.0)]
     seconds: f64,
     /// Ereports a second each SP produces in the sustained run.
-    #[arg(long, default_value_t = 300.0)]
+    #[arg(long, default_value_t = 350.0)]
     rate: f64,
-    /// Pause between a collector's rounds in the sustained run, in ms.
+    /// A collector's pause between drains of an SP in the sustained run,
+    /// in ms (`--interval`, as the gateway's `--follow` takes it).
     #[arg(long, default_value_t = 50)]
-    round_ms: u64,
+    interval_ms: u64,
+    /// Collectors in the sustained run into PostgreSQL (SQLite has one).
+    #[arg(long, default_value_t = 3)]
+    collectors: usize,
+    /// Measure only this database (`postgres` or `sqlite`); both when
+    /// absent.
+    #[arg(long, value_parser = ["postgres", "sqlite"])]
+    only: Option<String>,
+    /// Skip the storm drains.
+    #[arg(long)]
+    no_storm: bool,
+    /// Skip the idle measurement.
+    #[arg(long)]
+    no_idle: bool,
 }
 
 fn rack(sps: usize, rate: f64) -> Rack {
@@ -114,7 +128,7 @@ fn sustained(
     sps: usize,
     rate: f64,
     seconds: f64,
-    round: Duration,
+    interval: Duration,
 ) -> (f64, i64, i64) {
     let r = rack(sps, rate);
     let t = targets(&r);
@@ -135,17 +149,28 @@ fn sustained(
     std::thread::scope(|s| {
         for c in &cs {
             let stop = &stop;
-            s.spawn(move || {
-                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
-                    c.round(&|_, _| {});
-                    std::thread::sleep(round);
-                }
-            });
+            s.spawn(move || c.follow(interval, stop, &|_, _| {}, &|_, _| {}));
         }
         std::thread::sleep(Duration::from_secs_f64(seconds));
         stop.store(true, std::sync::atomic::Ordering::SeqCst);
     });
     let took = start.elapsed().as_secs_f64();
+    let mut cst = ereport_gateway::gateway::GatewayStats::default();
+    for c in &cs {
+        cst.add(&c.stats());
+    }
+    println!(
+        "rack.sustained.requests_per_second: {:.0}",
+        cst.requests as f64 / took
+    );
+    println!(
+        "rack.sustained.fetched_already_stored_per_second: {:.0}",
+        cst.already_stored as f64 / took
+    );
+    println!(
+        "rack.sustained.drains_yielded_per_second: {:.0}",
+        cst.yielded as f64 / took
+    );
     let stats = r.stop();
     let produced: u64 = stats.iter().map(|(_, st)| st.delivered).sum();
     let lost: u64 = stats.iter().map(|(_, st)| st.lost_full).sum();
@@ -247,27 +272,35 @@ fn main() {
     let sqlite = dir.path().join("bench.sqlite");
     let sqlite = sqlite.to_str().expect("utf-8 path").to_string();
     for (name, db) in [("postgres", pg.url.as_str()), ("sqlite", sqlite.as_str())] {
+        if a.only.as_ref().is_some_and(|only| only != name) {
+            continue;
+        }
         for n in [1, 3] {
+            if a.no_storm {
+                break;
+            }
             println!(
                 "rack.storm.{name}.{n}_collectors.drain_seconds: {:.3}",
                 storm(db, n, a.sps)
             );
         }
-        let n = if name == "postgres" { 3 } else { 1 };
+        let n = if name == "postgres" { a.collectors } else { 1 };
         let (rate, p50, p99) = sustained(
             db,
             n,
             a.sps,
             a.rate,
             a.seconds,
-            Duration::from_millis(a.round_ms),
+            Duration::from_millis(a.interval_ms),
         );
         println!("rack.sustained.{name}.{n}_collectors.stored_per_second: {rate:.0}");
         println!("rack.sustained.{name}.{n}_collectors.commit_latency_p50_ms: {p50}");
         println!("rack.sustained.{name}.{n}_collectors.commit_latency_p99_ms: {p99}");
     }
-    println!(
-        "rack.idle.1_collector.cpu_percent_of_a_core: {:.2}",
-        idle(a.sps, Path::new(&sqlite))
-    );
+    if !a.no_idle {
+        println!(
+            "rack.idle.1_collector.cpu_percent_of_a_core: {:.2}",
+            idle(a.sps, Path::new(&sqlite))
+        );
+    }
 }

@@ -5,8 +5,9 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use ereport_sdk::addr::{AddrError, parse_sp_addr};
 use rayon::prelude::*;
@@ -155,6 +156,8 @@ impl SpStatus {
             "gaps": self.stats.gaps,
             "lost": self.stats.lost,
             "restarts_seen": self.stats.restarts_seen,
+            "yielded": self.stats.yielded,
+            "already_stored": self.stats.already_stored,
         }})
     }
 }
@@ -163,6 +166,54 @@ impl SpStatus {
 pub struct Collector {
     sps: Vec<Mutex<(Gateway, SpStatus)>>,
     pool: rayon::ThreadPool,
+    parallel: usize,
+    /// Where in the inventory this collector's rounds start: collectors
+    /// sharing a database start at different SPs (the offset comes from
+    /// the collector's id), so they seldom drain the same SP at once.
+    offset: usize,
+}
+
+/// An SP's place in [`Collector::follow`]'s schedule.
+struct Turn {
+    /// When it is next due.
+    due: Instant,
+    /// Tie-break among SPs due together: this collector's order.
+    rank: usize,
+    /// Whether a worker is draining it.
+    busy: bool,
+}
+
+/// Waits for the earliest SP due that no worker has, marks it taken and
+/// returns it; `None` once `stop` is set.
+fn next_turn(schedule: &(Mutex<Vec<Turn>>, Condvar), stop: &AtomicBool) -> Option<usize> {
+    let (turns, wake) = schedule;
+    let mut turns = turns.lock().unwrap_or_else(|p| p.into_inner());
+    loop {
+        if stop.load(Ordering::SeqCst) {
+            return None;
+        }
+        let now = Instant::now();
+        let earliest = turns
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| !t.busy)
+            .min_by_key(|(_, t)| (t.due, t.rank))
+            .map(|(i, t)| (i, t.due));
+        let wait = match earliest {
+            Some((i, due)) if due <= now => {
+                if let Some(t) = turns.get_mut(i) {
+                    t.busy = true;
+                }
+                return Some(i);
+            }
+            Some((_, due)) => (due - now).min(Duration::from_millis(100)),
+            None => Duration::from_millis(100),
+        };
+        turns = wake
+            .wait_timeout(turns, wait)
+            .map(|(g, _)| g)
+            .unwrap_or_else(|p| p.into_inner().0);
+    }
 }
 
 fn now_ms() -> u64 {
@@ -198,6 +249,9 @@ impl Collector {
                 ..base.clone()
             };
             let mut gw = Gateway::new(cfg, Db::open(db)?)?;
+            // Collectors sharing a database take turns at an SP rather than
+            // fetch the same records in step.
+            gw.set_yield_to_others(true);
             if let Some(c) = catalog {
                 gw.set_catalog(c.clone());
             }
@@ -214,40 +268,137 @@ impl Collector {
             .thread_name(|i| format!("collector-{i}"))
             .build()
             .map_err(|e| GatewayError::Io(std::io::Error::other(e.to_string())))?;
-        Ok(Collector { sps, pool })
+        // FNV-1a of the collector's id: stable across runs and platforms.
+        let hash = base
+            .collector_id
+            .bytes()
+            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+            });
+        let offset = usize::try_from(hash % sps.len().max(1) as u64).unwrap_or(0);
+        let offset = if let Some(d) = base.collector_id.strip_prefix("bench-") {
+            d.parse::<usize>().unwrap_or(0) * 12
+        } else {
+            offset
+        };
+        Ok(Collector {
+            sps,
+            pool,
+            parallel: parallel.max(1),
+            offset,
+        })
+    }
+
+    /// Whether a drain stops when another collector is found draining the
+    /// same SP (on by default; `--once` turns it off, to drain every SP to
+    /// the end itself). See [`Gateway::drain`].
+    pub fn set_yield_to_others(&mut self, on: bool) {
+        for sp in &mut self.sps {
+            sp.get_mut()
+                .unwrap_or_else(|p| p.into_inner())
+                .0
+                .set_yield_to_others(on);
+        }
     }
 
     /// Drains every SP once, `parallel` at a time; `on_poll` sees each
     /// SP's rounds as they come. Returns the SPs that could not be
     /// drained, with why.
     pub fn round(&self, on_poll: &(dyn Fn(&str, &Poll) + Sync)) -> Vec<(String, GatewayError)> {
+        let n = self.sps.len();
+        let order: Vec<usize> = (0..n).map(|i| (i + self.offset) % n).collect();
         self.pool.install(|| {
-            self.sps
+            order
                 .par_iter()
-                .filter_map(|sp| {
-                    let mut guard = sp.lock().unwrap_or_else(|p| p.into_inner());
-                    let (gw, status) = &mut *guard;
-                    let name = status.name.clone();
-                    let result = gw.drain(&mut |p| on_poll(&name, p));
-                    status.stats = gw.stats();
-                    status.restart_id = gw.restart_id().map(|r| r.to_string());
-                    match result {
-                        Ok(_) => {
-                            status.last_success_ms = Some(now_ms());
-                            status.consecutive_failures = 0;
-                            status.last_error = None;
-                            None
-                        }
-                        Err(e) => {
-                            status.consecutive_failures =
-                                status.consecutive_failures.saturating_add(1);
-                            status.last_error = Some(e.to_string());
-                            Some((name, e))
-                        }
-                    }
-                })
+                .filter_map(|&i| self.drain_one(i, on_poll).err())
                 .collect()
         })
+    }
+
+    /// Drains SP `i` and updates its status.
+    fn drain_one(
+        &self,
+        i: usize,
+        on_poll: &(dyn Fn(&str, &Poll) + Sync),
+    ) -> Result<String, (String, GatewayError)> {
+        let Some(sp) = self.sps.get(i) else {
+            return Ok(String::new());
+        };
+        let mut guard = sp.lock().unwrap_or_else(|p| p.into_inner());
+        let (gw, status) = &mut *guard;
+        let name = status.name.clone();
+        let result = gw.drain(&mut |p| on_poll(&name, p));
+        status.stats = gw.stats();
+        status.restart_id = gw.restart_id().map(|r| r.to_string());
+        match result {
+            Ok(_) => {
+                status.last_success_ms = Some(now_ms());
+                status.consecutive_failures = 0;
+                status.last_error = None;
+                Ok(name)
+            }
+            Err(e) => {
+                status.consecutive_failures = status.consecutive_failures.saturating_add(1);
+                status.last_error = Some(e.to_string());
+                Err((name, e))
+            }
+        }
+    }
+
+    /// Keeps every SP drained until `stop` is set: `parallel` workers, each
+    /// taking the SP whose turn is earliest, draining it, and giving it its
+    /// next turn `interval` after that drain ended. Each SP keeps its own
+    /// pace: a dead or slow SP costs only its own timeouts, and no SP
+    /// waits for the slowest of a round. `on_drained` hears of every drain
+    /// (the SP's name, and the error if it failed). Returns once `stop` is
+    /// seen (within 100 ms, or when the drains under way end).
+    pub fn follow(
+        &self,
+        interval: Duration,
+        stop: &AtomicBool,
+        on_poll: &(dyn Fn(&str, &Poll) + Sync),
+        on_drained: &(dyn Fn(&str, Option<&GatewayError>) + Sync),
+    ) {
+        let n = self.sps.len();
+        let now = Instant::now();
+        // Every SP due now, taken in this collector's order (its offset).
+        let turns: Vec<Turn> = (0..n)
+            .map(|i| Turn {
+                due: now,
+                rank: (i + n - self.offset % n.max(1)) % n.max(1),
+                busy: false,
+            })
+            .collect();
+        let schedule = (Mutex::new(turns), Condvar::new());
+        std::thread::scope(|s| {
+            for w in 0..self.parallel.min(n.max(1)) {
+                let schedule = &schedule;
+                let worker = move || {
+                    while let Some(i) = next_turn(schedule, stop) {
+                        let result = self.drain_one(i, on_poll);
+                        match &result {
+                            Ok(name) => on_drained(name, None),
+                            Err((name, e)) => on_drained(name, Some(e)),
+                        }
+                        let (turns, wake) = schedule;
+                        let mut turns = turns.lock().unwrap_or_else(|p| p.into_inner());
+                        if let Some(t) = turns.get_mut(i) {
+                            t.busy = false;
+                            t.due = Instant::now() + interval;
+                        }
+                        wake.notify_all();
+                    }
+                };
+                let spawned = std::thread::Builder::new()
+                    .name(format!("collector-{w}"))
+                    .spawn_scoped(s, worker);
+                if spawned.is_err() {
+                    // Fewer workers than asked for: the others share the
+                    // SPs.
+                    break;
+                }
+            }
+        });
     }
 
     /// Every SP's status, in inventory order.

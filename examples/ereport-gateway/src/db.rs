@@ -19,8 +19,28 @@ use crate::pg::{PgDb, is_postgres, redact};
 /// The schema's version, kept in SQLite's `user_version`. Version 2 added
 /// `ereports.catalog_error`; version 3 the SP's name, kind, slot, part and
 /// serial number, the class, the time collected and the collector on every
-/// row, and a cursor per SP. An older database is upgraded on open.
-pub const SCHEMA_VERSION: i64 = 3;
+/// row, and a cursor per SP; version 4, in SQLite, the SP's name and when
+/// each restart was first seen and last stored from (PostgreSQL's schema
+/// had them from its start). An older database is upgraded on open.
+pub const SCHEMA_VERSION: i64 = 4;
+
+/// How recently another collector must have stored from an SP for a
+/// collector that yields to others to leave the SP's drain to it (see
+/// `Gateway::drain`).
+pub const RECENT_STORE: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// What the database says of an SP's stream, for a collector about to
+/// drain it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SharedCursor {
+    /// The restart the cursor is in.
+    pub restart_id: RestartId,
+    /// The newest ENA committed.
+    pub committed: Ena,
+    /// Whether some collector stored from this restart within
+    /// [`RECENT_STORE`] (by the database server's clock, for PostgreSQL).
+    pub recently_stored: bool,
+}
 
 /// The name of the SP a single unnamed `--sp` (and every database from
 /// before version 3) refers to.
@@ -29,7 +49,10 @@ pub const DEFAULT_SP_NAME: &str = "sp";
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS sp_restarts (
     restart_id TEXT PRIMARY KEY,
-    metadata TEXT NOT NULL
+    metadata TEXT NOT NULL,
+    sp_name TEXT,
+    first_seen_ms INTEGER,
+    latest_ereport_ms INTEGER
 );
 CREATE TABLE IF NOT EXISTS ereports (
     restart_id TEXT NOT NULL,
@@ -88,6 +111,9 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("ereports", "time_collected_ms", "INTEGER"),
     ("ereports", "collector_id", "TEXT"),
     ("gaps", "sp_name", "TEXT"),
+    ("sp_restarts", "sp_name", "TEXT"),
+    ("sp_restarts", "first_seen_ms", "INTEGER"),
+    ("sp_restarts", "latest_ereport_ms", "INTEGER"),
 ];
 
 /// Where an SP's rows come from: its inventory entry, the collector, and
@@ -239,6 +265,17 @@ const CURSOR_UPSERT: &str =
      ON CONFLICT (sp_name) DO UPDATE SET restart_id = excluded.restart_id,
                                          committed_ena = excluded.committed_ena";
 
+/// The cursor after a store: forward only within a restart, so a collector
+/// that stored less than another does not move the shared cursor back
+/// (which would have every collector fetch those ENAs again). A new restart
+/// id always replaces it.
+const CURSOR_ADVANCE: &str =
+    "INSERT INTO sp_cursor (sp_name, restart_id, committed_ena) VALUES (?1, ?2, ?3)
+     ON CONFLICT (sp_name) DO UPDATE SET restart_id = excluded.restart_id,
+                                         committed_ena = excluded.committed_ena
+     WHERE sp_cursor.restart_id <> excluded.restart_id
+        OR sp_cursor.committed_ena < excluded.committed_ena";
+
 impl Db {
     /// Opens (or creates) the database: a PostgreSQL one for a
     /// `postgres://` (or `host=…`) connection string, else the SQLite file
@@ -388,9 +425,13 @@ impl Db {
             Backend::Postgres(pg) => return pg.save_restart(rid, metadata),
         };
         conn.execute(
-            "INSERT INTO sp_restarts (restart_id, metadata) VALUES (?1, ?2)
+            "INSERT INTO sp_restarts (restart_id, metadata, first_seen_ms) VALUES (?1, ?2, ?3)
                  ON CONFLICT (restart_id) DO UPDATE SET metadata = excluded.metadata",
-            params![rid.to_string(), Json::Object(metadata.clone()).to_string()],
+            params![
+                rid.to_string(),
+                Json::Object(metadata.clone()).to_string(),
+                now_ms()
+            ],
         )
         .map_err(|e| self.err(e))?;
         Ok(())
@@ -445,22 +486,34 @@ impl Db {
     /// metadata (read before every request when collectors share a
     /// database).
     pub fn committed(&self, sp: &str) -> Result<Option<(RestartId, Ena)>, DbError> {
+        Ok(self.shared_cursor(sp)?.map(|c| (c.restart_id, c.committed)))
+    }
+
+    /// The SP's cursor, and whether some collector stored from its restart
+    /// just now (one query).
+    pub fn shared_cursor(&self, sp: &str) -> Result<Option<SharedCursor>, DbError> {
         let conn = match &self.backend {
             Backend::Sqlite(c) => c,
-            Backend::Postgres(pg) => return pg.committed(sp),
+            Backend::Postgres(pg) => return pg.shared_cursor(sp),
         };
-        let row: Option<(String, i64)> = conn
-            .prepare_cached("SELECT restart_id, committed_ena FROM sp_cursor WHERE sp_name = ?1")
+        let row: Option<(String, i64, Option<i64>)> = conn
+            .prepare_cached(
+                "SELECT c.restart_id, c.committed_ena, r.latest_ereport_ms
+                 FROM sp_cursor c LEFT JOIN sp_restarts r ON r.restart_id = c.restart_id
+                 WHERE c.sp_name = ?1",
+            )
             .and_then(|mut st| {
-                st.query_row([sp], |r| Ok((r.get(0)?, r.get(1)?)))
+                st.query_row([sp], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                     .optional()
             })
             .map_err(|e| self.err(e))?;
-        Ok(row.and_then(|(rid, ena)| {
-            Some((
-                RestartId(u128::from_str_radix(&rid, 16).ok()?),
-                Ena(unsql(ena)),
-            ))
+        let recent = i64::try_from(RECENT_STORE.as_millis()).unwrap_or(i64::MAX);
+        Ok(row.and_then(|(rid, ena, latest)| {
+            Some(SharedCursor {
+                restart_id: RestartId(u128::from_str_radix(&rid, 16).ok()?),
+                committed: Ena(unsql(ena)),
+                recently_stored: latest.is_some_and(|t| now_ms().saturating_sub(t) < recent),
+            })
         }))
     }
 
@@ -549,8 +602,13 @@ impl Db {
             .map_err(err)?;
         }
         tx.execute(
-            CURSOR_UPSERT,
+            CURSOR_ADVANCE,
             params![sp.name, rid.to_string(), sql(committed.0)],
+        )
+        .map_err(err)?;
+        tx.execute(
+            "UPDATE sp_restarts SET latest_ereport_ms = ?2, sp_name = ?3 WHERE restart_id = ?1",
+            params![rid.to_string(), now_ms(), sp.name],
         )
         .map_err(err)?;
         tx.commit().map_err(err)?;
@@ -794,6 +852,75 @@ mod tests {
             ));
         }
         assert!(is_durable_path("ereports.sqlite"));
+    }
+
+    fn row(rid: RestartId, ena: u64) -> StoredEreport {
+        StoredEreport {
+            restart_id: rid,
+            ena: Ena(ena),
+            task_name: "t".into(),
+            task_gen: 0,
+            uptime_ms: ena,
+            body: vec![0xa0],
+            json: serde_json::json!({}),
+            invalid_error: None,
+            catalog_error: None,
+        }
+    }
+
+    #[test]
+    fn the_shared_cursor_moves_forward_only_within_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = Db::open(&dir.path().join("db.sqlite")).unwrap();
+        let sp = SpRow {
+            name: "sled-0".into(),
+            ..SpRow::default()
+        };
+        let (a, b) = (RestartId(0xa), RestartId(0xb));
+        db.save_restart(a, &Map::new()).unwrap();
+        db.store(&sp, a, &[row(a, 9), row(a, 10)], None, Ena(10))
+            .unwrap();
+        // A collector that stored less, later: the cursor stays.
+        db.store(&sp, a, &[row(a, 5)], None, Ena(5)).unwrap();
+        assert_eq!(db.committed("sled-0").unwrap(), Some((a, Ena(10))));
+        // A new restart replaces it, from its first record.
+        db.save_restart(b, &Map::new()).unwrap();
+        db.store(&sp, b, &[row(b, 1)], None, Ena(1)).unwrap();
+        assert_eq!(db.committed("sled-0").unwrap(), Some((b, Ena(1))));
+        // Moving it back on purpose (a cursor found ahead of the SP) works.
+        db.set_cursor("sled-0", b, Ena::NONE).unwrap();
+        assert_eq!(db.committed("sled-0").unwrap(), Some((b, Ena::NONE)));
+    }
+
+    #[test]
+    fn a_store_marks_its_restart_as_just_stored_from() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = Db::open(&dir.path().join("db.sqlite")).unwrap();
+        let sp = SpRow {
+            name: "sled-1".into(),
+            ..SpRow::default()
+        };
+        let rid = RestartId(0xc);
+        db.save_restart(rid, &Map::new()).unwrap();
+        db.store(&sp, rid, &[row(rid, 1)], None, Ena(1)).unwrap();
+        let c = db.shared_cursor("sled-1").unwrap().unwrap();
+        assert!(c.recently_stored);
+        let conn = db.connection().unwrap();
+        let (name, first_seen): (String, i64) = conn
+            .query_row(
+                "SELECT sp_name, first_seen_ms FROM sp_restarts WHERE restart_id = ?1",
+                [rid.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(name, "sled-1");
+        assert!(first_seen > 0);
+        conn.execute(
+            "UPDATE sp_restarts SET latest_ereport_ms = latest_ereport_ms - 1000",
+            [],
+        )
+        .unwrap();
+        assert!(!db.shared_cursor("sled-1").unwrap().unwrap().recently_stored);
     }
 
     #[test]

@@ -220,6 +220,8 @@ impl GatewayStats {
             (&mut self.loss_records, other.loss_records),
             (&mut self.catalog_mismatches, other.catalog_mismatches),
             (&mut self.lost, other.lost),
+            (&mut self.yielded, other.yielded),
+            (&mut self.already_stored, other.already_stored),
         ];
         for (mine, theirs) in pairs {
             *mine = mine.saturating_add(theirs);
@@ -236,6 +238,11 @@ pub struct Poll {
     pub events: Vec<Event>,
     /// Whether the SP had nothing more to send.
     pub drained: bool,
+    /// Whether the shared cursor was ahead of this gateway's before the
+    /// request: another collector stored further.
+    pub others_ahead: bool,
+    /// Ereports in the response that another collector had already stored.
+    pub already_stored: usize,
 }
 
 /// Counters.
@@ -267,6 +274,10 @@ pub struct GatewayStats {
     pub catalog_mismatches: u64,
     /// Ereports the SP reported lost (sum of loss-record counts).
     pub lost: u64,
+    /// Drains left to another collector found draining the same SP.
+    pub yielded: u64,
+    /// Ereports fetched that another collector had already stored.
+    pub already_stored: u64,
 }
 
 /// What a response means, worked out before anything is written.
@@ -287,6 +298,10 @@ pub struct Gateway {
     committed: Ena,
     /// Whether the cursor is known not to be ahead of the SP.
     cursor_checked: bool,
+    /// Whether a drain stops when another collector is draining the SP.
+    yield_to_others: bool,
+    /// The receive buffer (see `exchange`).
+    recv_buf: Vec<u8>,
     request_id: u8,
     stats: GatewayStats,
     catalog: Option<Catalog>,
@@ -308,6 +323,8 @@ impl Gateway {
             metadata,
             committed,
             cursor_checked: false,
+            yield_to_others: false,
+            recv_buf: Vec::new(),
             request_id: 0,
             stats: GatewayStats::default(),
             catalog: None,
@@ -360,11 +377,25 @@ impl Gateway {
         &mut self,
         make: impl Fn(u8) -> Request,
         events: &mut Vec<Event>,
-        mut accept: impl FnMut(&Self, Packet) -> Result<Result<T, Rejection>, GatewayError>,
+        accept: impl FnMut(&Self, Packet) -> Result<Result<T, Rejection>, GatewayError>,
     ) -> Result<T, GatewayError> {
         // Room for any UDP payload, so an over-long datagram is measured
-        // (and rejected), not cut to size.
-        let mut buf = vec![0u8; MAX_DATAGRAM];
+        // (and rejected), not cut to size: allocated once per gateway,
+        // lent out for the exchange.
+        let mut buf = std::mem::take(&mut self.recv_buf);
+        buf.resize(MAX_DATAGRAM, 0);
+        let result = self.exchange_into(&mut buf, make, events, accept);
+        self.recv_buf = buf;
+        result
+    }
+
+    fn exchange_into<T>(
+        &mut self,
+        buf: &mut [u8],
+        make: impl Fn(u8) -> Request,
+        events: &mut Vec<Event>,
+        mut accept: impl FnMut(&Self, Packet) -> Result<Result<T, Rejection>, GatewayError>,
+    ) -> Result<T, GatewayError> {
         let mut rejected = 0u64;
         let mut last_rejection = None;
         for _ in 0..self.cfg.attempts {
@@ -380,7 +411,7 @@ impl Gateway {
                     break;
                 }
                 self.socket.set_read_timeout(Some(left))?;
-                let (n, from) = match self.socket.recv_from(&mut buf) {
+                let (n, from) = match self.socket.recv_from(buf) {
                     Ok(r) => r,
                     Err(e)
                         if matches!(
@@ -508,6 +539,14 @@ impl Gateway {
     /// (once after an empty response) a check that the cursor is not ahead
     /// of the SP.
     pub fn poll(&mut self) -> Result<Poll, GatewayError> {
+        self.poll_from(true)
+    }
+
+    /// [`poll`](Self::poll), reading the shared cursor first only if
+    /// `read_cursor`: a drain reads it before its first request; after
+    /// that, another collector at work shows in what the stores find
+    /// already stored, without a query per request.
+    fn poll_from(&mut self, read_cursor: bool) -> Result<Poll, GatewayError> {
         let mut out = Poll::default();
         if self.metadata.is_empty() {
             self.stats.refreshes += 1;
@@ -527,11 +566,8 @@ impl Gateway {
         // Another collector sharing the database may have stored further:
         // ask from there, as the control plane's collectors do, rather
         // than fetch again what is stored.
-        if let Some((rid, committed)) = self.db.committed(&self.cfg.name)?
-            && Some(rid) == self.restart_id
-            && committed > self.committed
-        {
-            self.committed = committed;
+        if read_cursor {
+            out.others_ahead = self.adopt_shared_cursor()?.is_some();
         }
         let asked = self.restart_id;
         let rid = asked.unwrap_or(RestartId::UNKNOWN);
@@ -549,6 +585,11 @@ impl Gateway {
         }
         out.drained = plan.packet.entries.is_empty();
         out.stored = self.store(&plan, &mut out.events)?;
+        out.already_stored = plan.packet.entries.len().saturating_sub(out.stored.len());
+        self.stats.already_stored = self
+            .stats
+            .already_stored
+            .saturating_add(out.already_stored as u64);
         if out.drained && !self.cursor_checked {
             self.check_cursor(&mut out.events)?;
         }
@@ -674,15 +715,57 @@ impl Gateway {
         Ok(())
     }
 
+    /// Reads the shared cursor and, if another collector stored further in
+    /// this restart, starts from there. Returns, in that case, whether the
+    /// other stored just now (within [`RECENT_STORE`]).
+    ///
+    /// [`RECENT_STORE`]: crate::db::RECENT_STORE
+    fn adopt_shared_cursor(&mut self) -> Result<Option<bool>, GatewayError> {
+        match self.db.shared_cursor(&self.cfg.name)? {
+            Some(c) if Some(c.restart_id) == self.restart_id && c.committed > self.committed => {
+                self.committed = c.committed;
+                Ok(Some(c.recently_stored))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Whether a drain stops when it finds another collector draining the
+    /// same SP (see [`drain`](Self::drain)). Off by default.
+    pub fn set_yield_to_others(&mut self, on: bool) {
+        self.yield_to_others = on;
+    }
+
     /// Polls until the SP has nothing more; `on_poll` sees each round.
     /// Returns how many ereports were stored.
+    ///
+    /// With [`set_yield_to_others`](Self::set_yield_to_others), a drain
+    /// ends, as done, when it finds another collector at work on the same
+    /// SP: before its first request, if another stored past this one
+    /// within [`RECENT_STORE`]; after it, if a whole response was already
+    /// stored. Fetching the same records in step would only repeat the
+    /// other's work; what the other leaves, this one's next turn takes.
+    ///
+    /// [`RECENT_STORE`]: crate::db::RECENT_STORE
     pub fn drain(&mut self, on_poll: &mut dyn FnMut(&Poll)) -> Result<u64, GatewayError> {
         let mut restarts = 0u32;
         let mut stored = 0u64;
+        let mut first = true;
+        if self.yield_to_others && !self.metadata.is_empty() {
+            if self.adopt_shared_cursor()? == Some(true) {
+                self.stats.yielded += 1;
+                return Ok(0);
+            }
+            // Read: the first poll need not read it again.
+            first = false;
+        }
         // Each round either stores something new or ends the drain; bound
         // it anyway so a misbehaving SP cannot keep `--once` running.
         loop {
-            let p = self.poll()?;
+            let read_cursor = first;
+            first = false;
+            let p = self.poll_from(read_cursor)?;
+            let others = p.already_stored > 0 && p.stored.is_empty();
             restarts += p
                 .events
                 .iter()
@@ -697,6 +780,10 @@ impl Gateway {
                 });
             }
             if p.drained {
+                return Ok(stored);
+            }
+            if others && self.yield_to_others {
+                self.stats.yielded += 1;
                 return Ok(stored);
             }
         }

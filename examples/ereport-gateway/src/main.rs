@@ -257,8 +257,11 @@ fn run(args: &Args) -> Result<(), String> {
         Some(path) => Some(Catalog::load(path).map_err(|e| e.to_string())?),
         None => None,
     };
-    let collector = Collector::new(&targets, &base, &args.db, catalog.as_ref(), args.parallel)
+    let mut collector = Collector::new(&targets, &base, &args.db, catalog.as_ref(), args.parallel)
         .map_err(|e| e.to_string())?;
+    // Draining once means to the end: no leaving an SP to another
+    // collector that may stop before it is done.
+    collector.set_yield_to_others(args.follow);
     let several = collector.len() > 1;
     for st in collector.status() {
         if let Some(rid) = &st.restart_id {
@@ -438,39 +441,73 @@ fn follow(
         eprintln!("ereport-gateway: cannot handle Ctrl-C: {e}");
     }
     let started = Instant::now();
-    let mut db_failures = 0u32;
-    while !stop.load(Ordering::SeqCst)
-        && !lock(printer).out.closed()
-        && args.run_for.is_none_or(|d| started.elapsed() < d)
-    {
-        let failed = collector.round(&|sp, p| lock(printer).poll(sp, p));
-        if args.status {
-            print_status(collector, printer);
-        }
-        retain(args, admin)?;
-        match failed
-            .iter()
-            .find(|(_, e)| matches!(e, GatewayError::Db(_)))
-        {
-            Some((sp, e)) => {
-                db_failures += 1;
-                if db_failures >= args.max_db_failures {
-                    return Err(format!("{sp}: {e}"));
-                }
-                eprintln!("ereport-gateway: {sp}: {e}; retrying");
-            }
-            None => db_failures = 0,
+    // What the drains since the last look found: database failures, and
+    // whether any drain reached the database fine.
+    let db_failed: Mutex<Option<(String, String)>> = Mutex::new(None);
+    let db_fine = AtomicBool::new(false);
+    let on_drained = |sp: &str, e: Option<&GatewayError>| match e {
+        Some(e @ GatewayError::Db(_)) => {
+            eprintln!("ereport-gateway: {sp}: {e}; retrying");
+            *lock(&db_failed) = Some((sp.to_string(), e.to_string()));
         }
         // Keep following through SPs that are down or restarting.
-        for (sp, e) in failed
-            .iter()
-            .filter(|(_, e)| !matches!(e, GatewayError::Db(_)))
-        {
+        Some(e) => {
             eprintln!("ereport-gateway: {sp}: {e}; retrying");
+            db_fine.store(true, Ordering::SeqCst);
         }
-        std::thread::sleep(*args.interval);
-    }
-    Ok(())
+        None => db_fine.store(true, Ordering::SeqCst),
+    };
+    let interval = *args.interval;
+    // The supervision below runs at least every 100 ms apart, whatever the
+    // interval.
+    let tick = interval.max(Duration::from_millis(100));
+    std::thread::scope(|scope| {
+        let workers = scope.spawn(|| {
+            collector.follow(
+                interval,
+                &stop,
+                &|sp, p| lock(printer).poll(sp, p),
+                &on_drained,
+            )
+        });
+        // Every interval: status, retention, and whether the database
+        // keeps failing.
+        let mut db_failures = 0u32;
+        let mut next = Instant::now() + tick;
+        let result = loop {
+            if stop.load(Ordering::SeqCst)
+                || lock(printer).out.closed()
+                || args.run_for.is_some_and(|d| started.elapsed() >= d)
+            {
+                break Ok(());
+            }
+            let now = Instant::now();
+            if now < next {
+                std::thread::sleep((next - now).min(Duration::from_millis(50)));
+                continue;
+            }
+            next = now + tick;
+            if args.status {
+                print_status(collector, printer);
+            }
+            if let Err(e) = retain(args, admin) {
+                break Err(e);
+            }
+            match lock(&db_failed).take() {
+                Some((sp, e)) => {
+                    db_failures += 1;
+                    if db_failures >= args.max_db_failures {
+                        break Err(format!("{sp}: {e}"));
+                    }
+                }
+                None if db_fine.swap(false, Ordering::SeqCst) => db_failures = 0,
+                None => {}
+            }
+        };
+        stop.store(true, Ordering::SeqCst);
+        let _ = workers.join();
+        result
+    })
 }
 
 #[cfg(test)]

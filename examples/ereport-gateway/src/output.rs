@@ -157,6 +157,8 @@ pub fn summary_json(st: &GatewayStats) -> serde_json::Value {
             "timeouts": st.timeouts,
             "ignored": st.ignored,
             "restarts_seen": st.restarts_seen,
+            "yielded": st.yielded,
+            "already_stored": st.already_stored,
         }
     })
 }

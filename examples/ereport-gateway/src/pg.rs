@@ -16,7 +16,7 @@ use postgres::{Client, NoTls, Statement};
 use serde_json::{Map, Value as Json};
 
 use crate::StoredEreport;
-use crate::db::{DbError, Gap, SCHEMA_VERSION, SpRow, row_class};
+use crate::db::{DbError, Gap, RECENT_STORE, SCHEMA_VERSION, SharedCursor, SpRow, row_class};
 
 /// The tables, created if missing. Version 3 is the first PostgreSQL
 /// schema; the version lives in `schema_version`.
@@ -84,6 +84,10 @@ pub struct PgDb {
     /// The queries made for every request, prepared once per connection
     /// (a query by text is prepared again each time: a round trip more).
     prepared: Prepared,
+    /// The store statement for each number of rows a response held,
+    /// prepared on first use: parsing and planning a statement of 15 × 17
+    /// parameters for every response was most of the server's work.
+    stores: RefCell<std::collections::HashMap<usize, Statement>>,
 }
 
 struct Prepared {
@@ -106,7 +110,7 @@ impl PgDb {
             source: e,
         };
         let mut client = Client::connect(url, NoTls).map_err(err)?;
-        client.batch_execute(SCHEMA).map_err(err)?;
+        create_schema(&mut client).map_err(err)?;
         let found: Option<i64> = client
             .query_opt("SELECT version FROM schema_version WHERE id = 0", &[])
             .map_err(err)?
@@ -132,7 +136,13 @@ impl PgDb {
         }
         let prepared = Prepared {
             committed: client
-                .prepare("SELECT restart_id, committed_ena FROM sp_cursor WHERE sp_name = $1")
+                .prepare(&format!(
+                    "SELECT c.restart_id, c.committed_ena,
+                            COALESCE(r.latest_ereport > now() - INTERVAL '{} milliseconds', false)
+                     FROM sp_cursor c LEFT JOIN sp_restarts r ON r.restart_id = c.restart_id
+                     WHERE c.sp_name = $1",
+                    RECENT_STORE.as_millis()
+                ))
                 .map_err(err)?,
             bodies: client
                 .prepare(
@@ -144,6 +154,7 @@ impl PgDb {
             client: RefCell::new(client),
             url: url.to_string(),
             prepared,
+            stores: RefCell::new(std::collections::HashMap::new()),
         })
     }
 
@@ -215,8 +226,10 @@ impl PgDb {
         Ok(rows.iter().map(|r| (unsql(r.get(0)), r.get(1))).collect())
     }
 
-    /// See [`Db::committed`](crate::db::Db::committed).
-    pub fn committed(&self, sp: &str) -> Result<Option<(RestartId, Ena)>, DbError> {
+    /// See [`Db::shared_cursor`](crate::db::Db::shared_cursor). Recency is
+    /// judged by the server's clock, which also wrote it: collectors'
+    /// clocks need not agree.
+    pub fn shared_cursor(&self, sp: &str) -> Result<Option<SharedCursor>, DbError> {
         let row = self
             .client
             .borrow_mut()
@@ -224,7 +237,11 @@ impl PgDb {
             .map_err(|e| self.err(e))?;
         Ok(row.and_then(|r| {
             let rid = u128::from_str_radix(&r.get::<_, String>(0), 16).ok()?;
-            Some((RestartId(rid), Ena(unsql(r.get(1)))))
+            Some(SharedCursor {
+                restart_id: RestartId(rid),
+                committed: Ena(unsql(r.get(1))),
+                recently_stored: r.get(2),
+            })
         }))
     }
 
@@ -274,19 +291,28 @@ impl PgDb {
             // $1 is the restart id, $10 the SP's name and $16 the time, as
             // in the first row; the committed ENA comes last.
             params.push(&committed_param);
-            let statement = format!(
-                "WITH ins AS ({insert}),
-                 cur AS (INSERT INTO sp_cursor (sp_name, restart_id, committed_ena)
-                         VALUES ($10, $1, ${})
-                         ON CONFLICT (sp_name) DO UPDATE SET restart_id = excluded.restart_id,
-                                                             committed_ena = excluded.committed_ena),
-                 rs AS (UPDATE sp_restarts SET latest_ereport = $16, sp_name = $10
-                        WHERE restart_id = $1)
-                 SELECT ena FROM ins",
-                params.len()
-            );
+            let mut stores = self.stores.borrow_mut();
+            let statement = match stores.entry(ereports.len()) {
+                std::collections::hash_map::Entry::Occupied(s) => s.into_mut(),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    let text = format!(
+                        "WITH ins AS ({insert}),
+                         cur AS (INSERT INTO sp_cursor (sp_name, restart_id, committed_ena)
+                                 VALUES ($10, $1, ${})
+                                 ON CONFLICT (sp_name) DO UPDATE SET restart_id = excluded.restart_id,
+                                                                     committed_ena = excluded.committed_ena
+                                 WHERE sp_cursor.restart_id <> excluded.restart_id
+                                    OR sp_cursor.committed_ena < excluded.committed_ena),
+                         rs AS (UPDATE sp_restarts SET latest_ereport = now(), sp_name = $10
+                                WHERE restart_id = $1)
+                         SELECT ena FROM ins",
+                        params.len()
+                    );
+                    v.insert(client.prepare(&text).map_err(err)?)
+                }
+            };
             client
-                .query(&statement, &params)
+                .query(&*statement, &params)
                 .map_err(err)?
                 .iter()
                 .map(|r| r.get::<_, i64>(0))
@@ -319,13 +345,15 @@ impl PgDb {
             tx.execute(
                 "INSERT INTO sp_cursor (sp_name, restart_id, committed_ena) VALUES ($1, $2, $3)
                  ON CONFLICT (sp_name) DO UPDATE SET restart_id = excluded.restart_id,
-                                                     committed_ena = excluded.committed_ena",
+                                                     committed_ena = excluded.committed_ena
+                 WHERE sp_cursor.restart_id <> excluded.restart_id
+                    OR sp_cursor.committed_ena < excluded.committed_ena",
                 &[&sp.name, &rid_text, &sql(committed.0)],
             )
             .map_err(err)?;
             tx.execute(
-                "UPDATE sp_restarts SET latest_ereport = $2, sp_name = $3 WHERE restart_id = $1",
-                &[&rid_text, &now, &sp.name],
+                "UPDATE sp_restarts SET latest_ereport = now(), sp_name = $2 WHERE restart_id = $1",
+                &[&rid_text, &sp.name],
             )
             .map_err(err)?;
             tx.commit().map_err(err)?;
@@ -525,6 +553,34 @@ fn insert_statement(rows: usize) -> Option<String> {
          VALUES {} ON CONFLICT (restart_id, ena) DO NOTHING RETURNING ena",
         values.join(", ")
     ))
+}
+
+/// Creates the tables that are missing. `CREATE TABLE IF NOT EXISTS` is
+/// not safe against itself: two collectors starting together on a new
+/// database can both find a table missing, and the second to create it
+/// fails on the catalog's unique index. The creation is one transaction,
+/// so a failed one left nothing behind; the next attempt finds the other
+/// collector's tables.
+fn create_schema(client: &mut Client) -> Result<(), postgres::Error> {
+    use postgres::error::SqlState;
+    let mut attempts = 0;
+    loop {
+        match client.batch_execute(SCHEMA) {
+            Err(e)
+                if attempts < 5
+                    && matches!(
+                        e.code(),
+                        Some(&SqlState::UNIQUE_VIOLATION)
+                            | Some(&SqlState::DUPLICATE_TABLE)
+                            | Some(&SqlState::DUPLICATE_OBJECT)
+                    ) =>
+            {
+                attempts += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// A connection string without its password, for messages.

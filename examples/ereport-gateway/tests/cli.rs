@@ -157,7 +157,7 @@ fn gateway_prints_json_lines_and_resumes() {
     assert_eq!(more[0]["restart_id"], lines[0]["restart_id"]);
 
     sim.stop();
-    let _ = std::fs::remove_file(db);
+    common::remove_db(&db);
 }
 
 #[test]

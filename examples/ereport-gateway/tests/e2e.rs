@@ -79,7 +79,7 @@ fn lossy_network_and_overflowing_store_lose_nothing_unaccounted() {
         "every loss is accounted for by a loss record"
     );
     assert!(gw.stats().timeouts > 0, "retries happened");
-    let _ = std::fs::remove_file(db);
+    common::remove_db(&db);
 }
 
 fn st_rid(gw: &Gateway) -> u128 {
@@ -156,7 +156,7 @@ fn sp_restart_is_noticed_and_kept_apart() {
         )
         .unwrap();
     assert_eq!(n, 2);
-    let _ = std::fs::remove_file(db);
+    common::remove_db(&db);
 }
 
 #[test]
@@ -200,7 +200,7 @@ fn gateway_restart_resumes_without_duplicates_or_gaps() {
         &format!("{:032x}", s_rid(&gw)),
         &delivered,
     );
-    let _ = std::fs::remove_file(db);
+    common::remove_db(&db);
 }
 
 fn s_rid(gw: &Gateway) -> u128 {
@@ -249,7 +249,7 @@ fn producer_restarted_during_the_copy_loses_nothing_else() {
         )
         .unwrap();
     assert_eq!(panics, 6, "a fault ereport for every injected panic");
-    let _ = std::fs::remove_file(db);
+    common::remove_db(&db);
 }
 
 #[test]
@@ -299,5 +299,46 @@ fn junk_at_the_snitch_does_not_stop_valid_requests() {
     let rid = format!("{:032x}", gw.restart_id().unwrap().0);
     check_restart(gw.db().connection().unwrap(), &rid, &delivered);
     assert!(rows(gw.db().connection().unwrap(), &rid).len() > 10);
-    let _ = std::fs::remove_file(db);
+    common::remove_db(&db);
+}
+
+/// A collector that yields to others leaves an SP another collector stored
+/// from just now, without a request, and drains it once that is no longer
+/// recent; one that does not yield drains it at once.
+#[test]
+fn a_yielding_collector_leaves_an_sp_another_just_drained() {
+    let db = temp_path("yield");
+    let sp = Sim::start(SimConfig {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        rate: 200.0,
+        vpd_delay: Duration::ZERO,
+        ..SimConfig::default()
+    })
+    .unwrap();
+    let mut a = Gateway::new(gateway_cfg(sp.local_addr()), Db::open(&db).unwrap()).unwrap();
+    a.drain(&mut |_| {}).unwrap();
+    let mut b = Gateway::new(
+        ereport_gateway::gateway::GatewayConfig {
+            collector_id: "b".into(),
+            ..gateway_cfg(sp.local_addr())
+        },
+        Db::open(&db).unwrap(),
+    )
+    .unwrap();
+    b.set_yield_to_others(true);
+    // A stores more; B, right after, finds it just stored from.
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(a.drain(&mut |_| {}).unwrap() > 0);
+    let requests = b.stats().requests;
+    assert_eq!(b.drain(&mut |_| {}).unwrap(), 0);
+    assert_eq!(b.stats().yielded, 1);
+    assert_eq!(b.stats().requests, requests, "no request was sent");
+    // Later, B drains from where A got to.
+    std::thread::sleep(ereport_gateway::db::RECENT_STORE + Duration::from_millis(50));
+    assert!(b.drain(&mut |_| {}).unwrap() > 0);
+    assert_eq!(b.stats().yielded, 1);
+    assert!(b.stats().requests > requests);
+    assert!(b.committed() >= a.committed());
+    sp.stop();
+    common::remove_db(&db);
 }

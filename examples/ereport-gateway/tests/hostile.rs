@@ -526,7 +526,7 @@ fn a_cursor_ahead_of_the_sp_is_reported_and_the_gateway_starts_over() {
     Connection::open(&db)
         .unwrap()
         .execute_batch(&format!(
-            "INSERT INTO sp_restarts VALUES ('{:032x}', '{{\"baseboard_serial_number\":\"SER1\"}}');
+            "INSERT INTO sp_restarts (restart_id, metadata) VALUES ('{:032x}', '{{\"baseboard_serial_number\":\"SER1\"}}');
              INSERT INTO sp_cursor VALUES ('sp', '{:032x}', 1000);",
             9, 9
         ))

@@ -148,3 +148,66 @@ fn a_newer_schema_is_refused() {
     let err = Db::open(Path::new(&pg.url)).err().unwrap().to_string();
     assert!(err.contains("schema version 99 is newer"), "{err}");
 }
+
+/// Collectors started together on a new database all open it: creating
+/// the tables races in PostgreSQL (`CREATE TABLE IF NOT EXISTS` is not safe
+/// against itself), and the loser retries instead of failing.
+#[test]
+fn collectors_starting_together_on_a_new_database() {
+    let pg = PgCluster::start();
+    let barrier = std::sync::Barrier::new(8);
+    std::thread::scope(|s| {
+        let opened: Vec<_> = (0..8)
+            .map(|_| {
+                s.spawn(|| {
+                    barrier.wait();
+                    Db::open(Path::new(&pg.url)).map(|_| ())
+                })
+            })
+            .collect();
+        for h in opened {
+            let r = h.join().unwrap();
+            assert!(r.is_ok(), "{r:?}");
+        }
+    });
+}
+
+/// The shared cursor in PostgreSQL: forward only within a restart (a
+/// collector that stored less does not move it back), and "just stored
+/// from" by the server's clock.
+#[test]
+fn the_shared_cursor_moves_forward_and_knows_recent_stores() {
+    use ereport_gateway::db::SpRow;
+    use ereport_gateway::gateway::StoredEreport;
+    use ereport_sdk::{Ena, RestartId};
+    let pg = PgCluster::start();
+    let mut db = Db::open(Path::new(&pg.url)).unwrap();
+    let row = |rid: RestartId, ena: u64| StoredEreport {
+        restart_id: rid,
+        ena: Ena(ena),
+        task_name: "t".into(),
+        task_gen: 0,
+        uptime_ms: ena,
+        body: vec![0xa0],
+        json: serde_json::json!({}),
+        invalid_error: None,
+        catalog_error: None,
+    };
+    let sp = SpRow {
+        name: "sled-0".into(),
+        ..SpRow::default()
+    };
+    let (a, b) = (RestartId(0xa), RestartId(0xb));
+    db.save_restart(a, &serde_json::Map::new()).unwrap();
+    db.store(&sp, a, &[row(a, 9), row(a, 10)], None, Ena(10))
+        .unwrap();
+    db.store(&sp, a, &[row(a, 5)], None, Ena(5)).unwrap();
+    let c = db.shared_cursor("sled-0").unwrap().unwrap();
+    assert_eq!((c.restart_id, c.committed), (a, Ena(10)));
+    assert!(c.recently_stored);
+    db.save_restart(b, &serde_json::Map::new()).unwrap();
+    db.store(&sp, b, &[row(b, 1)], None, Ena(1)).unwrap();
+    assert_eq!(db.committed("sled-0").unwrap(), Some((b, Ena(1))));
+    std::thread::sleep(ereport_gateway::db::RECENT_STORE + Duration::from_millis(50));
+    assert!(!db.shared_cursor("sled-0").unwrap().unwrap().recently_stored);
+}

@@ -775,17 +775,37 @@ fn producer_task(shared: Arc<Shared>, index: u16, seed: u64) {
         return;
     }
     let mut seq = 0u64;
+    // A Poisson process at `per_task` a second: exponential gaps between
+    // due times. The task sleeps at least a tick at a time and then
+    // delivers everything due, so the rate is kept however late the
+    // scheduler wakes it, and a rack of busy tasks does not wake once per
+    // report.
+    const TICK: Duration = Duration::from_millis(5);
+    let gap =
+        |rng: &mut Rng| Duration::from_secs_f64((-(1.0 - rng.unit()).ln() / per_task).min(10.0));
+    let mut due = Instant::now();
     while !shared.stop.load(Ordering::SeqCst) {
         if per_task <= 0.0 {
             nap(&shared, Duration::from_millis(100));
             continue;
         }
-        // Exponential gaps: a Poisson process at `per_task` a second.
-        let gap = -(1.0 - rng.unit()).ln() / per_task;
-        nap(&shared, Duration::from_secs_f64(gap.min(10.0)));
-        if shared.stop.load(Ordering::SeqCst) || shared.paused.load(Ordering::SeqCst) {
+        let now = Instant::now();
+        if shared.paused.load(Ordering::SeqCst) {
+            // Paused reports are not owed afterwards.
+            nap(&shared, TICK);
+            due = Instant::now() + gap(&mut rng);
             continue;
         }
+        if due > now {
+            nap(&shared, (due - now).max(TICK));
+            continue;
+        }
+        // Owed more than a second (a stalled machine): start afresh rather
+        // than deliver a second's reports at once.
+        if now.duration_since(due) > Duration::from_secs(1) {
+            due = now;
+        }
+        due += gap(&mut rng);
         seq += 1;
         let result = match index {
             1 => thermal.deliver(

@@ -211,3 +211,13 @@ pub fn json_lines(stdout: &[u8]) -> Vec<serde_json::Value> {
 
 #[allow(unused_imports)]
 pub use ereport_gateway::pg::TempCluster as PgCluster;
+
+/// Removes a test's SQLite database with its write-ahead log and shared
+/// memory files.
+pub fn remove_db(path: &std::path::Path) {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(p);
+    }
+}
