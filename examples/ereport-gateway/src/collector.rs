@@ -183,36 +183,58 @@ struct Turn {
     busy: bool,
 }
 
+/// [`Collector::follow`]'s turns, and when the worker waiting for the next
+/// one to come due (if any) wakes; the others wait to be woken.
+struct Schedule {
+    turns: Vec<Turn>,
+    timer: Option<Instant>,
+}
+
 /// Waits for the earliest SP due that no worker has, marks it taken and
-/// returns it; `None` once `stop` is set.
-fn next_turn(schedule: &(Mutex<Vec<Turn>>, Condvar), stop: &AtomicBool) -> Option<usize> {
-    let (turns, wake) = schedule;
-    let mut turns = turns.lock().unwrap_or_else(|p| p.into_inner());
+/// returns it; `None` once `stop` is set (the caller wakes everyone then).
+fn next_turn(schedule: &(Mutex<Schedule>, Condvar), stop: &AtomicBool) -> Option<usize> {
+    let (sched, wake) = schedule;
+    let mut sched = sched.lock().unwrap_or_else(|p| p.into_inner());
     loop {
         if stop.load(Ordering::SeqCst) {
             return None;
         }
         let now = Instant::now();
-        let earliest = turns
+        let earliest = sched
+            .turns
             .iter()
             .enumerate()
             .filter(|(_, t)| !t.busy)
             .min_by_key(|(_, t)| (t.due, t.rank))
             .map(|(i, t)| (i, t.due));
-        let wait = match earliest {
+        match earliest {
             Some((i, due)) if due <= now => {
-                if let Some(t) = turns.get_mut(i) {
+                if let Some(t) = sched.turns.get_mut(i) {
                     t.busy = true;
+                }
+                // Someone else takes the next turn if it is due too, or
+                // times it if no one does.
+                let next_due = sched.turns.iter().filter(|t| !t.busy).map(|t| t.due).min();
+                if next_due.is_some_and(|d| d <= now || sched.timer.is_none()) {
+                    wake.notify_one();
                 }
                 return Some(i);
             }
-            Some((_, due)) => (due - now).min(Duration::from_millis(100)),
-            None => Duration::from_millis(100),
-        };
-        turns = wake
-            .wait_timeout(turns, wait)
-            .map(|(g, _)| g)
-            .unwrap_or_else(|p| p.into_inner().0);
+            Some((_, due)) if sched.timer.is_none() => {
+                let wait = (due - now).min(Duration::from_secs(1));
+                sched.timer = Some(now + wait);
+                sched = wake
+                    .wait_timeout(sched, wait)
+                    .map(|(g, _)| g)
+                    .unwrap_or_else(|p| p.into_inner().0);
+                sched.timer = None;
+            }
+            // Every SP is being drained, or another worker times the next
+            // turn: wait to be woken.
+            _ => {
+                sched = wake.wait(sched).unwrap_or_else(|p| p.into_inner());
+            }
+        }
     }
 }
 
@@ -352,6 +374,10 @@ impl Collector {
     /// waits for the slowest of a round. `on_drained` hears of every drain
     /// (the SP's name, and the error if it failed). Returns once `stop` is
     /// seen (within 100 ms, or when the drains under way end).
+    ///
+    /// Idle, it costs little: one worker waits for the next SP's turn, the
+    /// others until there is work, and this thread looks at `stop` ten
+    /// times a second.
     pub fn follow(
         &self,
         interval: Duration,
@@ -369,7 +395,7 @@ impl Collector {
                 busy: false,
             })
             .collect();
-        let schedule = (Mutex::new(turns), Condvar::new());
+        let schedule = (Mutex::new(Schedule { turns, timer: None }), Condvar::new());
         std::thread::scope(|s| {
             for w in 0..self.parallel.min(n.max(1)) {
                 let schedule = &schedule;
@@ -380,13 +406,18 @@ impl Collector {
                             Ok(name) => on_drained(name, None),
                             Err((name, e)) => on_drained(name, Some(e)),
                         }
-                        let (turns, wake) = schedule;
-                        let mut turns = turns.lock().unwrap_or_else(|p| p.into_inner());
-                        if let Some(t) = turns.get_mut(i) {
+                        let (sched, wake) = schedule;
+                        let mut sched = sched.lock().unwrap_or_else(|p| p.into_inner());
+                        let due = Instant::now() + interval;
+                        if let Some(t) = sched.turns.get_mut(i) {
                             t.busy = false;
-                            t.due = Instant::now() + interval;
+                            t.due = due;
                         }
-                        wake.notify_all();
+                        // A waiting worker needs to time this turn if no
+                        // one times an earlier one.
+                        if sched.timer.is_none_or(|at| due < at) {
+                            wake.notify_one();
+                        }
                     }
                 };
                 let spawned = std::thread::Builder::new()
@@ -398,6 +429,12 @@ impl Collector {
                     break;
                 }
             }
+            while !stop.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            // Wake every waiting worker to see it.
+            let _guard = schedule.0.lock().unwrap_or_else(|p| p.into_inner());
+            schedule.1.notify_all();
         });
     }
 

@@ -496,24 +496,28 @@ impl Db {
             Backend::Sqlite(c) => c,
             Backend::Postgres(pg) => return pg.shared_cursor(sp),
         };
-        let row: Option<(String, i64, Option<i64>)> = conn
-            .prepare_cached(
-                "SELECT c.restart_id, c.committed_ena, r.latest_ereport_ms
-                 FROM sp_cursor c LEFT JOIN sp_restarts r ON r.restart_id = c.restart_id
-                 WHERE c.sp_name = ?1",
-            )
+        let row: Option<(String, i64)> = conn
+            .prepare_cached("SELECT restart_id, committed_ena FROM sp_cursor WHERE sp_name = ?1")
             .and_then(|mut st| {
-                st.query_row([sp], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                st.query_row([sp], |r| Ok((r.get(0)?, r.get(1)?)))
                     .optional()
             })
             .map_err(|e| self.err(e))?;
+        let Some((rid, ena)) = row else {
+            return Ok(None);
+        };
+        // (Two lookups by key: SQLite re-prepared the joined query on
+        // every run.)
+        let latest: Option<i64> = conn
+            .prepare_cached("SELECT latest_ereport_ms FROM sp_restarts WHERE restart_id = ?1")
+            .and_then(|mut st| st.query_row([&rid], |r| r.get(0)).optional())
+            .map_err(|e| self.err(e))?
+            .flatten();
         let recent = i64::try_from(RECENT_STORE.as_millis()).unwrap_or(i64::MAX);
-        Ok(row.and_then(|(rid, ena, latest)| {
-            Some(SharedCursor {
-                restart_id: RestartId(u128::from_str_radix(&rid, 16).ok()?),
-                committed: Ena(unsql(ena)),
-                recently_stored: latest.is_some_and(|t| now_ms().saturating_sub(t) < recent),
-            })
+        Ok(u128::from_str_radix(&rid, 16).ok().map(|rid| SharedCursor {
+            restart_id: RestartId(rid),
+            committed: Ena(unsql(ena)),
+            recently_stored: latest.is_some_and(|t| now_ms().saturating_sub(t) < recent),
         }))
     }
 

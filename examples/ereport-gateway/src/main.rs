@@ -483,7 +483,7 @@ fn follow(
             }
             let now = Instant::now();
             if now < next {
-                std::thread::sleep((next - now).min(Duration::from_millis(50)));
+                std::thread::sleep((next - now).min(Duration::from_millis(100)));
                 continue;
             }
             next = now + tick;
