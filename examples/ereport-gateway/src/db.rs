@@ -27,7 +27,7 @@ pub const SCHEMA_VERSION: i64 = 4;
 /// How recently another collector must have stored from an SP for a
 /// collector that yields to others to leave the SP's drain to it (see
 /// `Gateway::drain`).
-pub const RECENT_STORE: std::time::Duration = std::time::Duration::from_millis(250);
+pub const RECENT_STORE: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// What the database says of an SP's stream, for a collector about to
 /// drain it.

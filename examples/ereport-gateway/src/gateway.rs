@@ -286,6 +286,9 @@ struct Plan {
     restarted: bool,
     packet: Packet,
     gap: Option<Gap>,
+    /// ENAs of the packet already stored (with the same body), as the
+    /// conflict check found them.
+    already: std::collections::BTreeSet<u64>,
 }
 
 /// The gateway: a socket, a database, and where it is in the SP's stream.
@@ -504,11 +507,18 @@ impl Gateway {
             }
             _ => None,
         };
+        let already = packet
+            .entries
+            .iter()
+            .map(|e| e.ena.0)
+            .filter(|ena| stored.contains_key(ena))
+            .collect();
         Ok(Ok(Plan {
             restart_id: rid,
             restarted,
             packet,
             gap,
+            already,
         }))
     }
 
@@ -605,15 +615,22 @@ impl Gateway {
             return Ok(Vec::new());
         };
         let rid = plan.restart_id;
+        // What the conflict check found stored already (by another
+        // collector) is not sent again: a response stored whole by another
+        // costs no write at all, its cursor having moved past it then.
         let ereports: Vec<StoredEreport> = plan
             .packet
             .entries
             .iter()
+            .filter(|e| !plan.already.contains(&e.ena.0))
             .map(|e| self.stored_ereport(rid, e))
             .collect();
-        let fresh = self
-            .db
-            .store(&self.sp_row(), rid, &ereports, plan.gap, last.ena)?;
+        let fresh = if ereports.is_empty() && plan.gap.is_none() {
+            Vec::new()
+        } else {
+            self.db
+                .store(&self.sp_row(), rid, &ereports, plan.gap, last.ena)?
+        };
         self.committed = last.ena;
         if let Some(g) = plan.gap {
             self.stats.gaps += 1;

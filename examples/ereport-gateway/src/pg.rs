@@ -84,16 +84,34 @@ pub struct PgDb {
     /// The queries made for every request, prepared once per connection
     /// (a query by text is prepared again each time: a round trip more).
     prepared: Prepared,
-    /// The store statement for each number of rows a response held,
-    /// prepared on first use: parsing and planning a statement of 15 × 17
-    /// parameters for every response was most of the server's work.
-    stores: RefCell<std::collections::HashMap<usize, Statement>>,
 }
 
 struct Prepared {
     committed: Statement,
     bodies: Statement,
+    /// [`INSERT_ROWS`] alone, for a store with a gap.
+    insert: Statement,
+    /// [`INSERT_ROWS`], the cursor and the restart's latest ereport in one
+    /// statement: the common store.
+    store: Statement,
 }
+
+/// A response's rows as one `INSERT … SELECT … FROM UNNEST(…)`: the
+/// columns every row shares as single parameters ($1 to $8), the others as
+/// one array each ($9 to $17), so the statement is the same, and planned
+/// once, for any number of rows, and costs the server a fixed number of
+/// expressions rather than 17 a row. The report travels as JSON text.
+const INSERT_ROWS: &str = "INSERT INTO ereports
+     (restart_id, ena, task_name, task_gen, uptime_ms, body, report, invalid_error,
+      catalog_error, sp_name, sp_kind, sp_slot, part_number, serial_number, class,
+      time_collected, collector_id)
+     SELECT $1, u.ena, u.task_name, u.task_gen, u.uptime_ms, u.body, u.report::JSONB,
+            u.invalid_error, u.catalog_error, $2, $3, $4, $5, $6, u.class, $7, $8
+     FROM UNNEST($9::INT8[], $10::TEXT[], $11::INT8[], $12::INT8[], $13::BYTEA[],
+                 $14::TEXT[], $15::TEXT[], $16::TEXT[], $17::TEXT[])
+          AS u(ena, task_name, task_gen, uptime_ms, body, report, invalid_error,
+               catalog_error, class)
+     ON CONFLICT (restart_id, ena) DO NOTHING RETURNING ena";
 
 impl PgDb {
     fn err(&self, e: postgres::Error) -> DbError {
@@ -110,6 +128,11 @@ impl PgDb {
             source: e,
         };
         let mut client = Client::connect(url, NoTls).map_err(err)?;
+        // The statements' plans do not depend on their values: plan each
+        // once per connection rather than five times (PostgreSQL's default
+        // before it settles on a generic plan). Where the server has no
+        // such setting, its default stands.
+        let _ = client.batch_execute("SET plan_cache_mode = force_generic_plan");
         create_schema(&mut client).map_err(err)?;
         let found: Option<i64> = client
             .query_opt("SELECT version FROM schema_version WHERE id = 0", &[])
@@ -149,12 +172,26 @@ impl PgDb {
                     "SELECT ena, body FROM ereports WHERE restart_id = $1 AND ena BETWEEN $2 AND $3",
                 )
                 .map_err(err)?,
+            insert: client.prepare(INSERT_ROWS).map_err(err)?,
+            store: client
+                .prepare(&format!(
+                    "WITH ins AS ({INSERT_ROWS}),
+                     cur AS (INSERT INTO sp_cursor (sp_name, restart_id, committed_ena)
+                             VALUES ($2, $1, $18)
+                             ON CONFLICT (sp_name) DO UPDATE SET restart_id = excluded.restart_id,
+                                                                 committed_ena = excluded.committed_ena
+                             WHERE sp_cursor.restart_id <> excluded.restart_id
+                                OR sp_cursor.committed_ena < excluded.committed_ena),
+                     rs AS (UPDATE sp_restarts SET latest_ereport = now(), sp_name = $2
+                            WHERE restart_id = $1)
+                     SELECT ena FROM ins"
+                ))
+                .map_err(err)?,
         };
         Ok(PgDb {
             client: RefCell::new(client),
             url: url.to_string(),
             prepared,
-            stores: RefCell::new(std::collections::HashMap::new()),
         })
     }
 
@@ -279,54 +316,46 @@ impl PgDb {
         };
         let rid_text = rid.to_string();
         let now = SystemTime::now();
-        // The rows' own values (bodies, reports) are borrowed, not copied;
-        // only the few derived per-row numbers are made here.
-        let derived = RowValues::new(sp, rid_text.clone(), now, ereports);
-        let insert = insert_statement(ereports.len());
+        let rows = RowValues::new(ereports);
         let committed_param = sql(committed.0);
-        let mut params = derived.params(sp, ereports);
-        let fresh_enas: std::collections::BTreeSet<i64> = if let (Some(insert), None) =
-            (&insert, gap)
-        {
-            // $1 is the restart id, $10 the SP's name and $16 the time, as
-            // in the first row; the committed ENA comes last.
+        let slot = sp.slot.map(i64::from);
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![
+            &rid_text,
+            &sp.name,
+            &sp.kind,
+            &slot,
+            &sp.part_number,
+            &sp.serial_number,
+            &now,
+            &sp.collector_id,
+            &rows.enas,
+            &rows.task_names,
+            &rows.gens,
+            &rows.uptimes,
+            &rows.bodies,
+            &rows.reports,
+            &rows.invalid,
+            &rows.catalog,
+            &rows.classes,
+        ];
+        let fresh_enas: std::collections::BTreeSet<i64> = if !ereports.is_empty() && gap.is_none() {
             params.push(&committed_param);
-            let mut stores = self.stores.borrow_mut();
-            let statement = match stores.entry(ereports.len()) {
-                std::collections::hash_map::Entry::Occupied(s) => s.into_mut(),
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    let text = format!(
-                        "WITH ins AS ({insert}),
-                         cur AS (INSERT INTO sp_cursor (sp_name, restart_id, committed_ena)
-                                 VALUES ($10, $1, ${})
-                                 ON CONFLICT (sp_name) DO UPDATE SET restart_id = excluded.restart_id,
-                                                                     committed_ena = excluded.committed_ena
-                                 WHERE sp_cursor.restart_id <> excluded.restart_id
-                                    OR sp_cursor.committed_ena < excluded.committed_ena),
-                         rs AS (UPDATE sp_restarts SET latest_ereport = now(), sp_name = $10
-                                WHERE restart_id = $1)
-                         SELECT ena FROM ins",
-                        params.len()
-                    );
-                    v.insert(client.prepare(&text).map_err(err)?)
-                }
-            };
             client
-                .query(&*statement, &params)
+                .query(&self.prepared.store, &params)
                 .map_err(err)?
                 .iter()
                 .map(|r| r.get::<_, i64>(0))
                 .collect()
         } else {
             let mut tx = client.transaction().map_err(err)?;
-            let fresh = match &insert {
-                Some(insert) => tx
-                    .query(insert, &params)
+            let fresh = if ereports.is_empty() {
+                Default::default()
+            } else {
+                tx.query(&self.prepared.insert, &params)
                     .map_err(err)?
                     .iter()
                     .map(|r| r.get::<_, i64>(0))
-                    .collect(),
-                None => Default::default(),
+                    .collect()
             };
             if let Some(g) = gap {
                 tx.execute(
@@ -477,82 +506,40 @@ impl PgDb {
 
 /// Per-row values derived from the ereports (ENAs and times as `INT8`,
 /// classes), owned so the parameters can borrow them.
-struct RowValues {
-    rid: String,
-    now: SystemTime,
-    slot: Option<i64>,
+/// The per-row columns of a store, one array each, borrowing the
+/// ereports' names and bodies.
+struct RowValues<'a> {
     enas: Vec<i64>,
+    task_names: Vec<&'a str>,
     gens: Vec<i64>,
     uptimes: Vec<i64>,
+    bodies: Vec<&'a [u8]>,
+    reports: Vec<String>,
+    invalid: Vec<Option<&'a str>>,
+    catalog: Vec<Option<&'a str>>,
     classes: Vec<Option<String>>,
 }
 
-impl RowValues {
-    fn new(sp: &SpRow, rid: String, now: SystemTime, ereports: &[StoredEreport]) -> Self {
+impl<'a> RowValues<'a> {
+    fn new(ereports: &'a [StoredEreport]) -> Self {
         RowValues {
-            rid,
-            now,
-            slot: sp.slot.map(i64::from),
             enas: ereports.iter().map(|e| sql(e.ena.0)).collect(),
+            task_names: ereports.iter().map(|e| e.task_name.as_str()).collect(),
             gens: ereports.iter().map(|e| i64::from(e.task_gen)).collect(),
             uptimes: ereports.iter().map(|e| sql(e.uptime_ms)).collect(),
+            bodies: ereports.iter().map(|e| e.body.as_slice()).collect(),
+            reports: ereports.iter().map(|e| e.json.to_string()).collect(),
+            invalid: ereports
+                .iter()
+                .map(|e| e.invalid_error.as_deref())
+                .collect(),
+            catalog: ereports
+                .iter()
+                .map(|e| e.catalog_error.as_deref())
+                .collect(),
             classes: ereports.iter().map(row_class).collect(),
         }
     }
-
-    /// The parameters of [`insert_statement`], 17 a row, borrowing the
-    /// ereports' bodies and reports.
-    fn params<'a>(
-        &'a self,
-        sp: &'a SpRow,
-        ereports: &'a [StoredEreport],
-    ) -> Vec<&'a (dyn ToSql + Sync)> {
-        let mut params: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(ereports.len() * 17 + 1);
-        for (i, e) in ereports.iter().enumerate() {
-            params.extend_from_slice(&[
-                &self.rid,
-                &self.enas[i],
-                &e.task_name,
-                &self.gens[i],
-                &self.uptimes[i],
-                &e.body,
-                &e.json,
-                &e.invalid_error,
-                &e.catalog_error,
-                &sp.name,
-                &sp.kind,
-                &self.slot,
-                &sp.part_number,
-                &sp.serial_number,
-                &self.classes[i],
-                &self.now,
-                &sp.collector_id,
-            ]);
-        }
-        params
-    }
-}
-
-/// The multi-row `INSERT … RETURNING ena` for `rows` ereports (17
-/// parameters a row), if there are any.
-fn insert_statement(rows: usize) -> Option<String> {
-    if rows == 0 {
-        return None;
-    }
-    let values: Vec<String> = (0..rows)
-        .map(|r| {
-            let row: Vec<String> = (1..=17).map(|k| format!("${}", r * 17 + k)).collect();
-            format!("({})", row.join(", "))
-        })
-        .collect();
-    Some(format!(
-        "INSERT INTO ereports
-         (restart_id, ena, task_name, task_gen, uptime_ms, body, report, invalid_error,
-          catalog_error, sp_name, sp_kind, sp_slot, part_number, serial_number, class,
-          time_collected, collector_id)
-         VALUES {} ON CONFLICT (restart_id, ena) DO NOTHING RETURNING ena",
-        values.join(", ")
-    ))
 }
 
 /// Creates the tables that are missing. `CREATE TABLE IF NOT EXISTS` is
