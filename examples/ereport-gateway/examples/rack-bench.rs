@@ -123,6 +123,7 @@ fn ms(t: SystemTime) -> i64 {
 /// Sustained: produce for `seconds`, collect continuously; rows per
 /// second, and delivery-to-commit latencies.
 fn sustained(
+    name: &str,
     db: &str,
     n: usize,
     sps: usize,
@@ -160,26 +161,26 @@ fn sustained(
         cst.add(&c.stats());
     }
     println!(
-        "rack.sustained.requests_per_second: {:.0}",
+        "rack.sustained.{name}.{n}_collectors.requests_per_second: {:.0}",
         cst.requests as f64 / took
     );
     println!(
-        "rack.sustained.fetched_already_stored_per_second: {:.0}",
+        "rack.sustained.{name}.{n}_collectors.fetched_already_stored_per_second: {:.0}",
         cst.already_stored as f64 / took
     );
     println!(
-        "rack.sustained.drains_yielded_per_second: {:.0}",
+        "rack.sustained.{name}.{n}_collectors.drains_yielded_per_second: {:.0}",
         cst.yielded as f64 / took
     );
     let stats = r.stop();
     let produced: u64 = stats.iter().map(|(_, st)| st.delivered).sum();
     let lost: u64 = stats.iter().map(|(_, st)| st.lost_full).sum();
     println!(
-        "rack.sustained.produced_per_second: {:.0}",
+        "rack.sustained.{name}.{n}_collectors.produced_per_second: {:.0}",
         produced as f64 / took
     );
     println!(
-        "rack.sustained.lost_in_full_stores_per_second: {:.0}",
+        "rack.sustained.{name}.{n}_collectors.lost_in_full_stores_per_second: {:.0}",
         lost as f64 / took
     );
     let db = Db::open(Path::new(db)).expect("db");
@@ -286,6 +287,7 @@ fn main() {
         }
         let n = if name == "postgres" { a.collectors } else { 1 };
         let (rate, p50, p99) = sustained(
+            name,
             db,
             n,
             a.sps,

@@ -81,7 +81,8 @@ struct Args {
     #[arg(long)]
     follow: bool,
 
-    /// With --follow, wait this long when nothing is new (e.g. 500ms, 2s).
+    /// With --follow, drain each SP again this long after its last drain
+    /// ended (e.g. 500ms, 30s); each SP keeps its own turns.
     #[arg(long, default_value_t = DEFAULT_INTERVAL.into(), value_name = "DURATION")]
     interval: humantime::Duration,
 
