@@ -1122,3 +1122,76 @@ mod direct_path {
         }
     }
 }
+
+// ---- the thermal task: classes as the variants of one enum ---------------
+//
+// Before the ereport attribute, upstream's thermal task declared its
+// classes as one enum with `variant_id = "k"`, each variant renamed to its
+// class and carrying its version as a field renamed "v". Here that is a
+// field type (the reporter delivers `Ereport` classes); it encodes the same.
+
+const MAX_COMPONENT_ID_LEN: usize = 16;
+
+#[derive(EreportField)]
+#[cbor(variant_id = "k")]
+#[allow(dead_code)]
+enum ThermalEreport {
+    #[cbor(rename = "hw.temp.crit")]
+    ComponentCritical {
+        #[cbor(rename = "v")]
+        version: u8,
+        refdes: FixedStr<'static, { MAX_COMPONENT_ID_LEN }>,
+        sensor_id: u32,
+        temp_c: f32,
+        time: u64,
+    },
+    #[cbor(rename = "hw.temp.a2.thresh")]
+    ComponentPowerDown {
+        #[cbor(rename = "v")]
+        version: u8,
+        refdes: FixedStr<'static, { MAX_COMPONENT_ID_LEN }>,
+        sensor_id: u32,
+        temp_c: f32,
+        time: u64,
+    },
+}
+
+#[test]
+fn thermal_classes_as_variants() {
+    let v = ThermalEreport::ComponentCritical {
+        version: 0,
+        refdes: FixedStr::from_str("U12"),
+        sensor_id: 4,
+        temp_c: 105.5,
+        time: 777,
+    };
+    let mut e = Encoder::new(Vec::new());
+    v.encode(&mut e).unwrap();
+    let bytes = e.into_writer();
+    let mut buf = vec![0u8; <ThermalEreport as EreportField>::MAX_LEN];
+    let mut w = ereport_sdk::SliceWriter::new(&mut buf);
+    v.write(&mut w).unwrap();
+    let n = w.position();
+    assert_eq!(buf[..n], bytes[..], "write and encode disagree");
+    let mut up = Encoder::new(Vec::new());
+    up.begin_map().unwrap();
+    up.str("v").unwrap().u8(0).unwrap();
+    up.str("refdes").unwrap().str("U12").unwrap();
+    up.str("sensor_id").unwrap().u32(4).unwrap();
+    up.str("temp_c").unwrap().f32(105.5).unwrap();
+    up.str("time").unwrap().u64(777).unwrap();
+    up.str("k").unwrap().str("hw.temp.crit").unwrap();
+    up.end().unwrap();
+    let (ours_v, theirs) = (
+        decode_value(&bytes).unwrap(),
+        decode_value(&up.into_writer()).unwrap(),
+    );
+    assert!(same_items(&ours_v, &theirs), "{}", ours_v.diagnostic());
+    // {"k": "hw.temp.crit", "v": 0, "refdes": "U12", "sensor_id": 4,
+    //  "temp_c": 105.5, "time": 777}
+    assert_eq!(
+        hex(&bytes),
+        "a6616b6c68772e74656d702e637269746176006672656664657363553132\
+         6973656e736f725f6964046674656d705f63fa42d300006474696d65190309"
+    );
+}
