@@ -238,6 +238,13 @@ fn next_turn(schedule: &(Mutex<Schedule>, Condvar), stop: &AtomicBool) -> Option
     }
 }
 
+/// `at + d`, or as far as an `Instant` goes (an interval of years).
+pub fn later(at: Instant, d: Duration) -> Instant {
+    at.checked_add(d)
+        .or_else(|| at.checked_add(Duration::from_secs(u64::from(u32::MAX))))
+        .unwrap_or(at)
+}
+
 fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -408,7 +415,7 @@ impl Collector {
                         }
                         let (sched, wake) = schedule;
                         let mut sched = sched.lock().unwrap_or_else(|p| p.into_inner());
-                        let due = Instant::now() + interval;
+                        let due = later(Instant::now(), interval);
                         if let Some(t) = sched.turns.get_mut(i) {
                             t.busy = false;
                             t.due = due;

@@ -490,7 +490,7 @@ impl Db {
     }
 
     /// The SP's cursor, and whether some collector stored from its restart
-    /// just now (one query).
+    /// just now (one query in PostgreSQL, two lookups by key in SQLite).
     pub fn shared_cursor(&self, sp: &str) -> Result<Option<SharedCursor>, DbError> {
         let conn = match &self.backend {
             Backend::Sqlite(c) => c,

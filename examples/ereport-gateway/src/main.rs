@@ -474,7 +474,7 @@ fn follow(
         // Every interval: status, retention, and whether the database
         // keeps failing.
         let mut db_failures = 0u32;
-        let mut next = Instant::now() + tick;
+        let mut next = collector::later(Instant::now(), tick);
         let result = loop {
             if stop.load(Ordering::SeqCst)
                 || lock(printer).out.closed()
@@ -487,7 +487,7 @@ fn follow(
                 std::thread::sleep((next - now).min(Duration::from_millis(100)));
                 continue;
             }
-            next = now + tick;
+            next = collector::later(now, tick);
             if args.status {
                 print_status(collector, printer);
             }
