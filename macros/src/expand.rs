@@ -364,7 +364,7 @@ impl Expander<'_> {
         let own_entries = fixed_count + nullable_entries;
         Entries {
             fixed_count,
-            dyn_count: dyn_count.clone(),
+            dyn_count,
             ops,
             max_entries: quote!(#k::__private::sat_add(#own_entries, 0 #(+ #flat_max_entries)*)),
             max_len: {
