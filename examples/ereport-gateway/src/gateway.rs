@@ -238,9 +238,6 @@ pub struct Poll {
     pub events: Vec<Event>,
     /// Whether the SP had nothing more to send.
     pub drained: bool,
-    /// Whether the shared cursor was ahead of this gateway's before the
-    /// request: another collector stored further.
-    pub others_ahead: bool,
     /// Ereports in the response that another collector had already stored.
     pub already_stored: usize,
 }
@@ -577,7 +574,7 @@ impl Gateway {
         // ask from there, as the control plane's collectors do, rather
         // than fetch again what is stored.
         if read_cursor {
-            out.others_ahead = self.adopt_shared_cursor()?.is_some();
+            self.adopt_shared_cursor()?;
         }
         let asked = self.restart_id;
         let rid = asked.unwrap_or(RestartId::UNKNOWN);

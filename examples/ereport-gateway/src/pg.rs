@@ -87,7 +87,7 @@ pub struct PgDb {
 }
 
 struct Prepared {
-    committed: Statement,
+    cursor: Statement,
     bodies: Statement,
     /// [`INSERT_ROWS`] alone, for a store with a gap.
     insert: Statement,
@@ -158,7 +158,7 @@ impl PgDb {
             }
         }
         let prepared = Prepared {
-            committed: client
+            cursor: client
                 .prepare(&format!(
                     "SELECT c.restart_id, c.committed_ena,
                             COALESCE(r.latest_ereport > now() - INTERVAL '{} milliseconds', false)
@@ -270,7 +270,7 @@ impl PgDb {
         let row = self
             .client
             .borrow_mut()
-            .query_opt(&self.prepared.committed, &[&sp])
+            .query_opt(&self.prepared.cursor, &[&sp])
             .map_err(|e| self.err(e))?;
         Ok(row.and_then(|r| {
             let rid = u128::from_str_radix(&r.get::<_, String>(0), 16).ok()?;

@@ -5,7 +5,10 @@
 //! `--toggle-collect` on the class's `#[inline(never)]` entry point. Build
 //! it with the firmware profile (`--profile firmware`).
 
-use std::process::{Command, ExitCode};
+#[path = "../../support/callgrind.rs"]
+mod callgrind;
+
+use std::process::ExitCode;
 
 use clap::Parser;
 use ereport_producer::{
@@ -52,41 +55,9 @@ fn counts() -> Result<(), String> {
     Ok(())
 }
 
-/// Instructions inside `function` for one `--run-once` pass.
-fn callgrind(function: &str) -> Result<u64, String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let out = std::env::temp_dir().join(format!(
-        "producer-bench-{}-{function}.callgrind",
-        std::process::id()
-    ));
-    let run = Command::new("valgrind")
-        .arg("--tool=callgrind")
-        .arg(format!("--callgrind-out-file={}", out.display()))
-        .arg(format!("--toggle-collect=*{function}*"))
-        .arg(&exe)
-        .arg("--run-once")
-        .output()
-        .map_err(|e| format!("cannot run valgrind (is it installed?): {e}"))?;
-    if !run.status.success() {
-        return Err(format!(
-            "valgrind failed: {}",
-            String::from_utf8_lossy(&run.stderr)
-        ));
-    }
-    let text = std::fs::read_to_string(&out).map_err(|e| e.to_string())?;
-    let _ = std::fs::remove_file(&out);
-    text.lines()
-        .find_map(|l| {
-            l.strip_prefix("summary:")
-                .or_else(|| l.strip_prefix("totals:"))
-        })
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .ok_or_else(|| "no totals in callgrind output".to_string())
-}
-
 fn instructions() -> Result<(), String> {
     for ((name, _, symbol, _), upstream) in CLASSES.iter().zip(UPSTREAM_INSTRUCTIONS) {
-        let per_encode = callgrind(symbol)? / ROUNDS;
+        let per_encode = callgrind::instructions_in(symbol)? / ROUNDS;
         println!("producer.{name}.instructions: {per_encode}");
         println!("producer.{name}.instructions_upstream: {upstream}");
         println!(

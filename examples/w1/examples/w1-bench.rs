@@ -7,10 +7,13 @@
 //! instructions per report and per record. Build it with the firmware
 //! profile (`--profile firmware`) so the figures describe shipped code.
 
+#[path = "../../support/callgrind.rs"]
+mod callgrind;
+
 use std::hint::black_box;
 
 use clap::Parser;
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 
 use ereport_sdk::decode::decode_packet;
 use ereport_sdk::{Ena, ReadRequest, TaskId};
@@ -182,38 +185,6 @@ fn run_once() {
     black_box(&store);
 }
 
-/// Instructions inside `function` for one `--run-once` pass.
-fn callgrind(function: &str) -> Result<u64, String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let out = std::env::temp_dir().join(format!(
-        "w1-bench-{}-{function}.callgrind",
-        std::process::id()
-    ));
-    let status = Command::new("valgrind")
-        .arg("--tool=callgrind")
-        .arg(format!("--callgrind-out-file={}", out.display()))
-        .arg(format!("--toggle-collect=*{function}*"))
-        .arg(&exe)
-        .arg("--run-once")
-        .output()
-        .map_err(|e| format!("cannot run valgrind (is it installed?): {e}"))?;
-    if !status.status.success() {
-        return Err(format!(
-            "valgrind failed: {}",
-            String::from_utf8_lossy(&status.stderr)
-        ));
-    }
-    let text = std::fs::read_to_string(&out).map_err(|e| e.to_string())?;
-    let _ = std::fs::remove_file(&out);
-    text.lines()
-        .find_map(|l| {
-            l.strip_prefix("summary:")
-                .or_else(|| l.strip_prefix("totals:"))
-        })
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .ok_or_else(|| "no totals in callgrind output".to_string())
-}
-
 fn instructions() -> Result<(), String> {
     let mut store = w1::new_store();
     w1_insert(&mut store, &reports());
@@ -223,9 +194,9 @@ fn instructions() -> Result<(), String> {
         .map_err(|e| e.to_string())?
         .entries
         .len() as u64;
-    let insert = callgrind("w1_insert")?;
-    let encode = callgrind("w1_encode")?;
-    let flush = callgrind("w1_flush")?;
+    let insert = callgrind::instructions_in("w1_insert")?;
+    let encode = callgrind::instructions_in("w1_encode")?;
+    let flush = callgrind::instructions_in("w1_flush")?;
     println!("w1.ingest.instructions: {insert}");
     println!(
         "w1.ingest.instructions_per_report: {}",
