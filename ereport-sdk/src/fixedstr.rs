@@ -37,6 +37,51 @@ impl fmt::Display for StringTooLong {
 
 impl core::error::Error for StringTooLong {}
 
+/// Why bytes could not become a fixed string (`try_from_utf8`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FromUtf8Error {
+    /// Valid text, longer than the capacity.
+    TooLong(StringTooLong),
+    /// Not UTF-8.
+    InvalidUtf8(core::str::Utf8Error),
+}
+
+impl fmt::Display for FromUtf8Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FromUtf8Error::TooLong(e) => e.fmt(f),
+            FromUtf8Error::InvalidUtf8(e) => write!(f, "not UTF-8: {e}"),
+        }
+    }
+}
+
+impl core::error::Error for FromUtf8Error {}
+
+/// `bytes` as text, or why not (const, for both string types).
+const fn utf8<const N: usize>(bytes: &[u8]) -> Result<&str, FromUtf8Error> {
+    match core::str::from_utf8(bytes) {
+        Ok(s) if s.len() > N => Err(FromUtf8Error::TooLong(StringTooLong {
+            len: s.len(),
+            max: N,
+        })),
+        Ok(s) => Ok(s),
+        Err(e) => Err(FromUtf8Error::InvalidUtf8(e)),
+    }
+}
+
+/// `bytes`, zero-padded to `N` (const, for `into_array`).
+// The loop's index stays below `bytes.len()`, checked to be at most `N`.
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+const fn padded<const N: usize>(bytes: &[u8]) -> [u8; N] {
+    let mut out = [0u8; N];
+    let mut i = 0;
+    while i < bytes.len() && i < N {
+        out[i] = bytes[i];
+        i += 1;
+    }
+    out
+}
+
 /// A borrowed string of at most `N` bytes.
 ///
 /// ```
@@ -57,7 +102,22 @@ impl core::error::Error for StringTooLong {}
 /// # let mut buf = [0u8; MitigationFailure::MAX_LEN];
 /// # report.encode_to_slice(&mut buf).unwrap();
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+///
+/// It has upstream's API: `as_bytes`, `into_array`, `AsRef<str>`,
+/// `AsRef<[u8]>`, and comparison with anything that is text.
+///
+/// ```
+/// use ereport_sdk::FixedStr;
+///
+/// const NAME: FixedStr<'static, 8> = match FixedStr::try_from_utf8(b"U431") {
+///     Ok(s) => s,
+///     Err(_) => panic!(),
+/// };
+/// assert_eq!(NAME, "U431");
+/// assert_eq!(NAME.into_array(), *b"U431\0\0\0\0");
+/// assert!(FixedStr::<'static, 8>::try_from_utf8(b"\xff").is_err());
+/// ```
+#[derive(Clone, Copy, Eq, Hash)]
 pub struct FixedStr<'a, const N: usize>(&'a str);
 
 impl<'a, const N: usize> FixedStr<'a, N> {
@@ -88,9 +148,27 @@ impl<'a, const N: usize> FixedStr<'a, N> {
         }
     }
 
+    /// `bytes` as text, or why not (not UTF-8, or longer than `N`).
+    pub const fn try_from_utf8(bytes: &'a [u8]) -> Result<Self, FromUtf8Error> {
+        match utf8::<N>(bytes) {
+            Ok(s) => Ok(Self(s)),
+            Err(e) => Err(e),
+        }
+    }
+
     /// The text.
     pub const fn as_str(&self) -> &'a str {
         self.0
+    }
+
+    /// The text's bytes.
+    pub const fn as_bytes(&self) -> &'a [u8] {
+        self.0.as_bytes()
+    }
+
+    /// The text's bytes in an array of the capacity, zero-padded.
+    pub const fn into_array(self) -> [u8; N] {
+        padded::<N>(self.0.as_bytes())
     }
 
     /// Bytes of text.
@@ -108,6 +186,26 @@ impl<const N: usize> Deref for FixedStr<'_, N> {
     type Target = str;
     fn deref(&self) -> &str {
         self.0
+    }
+}
+
+impl<const N: usize> AsRef<str> for FixedStr<'_, N> {
+    fn as_ref(&self) -> &str {
+        self.0
+    }
+}
+
+impl<const N: usize> AsRef<[u8]> for FixedStr<'_, N> {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+/// Equal to any text with the same characters (another `FixedStr` of any
+/// capacity, a `FixedString`, a `&str`), as upstream's compares.
+impl<const N: usize, T: AsRef<str> + ?Sized> PartialEq<T> for FixedStr<'_, N> {
+    fn eq(&self, other: &T) -> bool {
+        self.0 == other.as_ref()
     }
 }
 
@@ -199,6 +297,44 @@ impl<const N: usize> FixedString<N> {
         }
     }
 
+    /// `bytes` as text, or why not (not UTF-8, or longer than `N`).
+    ///
+    /// ```
+    /// use ereport_sdk::{FixedString, FromUtf8Error};
+    ///
+    /// let s = FixedString::<8>::try_from_utf8(b"V54_PSU0").unwrap();
+    /// assert_eq!(s, "V54_PSU0");
+    /// assert!(matches!(
+    ///     FixedString::<4>::try_from_utf8(b"V54_PSU0"),
+    ///     Err(FromUtf8Error::TooLong(_))
+    /// ));
+    /// ```
+    pub const fn try_from_utf8(bytes: &[u8]) -> Result<Self, FromUtf8Error> {
+        match utf8::<N>(bytes) {
+            Ok(s) => match Self::try_from_str(s) {
+                Ok(f) => Ok(f),
+                Err(e) => Err(FromUtf8Error::TooLong(e)),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The text's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or(&[])
+    }
+
+    /// The text, borrowed as a [`FixedStr`] of the same capacity.
+    pub fn as_fixed_str(&self) -> FixedStr<'_, N> {
+        FixedStr(self.as_str())
+    }
+
+    /// The bytes, zero-padded to the capacity: unused bytes are always
+    /// zero.
+    pub const fn into_array(self) -> [u8; N] {
+        self.buf
+    }
+
     /// The text.
     pub fn as_str(&self) -> &str {
         // Built only from a `&str`, and cut where that string ended, so the
@@ -226,9 +362,22 @@ impl<const N: usize> Default for FixedString<N> {
     }
 }
 
-impl<const N: usize> PartialEq for FixedString<N> {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
+/// Equal to any text with the same characters, as upstream's compares.
+impl<const N: usize, T: AsRef<str> + ?Sized> PartialEq<T> for FixedString<N> {
+    fn eq(&self, other: &T) -> bool {
+        self.as_str() == other.as_ref()
+    }
+}
+
+impl<const N: usize> AsRef<str> for FixedString<N> {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl<const N: usize> AsRef<[u8]> for FixedString<N> {
+    fn as_ref(&self) -> &[u8] {
+        self.as_bytes()
     }
 }
 
@@ -282,5 +431,38 @@ mod tests {
         assert_eq!(s.as_str(), "héllo");
         assert_eq!(<FixedString<8> as EreportField>::MAX_LEN, 9);
         assert_eq!(<FixedStr<'static, 24> as EreportField>::MAX_LEN, 26);
+    }
+
+    #[test]
+    fn upstreams_api() {
+        // try_from_utf8: exact fit, one byte over, invalid, empty.
+        let s = FixedString::<5>::try_from_utf8("héllo".as_bytes()).unwrap_err();
+        assert_eq!(s, FromUtf8Error::TooLong(StringTooLong { len: 6, max: 5 }));
+        let s = FixedString::<6>::try_from_utf8("héllo".as_bytes()).unwrap();
+        assert_eq!(s.as_bytes(), "héllo".as_bytes());
+        assert!(matches!(
+            FixedString::<6>::try_from_utf8(b"ab\xc3"),
+            Err(FromUtf8Error::InvalidUtf8(_))
+        ));
+        assert!(FixedString::<0>::try_from_utf8(b"").unwrap().is_empty());
+        let b = FixedStr::<'_, 6>::try_from_utf8("héllo".as_bytes()).unwrap();
+        assert!(FixedStr::<'_, 5>::try_from_utf8("héllo".as_bytes()).is_err());
+        // Comparison across capacities and with plain text.
+        assert_eq!(s, b);
+        assert_eq!(b, s);
+        assert_eq!(s, "héllo");
+        assert_eq!(b, *"héllo");
+        assert_ne!(s, "hello");
+        assert_eq!(s.as_fixed_str(), b);
+        assert_eq!(s.as_fixed_str().len(), 6);
+        // into_array: zero-padded, or exactly full.
+        let mut padded = [0u8; 8];
+        padded[..3].copy_from_slice(b"abc");
+        assert_eq!(FixedString::<8>::from_str("abc").into_array(), padded);
+        assert_eq!(FixedStr::<'_, 8>::from_str("abc").into_array(), padded);
+        assert_eq!(FixedString::<3>::from_str("abc").into_array(), *b"abc");
+        let bytes: &[u8] = s.as_ref();
+        let text: &str = b.as_ref();
+        assert_eq!(bytes, text.as_bytes());
     }
 }

@@ -127,7 +127,7 @@ pub use ereport::{
     MAX_TASK_NAME_LEN, NoRateLimit, Nullable,
 };
 pub use ereport_macros::{Ereport, EreportField};
-pub use fixedstr::{FixedStr, FixedString, StringTooLong};
+pub use fixedstr::{FixedStr, FixedString, FromUtf8Error, StringTooLong};
 pub use ids::{Ena, RestartId, TaskId};
 pub use ipc::{
     AdminError, Caboose, DeliverEreport, DeliverError, EreportAdmin, IdString, Identity,

@@ -119,8 +119,9 @@ pub fn fields(fields: &Fields) -> Result<Shape> {
         let a = attrs::field_attrs(&f.attrs)?;
         let (member, key) = match &f.ident {
             Some(id) => {
+                // A raw identifier keeps its `r#` in the key (`r#gen` is
+                // written "r#gen"), as upstream's derive writes it.
                 let name = id.to_string();
-                let name = name.strip_prefix("r#").unwrap_or(&name).to_string();
                 let key = a.rename.as_ref().map(|r| r.value.clone()).unwrap_or(name);
                 (Member::Named(id.clone()), Some(key))
             }

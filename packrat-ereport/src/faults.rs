@@ -1,47 +1,82 @@
 //! Ereports for task faults, recorded by packrat on the faulted task's
-//! behalf.
+//! behalf, with upstream Hubris packrat's data model.
 //!
 //! When the kernel (through jefe) says fault counts changed, packrat asks,
 //! for each task whose count moved, what the fault was, and stores one
-//! `hubris.fault.*` ereport under that task's id. If the task has already
-//! been restarted the details are gone: a bare `hubris.fault` is recorded
-//! under the generation that faulted. If the store is full, the faults are
-//! remembered (no loss is counted for them) and recorded after the next
-//! flush frees room: call [`FaultTracker::record_pending`] after every flush.
+//! `hubris.fault.*` ereport under that task's id, as if the task had
+//! reported it. If the task has already been restarted the details are gone:
+//! a bare `hubris.fault` is recorded under the generation that faulted. If
+//! the store is full, the faults are remembered (no loss is counted for
+//! them) and recorded after the next flush frees room: call
+//! [`FaultTracker::record_pending`] after every flush.
+//!
+//! # The bodies
+//!
+//! Every body carries what upstream packrat (`task/packrat/src/ereport.rs`
+//! at Hubris `4c371f0`) writes for the same fault: the same class strings,
+//! keys, value spellings and nesting, pinned item for item against upstream's
+//! own bytes by `tests/upstream_faults.rs`.
+//!
+//! | fault | class | keys besides `k`, `v` and `nfaults` |
+//! |---|---|---|
+//! | memory access | `hubris.fault.mem` | `addr` (uint or null), `src` (`"usr"` / `"kern"`) |
+//! | stack overflow | `hubris.fault.stack` | `addr` |
+//! | bus error | `hubris.fault.bus` | `addr` (uint or null), `src` |
+//! | divide by zero | `hubris.fault.div0` | |
+//! | illegal text | `hubris.fault.illegal_txt` | |
+//! | illegal instruction | `hubris.fault.illegal_inst` | |
+//! | invalid operation | `hubris.fault.invalid_op` | `code` (the fault status register) |
+//! | syscall usage | `hubris.fault.syscall` | `err` (the [`UsageError`] variant's name) |
+//! | panic | `hubris.fault.panic` | `msg` (text, or null when unreadable) |
+//! | injected | `hubris.fault.injected` | `by` (`{"task": name or index, "gen": g}`) |
+//! | reply fault | `hubris.fault.reply` | `srv` (`{"task", "gen"}`), `err` (the [`ReplyFaultReason`] variant's name) |
+//! | task already restarted | `hubris.fault` | |
+//!
+//! `nfaults` is present only when the task faulted more than once since
+//! packrat last recorded a fault for it. A task outside the image's task
+//! table is named by its index (a uint) instead of its name.
+//!
+//! Each body is a type in [`body`] declared with `#[derive(Ereport)]`, so the
+//! catalog's schemas ([`schema::FAULT_SCHEMAS`]) come from the same
+//! declarations as the bytes. Two differences of form remain, neither of
+//! which changes a decoded item: maps are definite-length and `k` comes
+//! before `v` and `nfaults` (upstream writes indefinite maps ordered `v`,
+//! `nfaults`, `k`), and the panic message is one definite text string
+//! (upstream writes an indefinite string of chunks; the text is the same,
+//! each invalid UTF-8 sequence replaced by U+FFFD).
 
-use core::fmt;
-
-use ereport_sdk::cbor_len::encode_head;
-use ereport_sdk::{Ena, TaskId};
-use minicbor::Encoder;
-use minicbor::encode::{Error, Write};
+use ereport_sdk::cbor_len::{encode_head, str_len};
+use ereport_sdk::minicbor::Encoder;
+use ereport_sdk::minicbor::encode::{Error, Write};
+use ereport_sdk::schema::TypeSchema;
+use ereport_sdk::{Ena, Ereport, EreportField, FixedStr, MAX_TASK_NAME_LEN, TaskId};
 
 use crate::store::{IngestError, Store, TaskTable};
 
-/// Most bytes of a panic message packrat reads out of a faulted task.
+/// Most bytes of a panic message packrat reads out of a faulted task
+/// (upstream's `PANIC_MESSAGE_MAX_LEN`).
 pub const PANIC_MESSAGE_MAX: usize = 128;
 
+/// The generation bits of a Hubris `TaskId` (a 16-bit id holds a 10-bit
+/// index and a 6-bit generation): generations recorded in fault ereports are
+/// reduced to them, as the kernel's `TaskId` reduces them upstream.
+pub const GENERATION_MASK: u8 = 0x3f;
+
 /// Whether a memory or bus fault came from the task or from the kernel
-/// acting for it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// acting for it. Written `"usr"` or `"kern"`, as upstream does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EreportField)]
 pub enum FaultSource {
     /// The task's own access.
+    #[ereport(rename = "usr")]
     User,
-    /// The kernel, on the task's behalf (a lease, say).
+    /// The kernel, on the task's behalf (a syscall argument, say).
+    #[ereport(rename = "kern")]
     Kernel,
 }
 
-impl FaultSource {
-    fn name(self) -> &'static str {
-        match self {
-            FaultSource::User => "user",
-            FaultSource::Kernel => "kernel",
-        }
-    }
-}
-
-/// What a task did wrong in a syscall.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What a task did wrong in a syscall: upstream's `abi::UsageError`, written
+/// as the variant's name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EreportField)]
 pub enum UsageError {
     /// No such syscall.
     BadSyscallNumber,
@@ -63,27 +98,13 @@ pub enum UsageError {
     BadReplyFaultReason,
     /// A supervisor-only call.
     NotSupervisor,
+    /// A reply longer than the caller's reply buffer.
+    ReplyTooBig,
 }
 
-impl UsageError {
-    fn name(self) -> &'static str {
-        match self {
-            UsageError::BadSyscallNumber => "bad_syscall_number",
-            UsageError::InvalidSlice => "invalid_slice",
-            UsageError::TaskOutOfRange => "task_out_of_range",
-            UsageError::IllegalTask => "illegal_task",
-            UsageError::LeaseOutOfRange => "lease_out_of_range",
-            UsageError::OffsetOutOfRange => "offset_out_of_range",
-            UsageError::NoIrq => "no_irq",
-            UsageError::BadKernelMessage => "bad_kernel_message",
-            UsageError::BadReplyFaultReason => "bad_reply_fault_reason",
-            UsageError::NotSupervisor => "not_supervisor",
-        }
-    }
-}
-
-/// Why a server faulted its client with a reply fault.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Why a server faulted its client with a reply fault: upstream's
+/// `abi::ReplyFaultReason`, written as the variant's name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EreportField)]
 pub enum ReplyFaultReason {
     /// An operation the server does not define.
     UndefinedOperation,
@@ -99,20 +120,7 @@ pub enum ReplyFaultReason {
     AccessViolation,
 }
 
-impl ReplyFaultReason {
-    fn name(self) -> &'static str {
-        match self {
-            ReplyFaultReason::UndefinedOperation => "undefined_operation",
-            ReplyFaultReason::BadMessageSize => "bad_message_size",
-            ReplyFaultReason::BadMessageContents => "bad_message_contents",
-            ReplyFaultReason::BadLeases => "bad_leases",
-            ReplyFaultReason::ReplyBufferTooSmall => "reply_buffer_too_small",
-            ReplyFaultReason::AccessViolation => "access_violation",
-        }
-    }
-}
-
-/// The kernel's record of a task's fault.
+/// The kernel's record of a task's fault (upstream's `abi::FaultInfo`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FaultInfo {
     /// A memory access the MPU refused.
@@ -156,23 +164,287 @@ impl FaultInfo {
     /// The ereport class recorded for this fault.
     pub fn class(&self) -> &'static str {
         match self {
-            FaultInfo::MemoryAccess { .. } => "hubris.fault.mem",
-            FaultInfo::StackOverflow { .. } => "hubris.fault.stack",
-            FaultInfo::BusError { .. } => "hubris.fault.bus",
-            FaultInfo::DivideByZero => "hubris.fault.div0",
-            FaultInfo::IllegalText => "hubris.fault.illegal_txt",
-            FaultInfo::IllegalInstruction => "hubris.fault.illegal_inst",
-            FaultInfo::InvalidOperation(_) => "hubris.fault.invalid_op",
-            FaultInfo::SyscallUsage(_) => "hubris.fault.syscall",
-            FaultInfo::Panic => "hubris.fault.panic",
-            FaultInfo::Injected(_) => "hubris.fault.injected",
-            FaultInfo::FromServer(..) => "hubris.fault.reply",
+            FaultInfo::MemoryAccess { .. } => body::MemoryAccess::CLASS,
+            FaultInfo::StackOverflow { .. } => body::StackOverflow::CLASS,
+            FaultInfo::BusError { .. } => body::BusError::CLASS,
+            FaultInfo::DivideByZero => body::DivideByZero::CLASS,
+            FaultInfo::IllegalText => body::IllegalText::CLASS,
+            FaultInfo::IllegalInstruction => body::IllegalInstruction::CLASS,
+            FaultInfo::InvalidOperation(_) => body::InvalidOperation::CLASS,
+            FaultInfo::SyscallUsage(_) => body::SyscallUsage::CLASS,
+            FaultInfo::Panic => body::Panic::CLASS,
+            FaultInfo::Injected(_) => body::Injected::CLASS,
+            FaultInfo::FromServer(..) => body::FromServer::CLASS,
         }
     }
 }
 
 /// Class recorded when the details of a fault are gone.
-pub const BARE_FAULT_CLASS: &str = "hubris.fault";
+pub const BARE_FAULT_CLASS: &str = body::Restarted::CLASS;
+
+/// How a fault ereport names another task: by its name in the image's task
+/// table, or by its index when the index is outside the table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskName {
+    /// The task's name (text).
+    Name(FixedStr<'static, MAX_TASK_NAME_LEN>),
+    /// The task's index (a uint): it has no name in the table.
+    Index(u16),
+}
+
+impl TaskName {
+    /// The name of the task at `index` in `T`'s table, or its index.
+    pub fn of<T: TaskTable>(index: u16) -> Self {
+        match T::NAMES
+            .get(usize::from(index))
+            .and_then(|n| FixedStr::try_from_str(n).ok())
+        {
+            Some(name) => TaskName::Name(name),
+            None => TaskName::Index(index),
+        }
+    }
+}
+
+impl EreportField for TaskName {
+    const MAX_LEN: usize = {
+        let name = str_len(MAX_TASK_NAME_LEN);
+        // A u16 index: at most a 3-byte uint.
+        if name > 3 { name } else { 3 }
+    };
+    const SCHEMA: TypeSchema = TypeSchema::OneOf {
+        types: &[
+            TypeSchema::Text {
+                max_len: MAX_TASK_NAME_LEN,
+            },
+            TypeSchema::Uint,
+        ],
+    };
+
+    fn encode<W: Write>(&self, e: &mut Encoder<W>) -> Result<(), Error<W::Error>> {
+        match self {
+            TaskName::Name(name) => e.str(name.as_str())?,
+            TaskName::Index(index) => e.u16(*index)?,
+        };
+        Ok(())
+    }
+}
+
+/// Another task named in a fault (the injector, or the server that
+/// faulted its client): `{"task": name or index, "gen": generation}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EreportField)]
+pub struct TaskRef {
+    /// The task's name, or its index outside the task table.
+    pub task: TaskName,
+    /// Its generation (6 bits).
+    #[ereport(rename = "gen")]
+    pub generation: u8,
+}
+
+impl TaskRef {
+    /// `id`, named through `T`'s task table.
+    pub fn of<T: TaskTable>(id: TaskId) -> Self {
+        Self {
+            task: TaskName::of::<T>(id.index),
+            generation: id.generation & GENERATION_MASK,
+        }
+    }
+}
+
+/// A panic message as packrat read it: at most [`PANIC_MESSAGE_MAX`] bytes,
+/// cut wherever the task's panic handler cut it, so possibly mid-character.
+/// Written as text with each invalid UTF-8 sequence replaced by U+FFFD (what
+/// upstream's chunks decode to), with no buffer: the length is counted
+/// first, then the pieces are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PanicMessage<'a>(&'a [u8]);
+
+impl<'a> PanicMessage<'a> {
+    /// The message in `bytes`, of which at most [`PANIC_MESSAGE_MAX`] are
+    /// kept.
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Self(bytes.get(..PANIC_MESSAGE_MAX).unwrap_or(bytes))
+    }
+
+    /// The raw bytes.
+    pub fn bytes(&self) -> &'a [u8] {
+        self.0
+    }
+
+    /// Length of the text, each invalid sequence counted as U+FFFD's three
+    /// bytes.
+    fn lossy_len(&self) -> usize {
+        self.0.utf8_chunks().fold(0usize, |n, c| {
+            let bad = if c.invalid().is_empty() { 0 } else { 3 };
+            n.saturating_add(c.valid().len()).saturating_add(bad)
+        })
+    }
+}
+
+impl EreportField for PanicMessage<'_> {
+    /// Every byte invalid: three bytes of U+FFFD each.
+    const MAX_LEN: usize = str_len(3 * PANIC_MESSAGE_MAX);
+    const SCHEMA: TypeSchema = TypeSchema::Text {
+        max_len: 3 * PANIC_MESSAGE_MAX,
+    };
+
+    fn encode<W: Write>(&self, e: &mut Encoder<W>) -> Result<(), Error<W::Error>> {
+        let mut head = [0u8; 9];
+        let n = encode_head(3, self.lossy_len() as u64, &mut head);
+        let w = e.writer_mut();
+        w.write_all(head.get(..n).unwrap_or(&[]))
+            .map_err(Error::write)?;
+        for chunk in self.0.utf8_chunks() {
+            w.write_all(chunk.valid().as_bytes())
+                .map_err(Error::write)?;
+            if !chunk.invalid().is_empty() {
+                w.write_all("\u{FFFD}".as_bytes()).map_err(Error::write)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The body of each fault class, declared once: the encoder and the
+/// catalog's schemas both come from these. `nfaults` is left out when the
+/// task faulted once (`None`).
+pub mod body {
+    use ereport_sdk::Ereport;
+
+    use super::{FaultSource, PanicMessage, ReplyFaultReason, TaskRef, UsageError};
+
+    /// The task was restarted before packrat looked: the details are gone.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Ereport)]
+    #[ereport(class = "hubris.fault", version = 0)]
+    pub struct Restarted {
+        /// Faults since the last one recorded, when more than one.
+        #[ereport(skip_if_nil)]
+        pub nfaults: Option<u32>,
+    }
+
+    /// A memory access the MPU refused.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Ereport)]
+    #[ereport(class = "hubris.fault.mem", version = 0)]
+    pub struct MemoryAccess {
+        /// Faults since the last one recorded, when more than one.
+        #[ereport(skip_if_nil)]
+        pub nfaults: Option<u32>,
+        /// The address, or null when the hardware gave none.
+        pub addr: Option<u32>,
+        /// Who made the access.
+        pub src: FaultSource,
+    }
+
+    /// The stack ran out.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Ereport)]
+    #[ereport(class = "hubris.fault.stack", version = 0)]
+    pub struct StackOverflow {
+        /// Faults since the last one recorded, when more than one.
+        #[ereport(skip_if_nil)]
+        pub nfaults: Option<u32>,
+        /// The stack address that overflowed.
+        pub addr: u32,
+    }
+
+    /// A bus error.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Ereport)]
+    #[ereport(class = "hubris.fault.bus", version = 0)]
+    pub struct BusError {
+        /// Faults since the last one recorded, when more than one.
+        #[ereport(skip_if_nil)]
+        pub nfaults: Option<u32>,
+        /// The address, or null when the hardware gave none.
+        pub addr: Option<u32>,
+        /// Who made the access.
+        pub src: FaultSource,
+    }
+
+    /// Integer division by zero.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Ereport)]
+    #[ereport(class = "hubris.fault.div0", version = 0)]
+    pub struct DivideByZero {
+        /// Faults since the last one recorded, when more than one.
+        #[ereport(skip_if_nil)]
+        pub nfaults: Option<u32>,
+    }
+
+    /// Execution from memory that is not text.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Ereport)]
+    #[ereport(class = "hubris.fault.illegal_txt", version = 0)]
+    pub struct IllegalText {
+        /// Faults since the last one recorded, when more than one.
+        #[ereport(skip_if_nil)]
+        pub nfaults: Option<u32>,
+    }
+
+    /// An undefined instruction.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Ereport)]
+    #[ereport(class = "hubris.fault.illegal_inst", version = 0)]
+    pub struct IllegalInstruction {
+        /// Faults since the last one recorded, when more than one.
+        #[ereport(skip_if_nil)]
+        pub nfaults: Option<u32>,
+    }
+
+    /// An invalid operation.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Ereport)]
+    #[ereport(class = "hubris.fault.invalid_op", version = 0)]
+    pub struct InvalidOperation {
+        /// Faults since the last one recorded, when more than one.
+        #[ereport(skip_if_nil)]
+        pub nfaults: Option<u32>,
+        /// The architecture's fault status (CFSR on ARMv7-M and ARMv8-M).
+        pub code: u32,
+    }
+
+    /// A syscall used wrongly.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Ereport)]
+    #[ereport(class = "hubris.fault.syscall", version = 0)]
+    pub struct SyscallUsage {
+        /// Faults since the last one recorded, when more than one.
+        #[ereport(skip_if_nil)]
+        pub nfaults: Option<u32>,
+        /// What was wrong.
+        pub err: UsageError,
+    }
+
+    /// The task panicked.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Ereport)]
+    #[ereport(class = "hubris.fault.panic", version = 0)]
+    pub struct Panic<'a> {
+        /// Faults since the last one recorded, when more than one.
+        #[ereport(skip_if_nil)]
+        pub nfaults: Option<u32>,
+        /// The message, or null when the kernel could not read it.
+        pub msg: Option<PanicMessage<'a>>,
+    }
+
+    /// Another task injected the fault.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Ereport)]
+    #[ereport(class = "hubris.fault.injected", version = 0)]
+    pub struct Injected {
+        /// Faults since the last one recorded, when more than one.
+        #[ereport(skip_if_nil)]
+        pub nfaults: Option<u32>,
+        /// The task that injected it.
+        pub by: TaskRef,
+    }
+
+    /// A server faulted the task in its reply.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Ereport)]
+    #[ereport(class = "hubris.fault.reply", version = 0)]
+    pub struct FromServer {
+        /// Faults since the last one recorded, when more than one.
+        #[ereport(skip_if_nil)]
+        pub nfaults: Option<u32>,
+        /// The server.
+        pub srv: TaskRef,
+        /// Why it faulted the task.
+        pub err: ReplyFaultReason,
+    }
+
+    // Every body fits the smallest buffer a producer's ereport may need.
+    const _: () = assert!(<Panic<'static> as Ereport>::MAX_LEN <= ereport_sdk::MAX_EREPORT_LEN);
+}
 
 /// What packrat asks the kernel about tasks (`kipc` on a real SP).
 pub trait Kernel {
@@ -242,7 +514,8 @@ impl<const TASKS: usize> FaultTracker<TASKS> {
             let Ok(index) = u16::try_from(i) else { break };
             let count = kernel.fault_count(index);
             // Counts only grow; a wrapped counter still gives the right
-            // difference.
+            // difference. (Upstream takes `usize::MAX - old + new` after a
+            // wrap, one fewer; a count that wraps a u32 does not happen.)
             let new = count.wrapping_sub(*seen);
             *seen = count;
             *pending = pending.saturating_add(new);
@@ -277,6 +550,10 @@ impl<const TASKS: usize> FaultTracker<TASKS> {
 
 /// Records one fault ereport for the task at `index`, which took `nfaults`
 /// faults, straight into the store's ring space.
+///
+/// A task still faulted is recorded under its current generation; one
+/// already restarted, under the generation before (in 6 bits, so a task
+/// restarted into generation 0 is recorded as 63, as upstream does).
 pub fn record_fault<const N: usize, T: TaskTable, K: Kernel + ?Sized>(
     store: &mut Store<N, T>,
     kernel: &K,
@@ -285,231 +562,110 @@ pub fn record_fault<const N: usize, T: TaskTable, K: Kernel + ?Sized>(
     uptime: u64,
 ) -> Result<Ena, IngestError> {
     let generation = kernel.generation(index);
-    let info = kernel.fault_info(index);
-    let mut msg = [0u8; PANIC_MESSAGE_MAX];
-    let message = match info {
-        Some(FaultInfo::Panic) => kernel
-            .read_panic_message(index, &mut msg)
-            .and_then(|n| msg.get(..n)),
-        _ => None,
+    let nfaults = (nfaults > 1).then_some(nfaults);
+    let Some(info) = kernel.fault_info(index) else {
+        let previous = generation.wrapping_sub(1) & GENERATION_MASK;
+        let sender = TaskId::new(index, previous);
+        return store_body(store, sender, uptime, &body::Restarted { nfaults });
     };
-    let (sender, class) = match &info {
-        Some(i) => (TaskId::new(index, generation), i.class()),
-        // Already restarted: the fault belonged to the previous generation.
-        None => (
-            TaskId::new(index, generation.wrapping_sub(1)),
-            BARE_FAULT_CLASS,
-        ),
-    };
-    let max_len = 96usize.saturating_add(message.map_or(0, lossy_len));
-    store.insert_encoded(sender, uptime, max_len, |e| {
-        encode_fault::<T, _>(e, class, info.as_ref(), message, nfaults)
-    })
-}
-
-/// Length of `bytes` as UTF-8 with each invalid sequence replaced by U+FFFD.
-fn lossy_len(bytes: &[u8]) -> usize {
-    bytes.utf8_chunks().fold(0usize, |n, c| {
-        let bad = if c.invalid().is_empty() { 0 } else { 3 };
-        n.saturating_add(c.valid().len()).saturating_add(bad)
-    })
-}
-
-fn task_name<T: TaskTable>(id: TaskId) -> &'static str {
-    T::NAMES
-        .get(usize::from(id.index))
-        .copied()
-        .unwrap_or("unknown")
-}
-
-fn encode_fault<T: TaskTable, W: Write>(
-    e: &mut Encoder<W>,
-    class: &str,
-    info: Option<&FaultInfo>,
-    message: Option<&[u8]>,
-    nfaults: u32,
-) -> Result<(), Error<W::Error>> {
-    let fields = match info {
-        None => 0,
-        Some(
-            FaultInfo::MemoryAccess { .. } | FaultInfo::BusError { .. } | FaultInfo::FromServer(..),
-        ) => 2,
-        Some(FaultInfo::DivideByZero | FaultInfo::IllegalText | FaultInfo::IllegalInstruction) => 0,
-        Some(_) => 1,
-    };
-    let extra = u64::from(nfaults > 1);
-    e.map(extra.saturating_add(fields).saturating_add(2))?;
-    e.str("k")?.str(class)?.str("v")?.u8(0)?;
-    let opt_addr = |e: &mut Encoder<W>, a: Option<u32>| -> Result<(), Error<W::Error>> {
-        e.str("address")?;
-        match a {
-            Some(a) => e.u32(a)?,
-            None => e.null()?,
-        };
-        Ok(())
-    };
+    let sender = TaskId::new(index, generation);
     match info {
-        None
-        | Some(FaultInfo::DivideByZero | FaultInfo::IllegalText | FaultInfo::IllegalInstruction) => {
+        FaultInfo::MemoryAccess { address, source } => {
+            let b = body::MemoryAccess {
+                nfaults,
+                addr: address,
+                src: source,
+            };
+            store_body(store, sender, uptime, &b)
         }
-        Some(
-            FaultInfo::MemoryAccess { address, source } | FaultInfo::BusError { address, source },
-        ) => {
-            opt_addr(e, *address)?;
-            e.str("source")?.str(source.name())?;
+        FaultInfo::StackOverflow { address } => {
+            let b = body::StackOverflow {
+                nfaults,
+                addr: address,
+            };
+            store_body(store, sender, uptime, &b)
         }
-        Some(FaultInfo::StackOverflow { address }) => {
-            e.str("address")?.u32(*address)?;
+        FaultInfo::BusError { address, source } => {
+            let b = body::BusError {
+                nfaults,
+                addr: address,
+                src: source,
+            };
+            store_body(store, sender, uptime, &b)
         }
-        Some(FaultInfo::InvalidOperation(code)) => {
-            e.str("code")?.u32(*code)?;
+        FaultInfo::DivideByZero => {
+            store_body(store, sender, uptime, &body::DivideByZero { nfaults })
         }
-        Some(FaultInfo::SyscallUsage(err)) => {
-            e.str("error")?.str(err.name())?;
+        FaultInfo::IllegalText => store_body(store, sender, uptime, &body::IllegalText { nfaults }),
+        FaultInfo::IllegalInstruction => {
+            store_body(store, sender, uptime, &body::IllegalInstruction { nfaults })
         }
-        Some(FaultInfo::Panic) => {
-            e.str("message")?;
-            match message {
-                Some(m) => write_lossy(e, m)?,
-                None => {
-                    e.null()?;
-                }
-            }
+        FaultInfo::InvalidOperation(code) => {
+            let b = body::InvalidOperation { nfaults, code };
+            store_body(store, sender, uptime, &b)
         }
-        Some(FaultInfo::Injected(by)) => {
-            e.str("by")?.str(task_name::<T>(*by))?;
+        FaultInfo::SyscallUsage(err) => {
+            store_body(store, sender, uptime, &body::SyscallUsage { nfaults, err })
         }
-        Some(FaultInfo::FromServer(server, reason)) => {
-            e.str("server")?.str(task_name::<T>(*server))?;
-            e.str("reason")?.str(reason.name())?;
+        FaultInfo::Panic => {
+            let mut buf = [0u8; PANIC_MESSAGE_MAX];
+            let msg = kernel
+                .read_panic_message(index, &mut buf)
+                .and_then(|n| buf.get(..n))
+                .map(PanicMessage::new);
+            store_body(store, sender, uptime, &body::Panic { nfaults, msg })
         }
-    }
-    if nfaults > 1 {
-        e.str("nfaults")?.u32(nfaults)?;
-    }
-    Ok(())
-}
-
-/// Writes `bytes` as a text string, invalid UTF-8 replaced by U+FFFD, with
-/// no buffer: the length is counted first, then the pieces are written.
-fn write_lossy<W: Write>(e: &mut Encoder<W>, bytes: &[u8]) -> Result<(), Error<W::Error>> {
-    let mut head = [0u8; 9];
-    let n = encode_head(3, lossy_len(bytes) as u64, &mut head);
-    let w = e.writer_mut();
-    w.write_all(head.get(..n).unwrap_or(&[]))
-        .map_err(Error::write)?;
-    for chunk in bytes.utf8_chunks() {
-        w.write_all(chunk.valid().as_bytes())
-            .map_err(Error::write)?;
-        if !chunk.invalid().is_empty() {
-            w.write_all("\u{FFFD}".as_bytes()).map_err(Error::write)?;
+        FaultInfo::Injected(by) => {
+            let b = body::Injected {
+                nfaults,
+                by: TaskRef::of::<T>(by),
+            };
+            store_body(store, sender, uptime, &b)
         }
-    }
-    Ok(())
-}
-
-impl fmt::Display for FaultSource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        FaultInfo::FromServer(server, reason) => {
+            let b = body::FromServer {
+                nfaults,
+                srv: TaskRef::of::<T>(server),
+                err: reason,
+            };
+            store_body(store, sender, uptime, &b)
+        }
     }
 }
 
-/// Schemas of the fault classes packrat records, for the class catalog
-/// (packrat encodes them by hand, so they are written out here).
+/// Encodes `body` straight into the store's free ring space.
+fn store_body<const N: usize, T: TaskTable, B: Ereport>(
+    store: &mut Store<N, T>,
+    sender: TaskId,
+    uptime: u64,
+    body: &B,
+) -> Result<Ena, IngestError> {
+    store.insert_encoded(sender, uptime, B::MAX_LEN, |e| body.encode(e))
+}
+
+/// Schemas of the fault classes packrat records, for the class catalog:
+/// the derived schemas of the [`body`] types, so they cannot drift from
+/// what is encoded.
 pub mod schema {
-    use ereport_sdk::MAX_TASK_NAME_LEN;
+    use ereport_sdk::Ereport;
     use ereport_sdk::schema::{ClassSchema, FieldSchema, TypeSchema};
 
-    use super::PANIC_MESSAGE_MAX as MAX_PANIC_MESSAGE;
-
-    const UINT: TypeSchema = TypeSchema::Uint;
-    /// The longest of the names packrat writes for sources, usage errors
-    /// and reply-fault reasons.
-    const NAME: TypeSchema = TypeSchema::Text { max_len: 22 };
-    const TASK: TypeSchema = TypeSchema::Text {
-        max_len: MAX_TASK_NAME_LEN,
-    };
-    /// Invalid UTF-8 is replaced by U+FFFD (3 bytes for each bad byte).
-    const MESSAGE: TypeSchema = TypeSchema::Text {
-        max_len: 3usize.saturating_mul(MAX_PANIC_MESSAGE),
-    };
-
-    const fn field(name: &'static str, ty: &'static TypeSchema, optional: bool) -> FieldSchema {
-        let max_len = match ty {
-            TypeSchema::Text { max_len } => max_len.saturating_add(3),
-            _ => 5,
-        };
-        FieldSchema {
-            name,
-            ty,
-            optional,
-            flattened: false,
-            max_len,
-        }
-    }
-
-    /// `nfaults`: present when the task faulted more than once unrecorded.
-    const NFAULTS: FieldSchema = field("nfaults", &UINT, true);
-
-    const fn class(class: &'static str, fields: &'static [FieldSchema]) -> ClassSchema {
-        ClassSchema {
-            class,
-            version: 0,
-            body: TypeSchema::Map { fields },
-            max_len: 96usize.saturating_add(3usize.saturating_mul(MAX_PANIC_MESSAGE)),
-        }
-    }
+    use super::body;
 
     /// Every `hubris.fault.*` class, and the bare `hubris.fault`.
     pub const FAULT_SCHEMAS: &[ClassSchema] = &[
-        class("hubris.fault", &[NFAULTS]),
-        class(
-            "hubris.fault.mem",
-            &[
-                field("address", &UINT, true),
-                field("source", &NAME, false),
-                NFAULTS,
-            ],
-        ),
-        class(
-            "hubris.fault.bus",
-            &[
-                field("address", &UINT, true),
-                field("source", &NAME, false),
-                NFAULTS,
-            ],
-        ),
-        class(
-            "hubris.fault.stack",
-            &[field("address", &UINT, false), NFAULTS],
-        ),
-        class("hubris.fault.div0", &[NFAULTS]),
-        class("hubris.fault.illegal_txt", &[NFAULTS]),
-        class("hubris.fault.illegal_inst", &[NFAULTS]),
-        class(
-            "hubris.fault.invalid_op",
-            &[field("code", &UINT, false), NFAULTS],
-        ),
-        class(
-            "hubris.fault.syscall",
-            &[field("error", &NAME, false), NFAULTS],
-        ),
-        class(
-            "hubris.fault.panic",
-            &[field("message", &MESSAGE, true), NFAULTS],
-        ),
-        class(
-            "hubris.fault.injected",
-            &[field("by", &TASK, false), NFAULTS],
-        ),
-        class(
-            "hubris.fault.reply",
-            &[
-                field("server", &TASK, false),
-                field("reason", &NAME, false),
-                NFAULTS,
-            ],
-        ),
+        body::Restarted::SCHEMA,
+        body::MemoryAccess::SCHEMA,
+        body::StackOverflow::SCHEMA,
+        body::BusError::SCHEMA,
+        body::DivideByZero::SCHEMA,
+        body::IllegalText::SCHEMA,
+        body::IllegalInstruction::SCHEMA,
+        body::InvalidOperation::SCHEMA,
+        body::SyscallUsage::SCHEMA,
+        <body::Panic<'static> as Ereport>::SCHEMA,
+        body::Injected::SCHEMA,
+        body::FromServer::SCHEMA,
     ];
 
     /// Packrat's loss records, `{"lost": n}` (`null`: unknown, before
@@ -520,7 +676,13 @@ pub mod schema {
         class: "ereport.data_loss",
         version: 0,
         body: TypeSchema::Map {
-            fields: &[field("lost", &UINT, true)],
+            fields: &[FieldSchema {
+                name: "lost",
+                ty: &TypeSchema::Uint,
+                optional: true,
+                flattened: false,
+                max_len: 5,
+            }],
         },
         max_len: 15,
     };

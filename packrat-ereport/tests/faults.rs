@@ -86,6 +86,18 @@ fn text(s: &str) -> Vec<u8> {
     v
 }
 
+/// `{"task": name, "gen": generation}`.
+fn task_ref(name: &str, generation: u8) -> Vec<u8> {
+    [
+        vec![0xa2],
+        text("task"),
+        text(name),
+        text("gen"),
+        vec![generation],
+    ]
+    .concat()
+}
+
 /// Golden bytes: map head, "k", class, "v", 0, then `rest`.
 fn golden(fields: u8, class: &str, rest: &[u8]) -> Vec<u8> {
     let mut v = vec![0xa0 | (2 + fields)];
@@ -111,7 +123,7 @@ fn golden_bytes_for_every_class() {
     let k = FakeKernel::new();
     k.generations.borrow_mut()[2] = 1;
     let addr = |a: u32| {
-        let mut v = text("address");
+        let mut v = text("addr");
         v.push(0x1a);
         v.extend(a.to_be_bytes());
         v
@@ -124,7 +136,7 @@ fn golden_bytes_for_every_class() {
             },
             "hubris.fault.mem",
             2,
-            [addr(0x2000_0100), text("source"), text("user")].concat(),
+            [addr(0x2000_0100), text("src"), text("usr")].concat(),
         ),
         (
             FaultInfo::MemoryAccess {
@@ -133,7 +145,7 @@ fn golden_bytes_for_every_class() {
             },
             "hubris.fault.mem",
             2,
-            [text("address"), vec![0xf6], text("source"), text("kernel")].concat(),
+            [text("addr"), vec![0xf6], text("src"), text("kern")].concat(),
         ),
         (
             FaultInfo::StackOverflow {
@@ -150,7 +162,7 @@ fn golden_bytes_for_every_class() {
             },
             "hubris.fault.bus",
             2,
-            [addr(0x4000_0000), text("source"), text("user")].concat(),
+            [addr(0x4000_0000), text("src"), text("usr")].concat(),
         ),
         (FaultInfo::DivideByZero, "hubris.fault.div0", 0, vec![]),
         (
@@ -175,23 +187,44 @@ fn golden_bytes_for_every_class() {
             FaultInfo::SyscallUsage(UsageError::LeaseOutOfRange),
             "hubris.fault.syscall",
             1,
-            [text("error"), text("lease_out_of_range")].concat(),
+            [text("err"), text("LeaseOutOfRange")].concat(),
+        ),
+        (
+            FaultInfo::SyscallUsage(UsageError::ReplyTooBig),
+            "hubris.fault.syscall",
+            1,
+            [text("err"), text("ReplyTooBig")].concat(),
         ),
         (
             FaultInfo::Injected(TaskId::new(0, 0)),
             "hubris.fault.injected",
             1,
-            [text("by"), text("jefe")].concat(),
+            [text("by"), task_ref("jefe", 0)].concat(),
         ),
         (
-            FaultInfo::FromServer(TaskId::new(3, 0), ReplyFaultReason::BadMessageContents),
+            // Outside the task table: named by its index, a uint.
+            FaultInfo::Injected(TaskId::new(1023, 63)),
+            "hubris.fault.injected",
+            1,
+            [
+                text("by"),
+                vec![0xa2],
+                text("task"),
+                vec![0x19, 0x03, 0xff],
+                text("gen"),
+                vec![0x18, 63],
+            ]
+            .concat(),
+        ),
+        (
+            FaultInfo::FromServer(TaskId::new(3, 2), ReplyFaultReason::BadMessageContents),
             "hubris.fault.reply",
             2,
             [
-                text("server"),
-                text("sequencer"),
-                text("reason"),
-                text("bad_message_contents"),
+                text("srv"),
+                task_ref("sequencer", 2),
+                text("err"),
+                text("BadMessageContents"),
             ]
             .concat(),
         ),
@@ -215,7 +248,7 @@ fn panic_messages_are_lossy_text_or_null() {
         golden(
             1,
             "hubris.fault.panic",
-            &[text("message"), text("index out of bounds")].concat()
+            &[text("msg"), text("index out of bounds")].concat()
         )
     );
 
@@ -226,7 +259,7 @@ fn panic_messages_are_lossy_text_or_null() {
         golden(
             1,
             "hubris.fault.panic",
-            &[text("message"), text("bad \u{FFFD}\u{FFFD} utf8")].concat()
+            &[text("msg"), text("bad \u{FFFD}\u{FFFD} utf8")].concat()
         )
     );
 
@@ -234,21 +267,14 @@ fn panic_messages_are_lossy_text_or_null() {
     let (_, _, body) = record(&k, Some(FaultInfo::Panic), 1);
     assert_eq!(
         body,
-        golden(
-            1,
-            "hubris.fault.panic",
-            &[text("message"), vec![0xf6]].concat()
-        )
+        golden(1, "hubris.fault.panic", &[text("msg"), vec![0xf6]].concat())
     );
 
     // The longest message packrat reads, all invalid: still one record.
     *k.panic_message.borrow_mut() = Some(vec![0xff; 500]);
     let (_, _, body) = record(&k, Some(FaultInfo::Panic), 1);
     let v = ereport_sdk::decode::decode_value(&body).unwrap();
-    assert_eq!(
-        v.get("message").unwrap().as_str().unwrap().chars().count(),
-        128
-    );
+    assert_eq!(v.get("msg").unwrap().as_str().unwrap().chars().count(), 128);
 }
 
 #[test]
@@ -262,6 +288,13 @@ fn restarted_task_gets_a_bare_fault_under_the_previous_generation() {
         body,
         golden(1, "hubris.fault", &[text("nfaults"), vec![0x03]].concat())
     );
+
+    // Restarted into generation 0: the faulted generation, in the kernel's
+    // six bits, is 63.
+    k.generations.borrow_mut()[2] = 0;
+    let (_, generation, body) = record(&k, None, 1);
+    assert_eq!(generation, 63);
+    assert_eq!(body, golden(0, "hubris.fault", &[]));
 }
 
 #[test]

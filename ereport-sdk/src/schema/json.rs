@@ -75,6 +75,10 @@ fn type_json(t: &TypeSchema) -> Value {
             "type": "tuple",
             "items": items.iter().map(type_json).collect::<Vec<_>>(),
         }),
+        TypeSchema::OneOf { types } => json!({
+            "type": "one_of",
+            "types": types.iter().map(type_json).collect::<Vec<_>>(),
+        }),
         TypeSchema::Opaque => json!({"type": "opaque"}),
     }
 }
@@ -152,6 +156,14 @@ fn type_text(t: &Value) -> String {
                 })
                 .unwrap_or_default();
             format!("one of {}", names.join(", "))
+        }
+        "one_of" => {
+            let types: Vec<String> = t
+                .get("types")
+                .and_then(Value::as_array)
+                .map(|ts| ts.iter().map(type_text).collect())
+                .unwrap_or_default();
+            types.join(" or ")
         }
         other => other.to_string(),
     }

@@ -56,6 +56,12 @@ pub enum TypeSchema {
         /// The items' types, in order.
         items: &'static [TypeSchema],
     },
+    /// Any one of these types (a hand-written field that is, say, a name
+    /// or else an index).
+    OneOf {
+        /// The alternatives.
+        types: &'static [TypeSchema],
+    },
     /// A type implemented by hand, with no schema given.
     Opaque,
 }

@@ -174,6 +174,10 @@ fn check_value(ty: &Value, v: &Value, at: &str) -> Result<(), String> {
             }
             true
         }
+        "one_of" => ty
+            .get("types")
+            .and_then(Value::as_array)
+            .is_some_and(|ts| ts.iter().any(|t| check_value(t, v, at).is_ok())),
         "map" => match v.as_object() {
             Some(obj) => return check_map(ty, obj, &format!("{at}.")),
             None => false,
@@ -216,6 +220,14 @@ fn describe(ty: &Value) -> String {
         ("uint", _) => "an unsigned integer".into(),
         ("int", _) => "an integer".into(),
         ("enum", _) => "one of its enum's variants".into(),
+        ("one_of", _) => {
+            let alternatives: Vec<String> = ty
+                .get("types")
+                .and_then(Value::as_array)
+                .map(|ts| ts.iter().map(describe).collect())
+                .unwrap_or_default();
+            alternatives.join(" or ")
+        }
         (k, _) => format!("a {k}"),
     }
 }
