@@ -162,9 +162,18 @@ impl SpStatus {
     }
 }
 
+/// One SP's gateway and its status, locked apart: a drain holds the
+/// gateway for as long as it takes, while the status is locked only to copy
+/// it in or out, so reading every status never waits on a drain (nor on
+/// whatever a drain's callbacks wait for, such as the printer).
+struct SpSlot {
+    gateway: Mutex<Gateway>,
+    status: Mutex<SpStatus>,
+}
+
 /// Collects from many SPs.
 pub struct Collector {
-    sps: Vec<Mutex<(Gateway, SpStatus)>>,
+    sps: Vec<SpSlot>,
     pool: rayon::ThreadPool,
     parallel: usize,
     /// Where in the inventory this collector's rounds start: collectors
@@ -290,7 +299,10 @@ impl Collector {
                 restart_id: gw.restart_id().map(|r| r.to_string()),
                 ..SpStatus::default()
             };
-            sps.push(Mutex::new((gw, status)));
+            sps.push(SpSlot {
+                gateway: Mutex::new(gw),
+                status: Mutex::new(status),
+            });
         }
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(parallel.max(1))
@@ -323,9 +335,9 @@ impl Collector {
     /// the end itself). See [`Gateway::drain`].
     pub fn set_yield_to_others(&mut self, on: bool) {
         for sp in &mut self.sps {
-            sp.get_mut()
+            sp.gateway
+                .get_mut()
                 .unwrap_or_else(|p| p.into_inner())
-                .0
                 .set_yield_to_others(on);
         }
     }
@@ -353,10 +365,15 @@ impl Collector {
         let Some(sp) = self.sps.get(i) else {
             return Ok(String::new());
         };
-        let mut guard = sp.lock().unwrap_or_else(|p| p.into_inner());
-        let (gw, status) = &mut *guard;
-        let name = status.name.clone();
+        let mut gw = sp.gateway.lock().unwrap_or_else(|p| p.into_inner());
+        let name = sp
+            .status
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .name
+            .clone();
         let result = gw.drain(&mut |p| on_poll(&name, p));
+        let mut status = sp.status.lock().unwrap_or_else(|p| p.into_inner());
         status.stats = gw.stats();
         status.restart_id = gw.restart_id().map(|r| r.to_string());
         match result {
@@ -449,7 +466,7 @@ impl Collector {
     pub fn status(&self) -> Vec<SpStatus> {
         self.sps
             .iter()
-            .map(|sp| sp.lock().unwrap_or_else(|p| p.into_inner()).1.clone())
+            .map(|sp| sp.status.lock().unwrap_or_else(|p| p.into_inner()).clone())
             .collect()
     }
 

@@ -407,9 +407,13 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Prints every SP's status. The statuses are read before the printer is
+/// taken: a worker that holds its SP while it waits for the printer must
+/// never be waited on by whoever holds the printer.
 fn print_status(collector: &Collector, printer: &Mutex<Printer>) {
+    let statuses = collector.status();
     let mut p = lock(printer);
-    for st in collector.status() {
+    for st in statuses {
         p.out.line(&st.to_json().to_string());
     }
 }

@@ -228,3 +228,65 @@ fn query_summary_and_retention_on_a_rack() {
         .unwrap();
     assert_eq!(left, rows - old);
 }
+
+/// `--follow --status` under load: the status printer never waits on a
+/// drain that waits on the printer. Before the fix this deadlocked within
+/// seconds, every time: output stopped, and the wait below ran out.
+#[test]
+fn follow_with_status_under_load_keeps_printing() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::sync::mpsc;
+
+    let rack = Rack::start(
+        4,
+        "127.0.0.1:0".parse().unwrap(),
+        &SimConfig {
+            rate: 2000.0,
+            vpd_delay: Duration::ZERO,
+            ..SimConfig::default()
+        },
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("rack.json");
+    std::fs::write(&inv, rack.inventory().to_string()).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ereport-gateway"))
+        .args(["--follow", "--status", "--interval", "1ms"])
+        .arg("--inventory")
+        .arg(&inv)
+        .arg("--db")
+        .arg(dir.path().join("rack.sqlite"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    // Bounded: enough status rounds and ereports, or a clear failure.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let (mut status, mut other) = (0usize, 0usize);
+    while status < 40 || other < 2000 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) if line.contains("\"sp_status\"") => status += 1,
+            Ok(_) => other += 1,
+            Err(_) => break,
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    rack.stop();
+    assert!(
+        status >= 40 && other >= 2000,
+        "output stopped (a deadlock?): {status} status lines, {other} other lines"
+    );
+}
