@@ -99,6 +99,141 @@ pub const fn max(a: usize, b: usize) -> usize {
     if a > b { a } else { b }
 }
 
+/// A message built at compile time, for the derive's errors that must name
+/// numbers only known then (a class's bound, its largest fields).
+#[doc(hidden)]
+pub struct ConstMessage {
+    buf: [u8; 480],
+    len: usize,
+}
+
+// Evaluated at compile time only (the derive's error messages): an index or
+// sum out of range here is a compile error, never a run-time panic.
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+impl ConstMessage {
+    /// An empty message.
+    pub const fn new() -> Self {
+        Self {
+            buf: [0; 480],
+            len: 0,
+        }
+    }
+
+    /// The message with `s` appended (cut at the buffer's end, on a
+    /// character boundary).
+    pub const fn text(mut self, s: &str) -> Self {
+        let b = s.as_bytes();
+        let mut i = 0;
+        while i < b.len() && self.len < self.buf.len() {
+            // Whole characters only: stop before one that does not fit.
+            if b[i] >= 0xc0 {
+                let width = if b[i] >= 0xf0 {
+                    4
+                } else if b[i] >= 0xe0 {
+                    3
+                } else {
+                    2
+                };
+                if self.len + width > self.buf.len() {
+                    break;
+                }
+            }
+            self.buf[self.len] = b[i];
+            self.len += 1;
+            i += 1;
+        }
+        self
+    }
+
+    /// The message with `n` appended in decimal.
+    pub const fn number(self, n: usize) -> Self {
+        let mut digits = [0u8; 20];
+        let mut count = 0;
+        let mut x = n;
+        loop {
+            digits[count] = b'0' + (x % 10) as u8;
+            count += 1;
+            x /= 10;
+            if x == 0 {
+                break;
+            }
+        }
+        let mut out = [0u8; 20];
+        let mut i = 0;
+        while i < count {
+            out[i] = digits[count - 1 - i];
+            i += 1;
+        }
+        match core::str::from_utf8(out.split_at(count).0) {
+            Ok(s) => self.text(s),
+            Err(_) => self,
+        }
+    }
+
+    /// The text.
+    pub const fn as_str(&self) -> &str {
+        match core::str::from_utf8(self.buf.split_at(self.len).0) {
+            Ok(s) => s,
+            Err(_) => "",
+        }
+    }
+}
+
+impl Default for ConstMessage {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The error of a class whose bound `len` passes [`MAX_EREPORT_LEN`]: the
+/// bound, the limit, and the three largest of `fields` (key, most bytes
+/// with the key), largest first.
+#[doc(hidden)]
+// Evaluated at compile time only.
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+pub const fn too_long_message(name: &str, len: usize, fields: &[(&str, usize)]) -> ConstMessage {
+    let mut m = ConstMessage::new()
+        .text("ereport `")
+        .text(name)
+        .text("` can encode to ")
+        .number(len)
+        .text(" bytes, more than MAX_EREPORT_LEN (")
+        .number(MAX_EREPORT_LEN)
+        .text("), the longest body a response can always carry. Largest fields:");
+    // The three largest, by repeated scans: each pick is the largest below
+    // the previous one in (size, then earlier first) order.
+    let mut prev: Option<(usize, usize)> = None;
+    let mut picked = 0;
+    while picked < 3 {
+        let mut best: Option<usize> = None;
+        let mut i = 0;
+        while i < fields.len() {
+            let below_prev = match prev {
+                None => true,
+                Some((size, at)) => fields[i].1 < size || (fields[i].1 == size && i > at),
+            };
+            let better = match best {
+                None => true,
+                Some(b) => fields[i].1 > fields[b].1,
+            };
+            if below_prev && better {
+                best = Some(i);
+            }
+            i += 1;
+        }
+        let Some(b) = best else { break };
+        m = m
+            .text(if picked == 0 { " `" } else { ", `" })
+            .text(fields[b].0)
+            .text("` up to ")
+            .number(fields[b].1)
+            .text(" bytes");
+        prev = Some((fields[b].1, b));
+        picked += 1;
+    }
+    m.text(". Give them smaller capacities, or split the class.")
+}
+
 /// A value that can be an ereport field: it encodes itself as one CBOR item
 /// and knows, at compile time, the most bytes that can take.
 ///
@@ -178,6 +313,10 @@ pub trait FlattenFields {
     const SCHEMA: TypeSchema = TypeSchema::Opaque;
     /// Whether the entries may be absent (`Option`).
     const OPTIONAL: bool = false;
+    /// The class, when this is an ereport class (`#[derive(Ereport)]`):
+    /// flattening one would drop its `"k"` and `"v"`, so the derive refuses
+    /// it at compile time.
+    const EREPORT_CLASS: Option<&'static str> = None;
 
     /// How many map entries `self` writes.
     fn entry_count(&self) -> usize;
@@ -568,6 +707,7 @@ impl<T: EreportField, const N: usize> EreportField for [T; N] {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<const N: usize, L: heapless::LenType> EreportField for heapless::String<N, L> {
     const MAX_LEN: usize = str_len(N);
     const SCHEMA: TypeSchema = TypeSchema::Text { max_len: N };
@@ -581,6 +721,7 @@ impl<const N: usize, L: heapless::LenType> EreportField for heapless::String<N, 
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<T: EreportField, const N: usize, L: heapless::LenType> EreportField
     for heapless::Vec<T, N, L>
 {
@@ -605,6 +746,98 @@ impl<T: EreportField, const N: usize, L: heapless::LenType> EreportField
         Ok(())
     }
 }
+
+/// An ereport class nested as a field of another type: it writes the
+/// class's whole map, `"k"` and `"v"` included (flattening a class instead
+/// is a compile error, since its `"k"` and `"v"` would be lost).
+///
+/// A wrapper rather than an `EreportField` impl on every class, so that
+/// `Class::MAX_LEN` stays unambiguous where both traits are in scope.
+///
+/// ```
+/// use ereport_sdk::{Ereport, Nested};
+///
+/// #[derive(Ereport)]
+/// #[ereport(class = "hw.pwr.vout.fault", version = 1)]
+/// struct VoutFault { rail: u8 }
+///
+/// #[derive(Ereport)]
+/// #[ereport(class = "hw.pwr.summary", version = 0)]
+/// struct Summary { last: Nested<VoutFault> }
+///
+/// let s = Summary { last: Nested(VoutFault { rail: 3 }) };
+/// let mut buf = [0u8; Summary::MAX_LEN];
+/// // {"k": "hw.pwr.summary", "v": 0, "last": {"k": "hw.pwr.vout.fault", "v": 1, "rail": 3}}
+/// assert_eq!(s.encode_to_slice(&mut buf).unwrap(), 56);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(transparent)]
+pub struct Nested<E>(pub E);
+
+impl<E> core::ops::Deref for Nested<E> {
+    type Target = E;
+    fn deref(&self) -> &E {
+        &self.0
+    }
+}
+
+impl<E: Ereport> EreportField for Nested<E> {
+    const MAX_LEN: usize = E::MAX_LEN;
+    const SCHEMA: TypeSchema = E::SCHEMA.body;
+    fn encode<W: Write>(&self, e: &mut Encoder<W>) -> Result<(), Error<W::Error>> {
+        self.0.encode(e)
+    }
+    #[inline]
+    fn write(&self, w: &mut SliceWriter<'_>) -> Result<(), EncodeError> {
+        self.0.write(w)
+    }
+}
+
+/// A `char` is its scalar value as an unsigned integer, as minicbor (and
+/// so upstream's derive) writes it.
+impl EreportField for char {
+    const MAX_LEN: usize = head_len(char::MAX as u64);
+    const SCHEMA: TypeSchema = TypeSchema::Uint;
+    fn encode<W: Write>(&self, e: &mut Encoder<W>) -> Result<(), Error<W::Error>> {
+        e.u32(u32::from(*self))?;
+        Ok(())
+    }
+    #[inline]
+    fn write(&self, w: &mut SliceWriter<'_>) -> Result<(), EncodeError> {
+        w.head(0, u64::from(u32::from(*self)))
+    }
+}
+
+/// Tuples are definite arrays of their items, as minicbor writes them.
+macro_rules! tuple_field {
+    ($n:literal; $($t:ident $i:tt),+) => {
+        #[diagnostic::do_not_recommend]
+        impl<$($t: EreportField),+> EreportField for ($($t,)+) {
+            const MAX_LEN: usize = {
+                let mut n = head_len($n);
+                $( n = sat_add(n, $t::MAX_LEN); )+
+                n
+            };
+            const SCHEMA: TypeSchema = TypeSchema::Tuple { items: &[$($t::SCHEMA),+] };
+            fn encode<W: Write>(&self, e: &mut Encoder<W>) -> Result<(), Error<W::Error>> {
+                e.array($n)?;
+                $( self.$i.encode(e)?; )+
+                Ok(())
+            }
+            fn write(&self, w: &mut SliceWriter<'_>) -> Result<(), EncodeError> {
+                w.head(4, $n)?;
+                $( self.$i.write(w)?; )+
+                Ok(())
+            }
+        }
+    };
+}
+tuple_field!(1; A 0);
+tuple_field!(2; A 0, B 1);
+tuple_field!(3; A 0, B 1, C 2);
+tuple_field!(4; A 0, B 1, C 2, D 3);
+tuple_field!(5; A 0, B 1, C 2, D 3, E 4);
+tuple_field!(6; A 0, B 1, C 2, D 3, E 4, F 5);
 
 /// A byte string of at most `N` bytes (CBOR major type 2), for binary
 /// payloads: register dumps, syndromes, raw PMBus replies. (Arrays and
@@ -656,6 +889,7 @@ impl<T: FlattenFields> FlattenFields for Option<T> {
     const KEYS: Keys = T::KEYS;
     const SCHEMA: TypeSchema = T::SCHEMA;
     const OPTIONAL: bool = true;
+    const EREPORT_CLASS: Option<&'static str> = T::EREPORT_CLASS;
 
     fn entry_count(&self) -> usize {
         self.as_ref().map_or(0, T::entry_count)
@@ -685,6 +919,7 @@ impl<T: FlattenFields + ?Sized> FlattenFields for &T {
     const KEYS: Keys = T::KEYS;
     const SCHEMA: TypeSchema = T::SCHEMA;
     const OPTIONAL: bool = T::OPTIONAL;
+    const EREPORT_CLASS: Option<&'static str> = T::EREPORT_CLASS;
 
     #[inline(always)]
     fn entry_count(&self) -> usize {

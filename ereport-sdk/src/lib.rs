@@ -124,7 +124,7 @@ pub mod decode;
 
 pub use ereport::{
     Bytes, EncodeError, Ereport, EreportField, FlattenFields, Keys, MAX_EREPORT_LEN,
-    MAX_TASK_NAME_LEN, NoRateLimit, Nullable,
+    MAX_TASK_NAME_LEN, Nested, NoRateLimit, Nullable,
 };
 pub use ereport_macros::{Ereport, EreportField};
 pub use fixedstr::{FixedStr, FixedString, FromUtf8Error, StringTooLong};
@@ -142,7 +142,9 @@ pub use minicbor;
 /// Used by generated code; not part of the API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::ereport::{EncodeError, Nullable, first_duplicate, head_len, max, sat_add};
+    pub use crate::ereport::{
+        EncodeError, Nullable, first_duplicate, head_len, max, sat_add, str_len, too_long_message,
+    };
     pub use crate::writer::SliceWriter;
     pub use minicbor::Encoder;
     pub use minicbor::encode::{Error, Write};

@@ -7,7 +7,7 @@
 //! in `upstream.rs`.
 
 use ereport_sdk::decode::decode_value;
-use ereport_sdk::{Ereport, EreportField, FixedStr};
+use ereport_sdk::{Ereport, EreportField, FixedStr, Nested};
 use minicbor::Encoder;
 
 /// What our derive writes, through both paths, which must agree.
@@ -220,4 +220,65 @@ fn raw_identifiers_keep_their_prefix_as_upstream_writes_them() {
         decode_value(&ours(&v)).unwrap().diagnostic(),
         r#"{"k": "test.raw", "v": 0, "r#gen": 1, "r#type": 2, "gen": 3}"#
     );
+}
+
+// ---- classes as fields, chars and tuples ---------------------------------
+
+#[derive(Ereport)]
+#[ereport(class = "hw.pwr.vout.fault", version = 2)]
+struct VoutFault {
+    rail: u8,
+}
+
+#[derive(Ereport)]
+#[ereport(class = "hw.pwr.summary", version = 0)]
+struct Summary {
+    last: Nested<VoutFault>,
+    previous: Option<Nested<VoutFault>>,
+}
+
+#[test]
+fn a_class_nested_as_a_field_keeps_its_class_and_version() {
+    let v = Summary {
+        last: Nested(VoutFault { rail: 3 }),
+        previous: None,
+    };
+    assert_eq!(
+        decode_value(&ours(&v)).unwrap().diagnostic(),
+        r#"{"k": "hw.pwr.summary", "v": 0, "last": {"k": "hw.pwr.vout.fault", "v": 2, "rail": 3}, "previous": null}"#
+    );
+    // The bound counts the nested class's whole map.
+    assert_eq!(
+        <Nested<VoutFault> as EreportField>::MAX_LEN,
+        <VoutFault as Ereport>::MAX_LEN
+    );
+}
+
+#[derive(Ereport)]
+#[ereport(class = "test.misc", version = 0)]
+struct Misc {
+    c: char,
+    pair: (u8, i16),
+}
+
+#[test]
+fn chars_are_scalar_values_and_tuples_are_arrays_as_minicbor_writes_them() {
+    let v = Misc {
+        c: '\u{10FFFF}',
+        pair: (1, -300),
+    };
+    let bytes = ours(&v);
+    assert_eq!(
+        decode_value(&bytes).unwrap().diagnostic(),
+        r#"{"k": "test.misc", "v": 0, "c": 1114111, "pair": [1, -300]}"#
+    );
+    // The same items minicbor writes for the same values.
+    let mut e = Encoder::new(Vec::new());
+    e.char('\u{10FFFF}').unwrap();
+    e.str("pair").unwrap();
+    e.encode((1u8, -300i16)).unwrap();
+    assert!(hex(&bytes).ends_with(&hex(&e.into_writer())));
+    // The largest char and the widest tuple items are the bound.
+    assert_eq!(<char as EreportField>::MAX_LEN, 5);
+    assert_eq!(<(u8, i16) as EreportField>::MAX_LEN, 1 + 2 + 3);
 }

@@ -199,6 +199,10 @@ struct Entries {
     keys: TokenStream,
     /// Const `FieldSchema` expressions, one per field, for the catalog.
     schema: Vec<TokenStream>,
+    /// Per field, its key (or flattened field's name) and a const `usize`
+    /// expression of the most bytes it writes, key included: what the
+    /// too-long error names.
+    sizes: Vec<(String, TokenStream)>,
 }
 
 /// The const lengths and keys of a type's entries.
@@ -296,6 +300,7 @@ impl Expander<'_> {
         let mut field_max_len = Vec::new();
         let mut flat_keys = Vec::new();
         let mut schema = Vec::new();
+        let mut sizes = Vec::new();
         let mut nullable_entries = 0usize;
         if let Some((id, name)) = variant_id {
             own_keys.push(id.to_string());
@@ -312,13 +317,26 @@ impl Expander<'_> {
             if f.flattened() {
                 dyn_count.push(quote_spanned!(sp=> <#ty as #k::FlattenFields>::entry_count(#b)));
                 flat_max_entries.push(quote_spanned!(sp=> <#ty as #k::FlattenFields>::MAX_ENTRIES));
-                flat_max_len.push(quote_spanned!(sp=> <#ty as #k::FlattenFields>::MAX_ENTRIES_LEN));
+                let class_msg = format!(
+                    "field `{}` flattens an ereport class: its \"k\" and \"v\" would be lost. Nest the whole ereport as a field (`Nested<T>`, without `flatten`), or flatten a type with #[derive(EreportField)]",
+                    f.member_name()
+                );
+                flat_max_len.push(quote_spanned!(sp=> {
+                    if <#ty as #k::FlattenFields>::EREPORT_CLASS.is_some() {
+                        ::core::panic!(#class_msg);
+                    }
+                    <#ty as #k::FlattenFields>::MAX_ENTRIES_LEN
+                }));
                 flat_keys.push(quote_spanned!(sp=> &<#ty as #k::FlattenFields>::KEYS));
                 ops.push(Op::Code {
                     fast: quote_spanned!(sp=> <#ty as #k::FlattenFields>::write_entries(#b, __w)?;),
                     slow: quote_spanned!(sp=> <#ty as #k::FlattenFields>::encode_entries(#b, __e)?;),
                 });
                 let name = f.member_name();
+                sizes.push((
+                    format!("{name} (flattened)"),
+                    quote_spanned!(sp=> <#ty as #k::FlattenFields>::MAX_ENTRIES_LEN),
+                ));
                 schema.push(quote_spanned!(sp=> #k::schema::FieldSchema {
                     name: #name,
                     ty: &<#ty as #k::FlattenFields>::SCHEMA,
@@ -329,6 +347,11 @@ impl Expander<'_> {
             } else if let Some(key) = &f.key {
                 own_keys.push(key.clone());
                 fixed_len += str_len(key);
+                let key_len = str_len(key);
+                sizes.push((
+                    key.clone(),
+                    quote_spanned!(sp=> #k::__private::sat_add(#key_len, <#ty as #k::EreportField>::MAX_LEN)),
+                ));
                 field_max_len.push(quote_spanned!(sp=> <#ty as #k::EreportField>::MAX_LEN));
                 let write = quote_spanned!(sp=> <#ty as #k::EreportField>::write(#b, __w)?;);
                 let encode = quote_spanned!(sp=> <#ty as #k::EreportField>::encode(#b, __e)?;);
@@ -377,6 +400,7 @@ impl Expander<'_> {
             },
             keys: quote!(#k::Keys::All { own: &[#(#own_keys),*], flattened: &[#(#flat_keys),*] }),
             schema,
+            sizes,
         }
     }
 
@@ -587,8 +611,17 @@ impl Expander<'_> {
             .collect();
         let check = self.dup_check(&quote!(<Self as #k::FlattenFields>::KEYS), name.span());
         let (fast, slow) = self.arms(arms.into_iter().map(|(pat, e)| (pat, e.ops)).collect());
+        // An ereport class says so, so that flattening it is refused.
+        let class = match (self.kind, &self.type_attrs.class) {
+            (Kind::Ereport, Some(c)) => {
+                let c = &c.value;
+                quote!(const EREPORT_CLASS: ::core::option::Option<&'static str> = ::core::option::Option::Some(#c);)
+            }
+            _ => quote!(),
+        };
         quote! {
             impl #impl_generics #k::FlattenFields for #name #type_generics #where_clause {
+                #class
                 const MAX_ENTRIES: usize = #max_entries;
                 const MAX_ENTRIES_LEN: usize = {
                     #check
@@ -691,15 +724,18 @@ impl Expander<'_> {
                 prefix.extend(cbor_text("v"));
                 prefix.extend(cbor_head(0, u64::from(v)));
                 let fixed = prefix.len();
+                let sizes: Vec<TokenStream> = arms
+                    .iter()
+                    .flat_map(|(_, e)| e.sizes.iter())
+                    .map(|(key, len)| quote!((#key, #len)))
+                    .collect();
                 let arms = arms
                     .into_iter()
                     .map(|(pat, e)| (pat, e.map_ops(Some((prefix.clone(), 2)))))
                     .collect();
                 let (fast, slow) = self.arms(arms);
                 let methods = self.methods(fast, slow);
-                let too_long = format!(
-                    "ereport `{name}` can encode to more than MAX_EREPORT_LEN bytes, the longest body a response can always carry"
-                );
+                let name_s = name.to_string();
                 // Flattened fields may not write a reserved key either.
                 let reserved = RESERVED_KEYS.iter().map(|(key, _)| key);
                 let keys_check = self.dup_check(
@@ -728,7 +764,9 @@ impl Expander<'_> {
                                 <Self as #k::FlattenFields>::MAX_ENTRIES_LEN,
                             );
                             if n > #k::MAX_EREPORT_LEN {
-                                ::core::panic!(#too_long);
+                                let fields: &[(&str, usize)] = &[#(#sizes),*];
+                                let message = #k::__private::too_long_message(#name_s, n, fields);
+                                ::core::panic!("{}", message.as_str());
                             }
                             n
                         };
@@ -765,6 +803,38 @@ impl Expander<'_> {
                     )
                     .collect();
                 check_own_keys(fs, &reserved)?;
+            }
+        }
+        // Without a variant-id key a struct variant is written as its
+        // fields alone: two with the same keys could not be told apart.
+        if id.is_none() {
+            fn key_set(v: &Variant) -> Option<Vec<&str>> {
+                match &v.shape {
+                    Shape::Named(fs) if fs.iter().all(|f| !f.flattened()) => {
+                        let mut keys: Vec<&str> = fs
+                            .iter()
+                            .filter(|f| !f.skipped())
+                            .filter_map(|f| f.key.as_deref())
+                            .collect();
+                        keys.sort_unstable();
+                        Some(keys)
+                    }
+                    _ => None,
+                }
+            }
+            for (i, a) in variants.iter().enumerate() {
+                let Some(ka) = key_set(a) else { continue };
+                for b in variants.iter().skip(i + 1) {
+                    if key_set(b).as_ref() == Some(&ka) {
+                        return Err(Error::new(
+                            b.ident.span(),
+                            format!(
+                                "struct variants `{}` and `{}` of `{}` write the same keys, so a reader cannot tell which it was: add #[ereport(variant_id = \"kind\")] (upstream: #[cbor(variant_id = \"kind\")]) to the enum to write the variant's name under that key",
+                                a.ident, b.ident, name
+                            ),
+                        ));
+                    }
+                }
             }
         }
         // Flattenable: every variant writes map entries.
