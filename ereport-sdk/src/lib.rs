@@ -133,7 +133,10 @@ pub use ipc::{
     AdminError, Caboose, DeliverEreport, DeliverError, EreportAdmin, IdString, Identity,
     ReadEreports, ReadError, ReadRequest,
 };
-pub use reporter::{ClassCounts, Declared, SUPPRESSION_QUIET_MS};
+pub use reporter::{
+    AnyDeclared, ClassCounts, Declared, Delivery, RECENT_DELIVERIES, ReporterState,
+    SUPPRESSION_QUIET_MS,
+};
 pub use writer::SliceWriter;
 
 pub use heapless;
@@ -145,9 +148,12 @@ pub mod __private {
     pub use crate::ereport::{
         EncodeError, Nullable, first_duplicate, head_len, max, sat_add, str_len, too_long_message,
     };
+    pub use crate::reporter::buffer_len;
     pub use crate::writer::SliceWriter;
     pub use minicbor::Encoder;
     pub use minicbor::encode::{Error, Write};
+    #[cfg(feature = "ereporter-macro")]
+    pub use static_cell::ConstStaticCell;
 
     /// Writes precomputed CBOR (keys, the class prefix) through minicbor.
     #[inline]
