@@ -40,7 +40,10 @@
 //! refuses versions it does not know. `docs/dump.md` says the same for
 //! readers outside this workspace.
 
-use core::mem::{offset_of, size_of};
+use core::mem::{align_of, offset_of, size_of};
+
+use zerocopy::little_endian::{U16, U32, U64, U128};
+use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
 /// The header's first eight bytes once the store is initialised.
 pub const MAGIC: [u8; 8] = *b"EREPORT1";
@@ -51,37 +54,48 @@ pub const LAYOUT_VERSION: u16 = 1;
 /// Bytes of the [`RingHeader`]; the ring follows at this offset.
 pub const RING_HEADER_LEN: usize = 72;
 
-/// The store's header: its bookkeeping, in a fixed layout (see the module
-/// docs).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(C)]
+/// The store's header: its bookkeeping, in a fixed little-endian layout
+/// (see the module docs). Declared once, as a `zerocopy` type, and read by
+/// every reader of a memory image through it
+/// ([`RingHeader::read_from_bytes`](FromBytes::read_from_bytes)). Its
+/// fields are public for readers; a store hands out only `&RingHeader`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C, align(8))]
 pub struct RingHeader {
-    pub(crate) magic: [u8; 8],
-    pub(crate) version: u16,
-    pub(crate) record_header_len: u16,
-    pub(crate) capacity: u32,
+    /// [`MAGIC`] once initialised, all zeroes before.
+    pub magic: [u8; 8],
+    /// [`LAYOUT_VERSION`].
+    pub version: U16,
+    /// [`RECORD_HEADER_LEN`].
+    pub record_header_len: U16,
+    /// The ring's length, `N`.
+    pub capacity: U32,
     /// Ring offset of the oldest record.
-    pub(crate) head: u32,
-    /// Bytes in use from `head`.
-    pub(crate) used: u32,
+    pub head: U32,
+    /// Bytes in use from `head`, headers included, wrapping.
+    pub used: U32,
     /// ENA of the record at `head` (equal to `next` when empty).
-    pub(crate) earliest: u64,
+    pub earliest: U64,
     /// ENA the next record gets; 0 until initialised.
-    pub(crate) next: u64,
-    /// This boot's restart id, little-endian; 0 until set.
-    pub(crate) restart_id: [u8; 16],
+    pub next: U64,
+    /// This boot's restart id; 0 until set.
+    pub restart_id: U128,
     /// Losses not yet reported by a loss record.
-    pub(crate) pending_losses: u32,
+    pub pending_losses: U32,
     /// 1 while losses are pending (a count of 0 can't say "lost a lot").
-    pub(crate) losing: u8,
-    pub(crate) own_generation: u8,
-    pub(crate) own_index: u16,
-    /// Uptime of the most recent loss: the loss record's uptime.
-    pub(crate) last_loss_uptime: u64,
+    pub losing: u8,
+    /// Packrat's task generation (the sender of loss records).
+    pub own_generation: u8,
+    /// Packrat's task index.
+    pub own_index: U16,
+    /// Uptime of the most recent loss, ms: the loss record's uptime.
+    pub last_loss_uptime: U64,
 }
 
 const _: () = {
     assert!(size_of::<RingHeader>() == RING_HEADER_LEN);
+    // Readers search 8-byte-aligned addresses for the magic.
+    assert!(align_of::<RingHeader>() == 8);
     assert!(offset_of!(RingHeader, version) == 8);
     assert!(offset_of!(RingHeader, record_header_len) == 10);
     assert!(offset_of!(RingHeader, capacity) == 12);
@@ -101,45 +115,76 @@ impl RingHeader {
     /// All zeroes: an uninitialised store.
     pub(crate) const ZERO: RingHeader = RingHeader {
         magic: [0; 8],
-        version: 0,
-        record_header_len: 0,
-        capacity: 0,
-        head: 0,
-        used: 0,
-        earliest: 0,
-        next: 0,
-        restart_id: [0; 16],
-        pending_losses: 0,
+        version: U16::ZERO,
+        record_header_len: U16::ZERO,
+        capacity: U32::ZERO,
+        head: U32::ZERO,
+        used: U32::ZERO,
+        earliest: U64::ZERO,
+        next: U64::ZERO,
+        restart_id: U128::ZERO,
+        pending_losses: U32::ZERO,
         losing: 0,
         own_generation: 0,
-        own_index: 0,
-        last_loss_uptime: 0,
+        own_index: U16::ZERO,
+        last_loss_uptime: U64::ZERO,
     };
 
-    /// The header's bytes as a reader finds them in memory (little-endian).
+    /// The header's bytes as a reader finds them in memory.
     pub fn to_bytes(&self) -> [u8; RING_HEADER_LEN] {
         let mut out = [0u8; RING_HEADER_LEN];
-        let fields: [(usize, &[u8]); 14] = [
-            (0, &self.magic),
-            (8, &self.version.to_le_bytes()),
-            (10, &self.record_header_len.to_le_bytes()),
-            (12, &self.capacity.to_le_bytes()),
-            (16, &self.head.to_le_bytes()),
-            (20, &self.used.to_le_bytes()),
-            (24, &self.earliest.to_le_bytes()),
-            (32, &self.next.to_le_bytes()),
-            (40, &self.restart_id),
-            (56, &self.pending_losses.to_le_bytes()),
-            (60, &[self.losing]),
-            (61, &[self.own_generation]),
-            (62, &self.own_index.to_le_bytes()),
-            (64, &self.last_loss_uptime.to_le_bytes()),
-        ];
-        for (at, bytes) in fields {
-            if let Some(dst) = out.get_mut(at..at.saturating_add(bytes.len())) {
-                dst.copy_from_slice(bytes);
-            }
-        }
+        out.copy_from_slice(self.as_bytes());
         out
+    }
+}
+
+/// Bytes of a record's header in the ring.
+pub const RECORD_HEADER_LEN: usize = 13;
+
+/// The header of each record in the ring: the body's length, the sending
+/// task and the uptime it was stored at. Unaligned (records sit at any
+/// byte) and possibly split by the ring's end, so it is read and written as
+/// bytes through this one type.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout, Unaligned,
+)]
+#[repr(C)]
+pub struct RecordHeader {
+    /// The body's length.
+    pub len: U16,
+    /// The sending task's index.
+    pub task_index: U16,
+    /// The sending task's generation.
+    pub task_generation: u8,
+    /// Uptime when stored, ms.
+    pub uptime: U64,
+}
+
+const _: () = {
+    assert!(size_of::<RecordHeader>() == RECORD_HEADER_LEN);
+    assert!(offset_of!(RecordHeader, task_index) == 2);
+    assert!(offset_of!(RecordHeader, task_generation) == 4);
+    assert!(offset_of!(RecordHeader, uptime) == 5);
+};
+
+impl RecordHeader {
+    /// A header for a body of `len` bytes from `task` at `uptime`.
+    pub fn new(len: u16, task_index: u16, task_generation: u8, uptime: u64) -> Self {
+        Self {
+            len: U16::new(len),
+            task_index: U16::new(task_index),
+            task_generation,
+            uptime: U64::new(uptime),
+        }
+    }
+
+    /// The header in `bytes`.
+    pub fn from_array(bytes: [u8; RECORD_HEADER_LEN]) -> Self {
+        zerocopy::transmute!(bytes)
+    }
+
+    /// The header's bytes.
+    pub fn to_array(self) -> [u8; RECORD_HEADER_LEN] {
+        zerocopy::transmute!(self)
     }
 }

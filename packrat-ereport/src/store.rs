@@ -21,11 +21,12 @@ use ereport_sdk::{Ena, MAX_EREPORT_LEN, RestartId, TaskId};
 use lease_writer::{AccessError, ReadLease};
 use minicbor::Encoder;
 
-use crate::layout::{LAYOUT_VERSION, MAGIC, RingHeader};
+use crate::layout::{LAYOUT_VERSION, MAGIC, RecordHeader, RingHeader};
 use crate::ring::{self, RingFull, RingWriter};
+use zerocopy::little_endian::{U16, U32, U64, U128};
 
 /// Bytes of a record header.
-pub const HEADER_LEN: usize = 13;
+pub const HEADER_LEN: usize = crate::layout::RECORD_HEADER_LEN;
 
 /// Why an ereport was not stored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -239,24 +240,24 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
     /// records) and the initial `{"lost": null}` record, ENA 1, which says
     /// that anything before boot is unknown. Later calls do nothing.
     pub fn init(&mut self, own_id: TaskId, uptime: u64) {
-        if self.hdr.next != 0 {
+        if self.hdr.next.get() != 0 {
             return;
         }
         self.hdr.magic = MAGIC;
-        self.hdr.version = LAYOUT_VERSION;
-        self.hdr.record_header_len = HEADER_LEN as u16;
+        self.hdr.version = U16::new(LAYOUT_VERSION);
+        self.hdr.record_header_len = U16::new(HEADER_LEN as u16);
         // N <= u32::MAX (FITS).
-        self.hdr.capacity = N as u32;
-        self.hdr.own_index = own_id.index;
+        self.hdr.capacity = U32::new(N as u32);
+        self.hdr.own_index = U16::new(own_id.index);
         self.hdr.own_generation = own_id.generation;
-        self.hdr.next = 1;
-        self.hdr.earliest = 1;
+        self.hdr.next = U64::new(1);
+        self.hdr.earliest = U64::new(1);
         // Cannot fail: the store is empty and FITS holds.
         let _ = self.insert_lost(None, uptime);
     }
 
     fn ensure_init(&mut self, uptime: u64) {
-        if self.hdr.next == 0 {
+        if self.hdr.next.get() == 0 {
             self.init(self.own_id(), uptime);
         }
     }
@@ -268,7 +269,7 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
         if self.restart_id().is_some() {
             return Err(ereport_sdk::AdminError::AlreadySet);
         }
-        self.hdr.restart_id = id.get().to_le_bytes();
+        self.hdr.restart_id = U128::new(id.get());
         // Reads need the restart id, so from here on the store answers with
         // at least its initial loss record, even before a first delivery.
         self.ensure_init(0);
@@ -277,12 +278,13 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
 
     /// This boot's restart id, if set.
     pub fn restart_id(&self) -> Option<RestartId> {
-        NonZeroU128::new(u128::from_le_bytes(self.hdr.restart_id)).map(|id| RestartId(id.get()))
+        NonZeroU128::new(self.hdr.restart_id.get()).map(|id| RestartId(id.get()))
     }
 
     /// Number of stored records.
     pub fn len(&self) -> usize {
-        usize::try_from(self.hdr.next.saturating_sub(self.hdr.earliest)).unwrap_or(usize::MAX)
+        usize::try_from(self.hdr.next.get().saturating_sub(self.hdr.earliest.get()))
+            .unwrap_or(usize::MAX)
     }
 
     /// Whether no records are stored.
@@ -292,7 +294,7 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
 
     /// Bytes in use, headers included.
     pub fn used_bytes(&self) -> usize {
-        self.hdr.used as usize
+        self.hdr.used.get() as usize
     }
 
     /// Bytes free.
@@ -302,17 +304,17 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
 
     /// ENA of the oldest stored record, or `None` when empty.
     pub fn earliest_ena(&self) -> Option<Ena> {
-        (!self.is_empty()).then_some(Ena(self.hdr.earliest))
+        (!self.is_empty()).then_some(Ena(self.hdr.earliest.get()))
     }
 
     /// The ENA the next record will get (0 before initialisation).
     pub fn next_ena(&self) -> Ena {
-        Ena(self.hdr.next)
+        Ena(self.hdr.next.get())
     }
 
     /// Losses not yet reported by a loss record.
     pub fn pending_losses(&self) -> Option<u32> {
-        self.losing().then_some(self.hdr.pending_losses)
+        self.losing().then_some(self.hdr.pending_losses.get())
     }
 
     /// The counters.
@@ -322,7 +324,7 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
 
     /// Ring offset of the oldest record.
     fn head(&self) -> usize {
-        self.hdr.head as usize
+        self.hdr.head.get() as usize
     }
 
     /// Whether losses are pending.
@@ -332,7 +334,7 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
 
     /// Packrat's own task id, the sender of loss records.
     fn own_id(&self) -> TaskId {
-        TaskId::new(self.hdr.own_index, self.hdr.own_generation)
+        TaskId::new(self.hdr.own_index.get(), self.hdr.own_generation)
     }
 
     /// The store's header, as a memory image holds it (see
@@ -361,24 +363,7 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
     fn header_bytes(len: usize, task: TaskId, uptime: u64) -> [u8; HEADER_LEN] {
         // Bodies are at most MAX_EREPORT_LEN (945) bytes and loss records
         // 15, so the length always fits in 16 bits.
-        let [l0, l1] = (len as u16).to_le_bytes();
-        let [t0, t1] = task.index.to_le_bytes();
-        let [u0, u1, u2, u3, u4, u5, u6, u7] = uptime.to_le_bytes();
-        [
-            l0,
-            l1,
-            t0,
-            t1,
-            task.generation,
-            u0,
-            u1,
-            u2,
-            u3,
-            u4,
-            u5,
-            u6,
-            u7,
-        ]
+        RecordHeader::new(len as u16, task.index, task.generation, uptime).to_array()
     }
 
     /// The record header at `offset`, read in one piece unless it wraps.
@@ -414,13 +399,12 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
     }
 
     pub(crate) fn record_at(&self, offset: usize) -> RecordRef {
-        let h = self.header_at(offset);
-        let [l0, l1, t0, t1, g, u @ ..] = h;
+        let h = RecordHeader::from_array(self.header_at(offset));
         RecordRef {
             offset,
-            len: usize::from(u16::from_le_bytes([l0, l1])),
-            task: TaskId::new(u16::from_le_bytes([t0, t1]), g),
-            uptime: u64::from_le_bytes(u),
+            len: usize::from(h.len.get()),
+            task: TaskId::new(h.task_index.get(), h.task_generation),
+            uptime: h.uptime.get(),
         }
     }
 
@@ -440,13 +424,15 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
         let at = self.tail();
         self.ring_write(at, &Self::header_bytes(len, task, uptime));
         // At most N (the record was checked to fit).
-        self.hdr.used = self
-            .hdr
-            .used
-            .saturating_add((HEADER_LEN.saturating_add(len)) as u32);
-        let ena = Ena(self.hdr.next);
+        self.hdr.used = U32::new(
+            self.hdr
+                .used
+                .get()
+                .saturating_add((HEADER_LEN.saturating_add(len)) as u32),
+        );
+        let ena = Ena(self.hdr.next.get());
         // One ENA per stored record: 2^64 of them will not happen.
-        self.hdr.next = self.hdr.next.wrapping_add(1);
+        self.hdr.next = U64::new(ena.0.wrapping_add(1));
         self.stats.stored = self.stats.stored.saturating_add(1);
         ena
     }
@@ -477,8 +463,8 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
 
     fn count_loss(&mut self, uptime: u64) {
         self.hdr.losing = 1;
-        self.hdr.last_loss_uptime = uptime;
-        self.hdr.pending_losses = self.hdr.pending_losses.saturating_add(1);
+        self.hdr.last_loss_uptime = U64::new(uptime);
+        self.hdr.pending_losses = U32::new(self.hdr.pending_losses.get().saturating_add(1));
         self.stats.lost = self.stats.lost.saturating_add(1);
     }
 
@@ -489,17 +475,20 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
     #[inline(never)]
     pub(crate) fn report_losses(&mut self) {
         if self.losing()
-            && self.insert_lost(Some(self.hdr.pending_losses), self.hdr.last_loss_uptime)
+            && self.insert_lost(
+                Some(self.hdr.pending_losses.get()),
+                self.hdr.last_loss_uptime.get(),
+            )
         {
             self.hdr.losing = 0;
-            self.hdr.pending_losses = 0;
+            self.hdr.pending_losses = U32::ZERO;
         }
     }
 
     /// Room for the pending loss record, if any is pending.
     fn loss_record_room(&self) -> usize {
         if self.losing() {
-            HEADER_LEN.saturating_add(lost_record_len(Some(self.hdr.pending_losses)))
+            HEADER_LEN.saturating_add(lost_record_len(Some(self.hdr.pending_losses.get())))
         } else {
             0
         }
@@ -700,12 +689,13 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
     /// written at once, so the gateway hears of the losses without waiting
     /// for another ereport to arrive.
     pub fn flush_thru(&mut self, ena: Ena) -> usize {
-        if ena.0 < self.hdr.earliest || ena.0 >= self.hdr.next {
+        let (earliest, next) = (self.hdr.earliest.get(), self.hdr.next.get());
+        if ena.0 < earliest || ena.0 >= next {
             return 0;
         }
         // earliest <= ena < next: at most the number of stored records,
         // which fits a usize (each takes at least a header of the ring).
-        let n = (ena.0.wrapping_sub(self.hdr.earliest) as usize).wrapping_add(1);
+        let n = (ena.0.wrapping_sub(earliest) as usize).wrapping_add(1);
         let mut head = self.head();
         let mut used = self.used_bytes();
         for _ in 0..n {
@@ -714,14 +704,15 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
             used = used.saturating_sub(size);
         }
         // Below `next`, so it cannot overflow.
-        self.hdr.earliest = ena.0.wrapping_add(1);
-        if used == 0 {
-            // Empty: start again at offset 0 so bodies wrap less.
-            head = 0;
-        }
+        self.hdr.earliest = U64::new(ena.0.wrapping_add(1));
+        // Even when the store empties, the head stays where the last record
+        // ended: the freed space before it then always holds the history
+        // contiguously, ENA by ENA, which is what lets a post-mortem reader
+        // (ereport-dump --recover) label what it recovers. Moving it back to
+        // 0 saved a wrap now and then, and made those labels guesses.
         // Both below N <= u32::MAX (FITS).
-        self.hdr.head = head as u32;
-        self.hdr.used = used as u32;
+        self.hdr.head = U32::new(head as u32);
+        self.hdr.used = U32::new(used as u32);
         self.stats.flushed = self.stats.flushed.saturating_add(n as u32);
         self.report_losses();
         n
@@ -732,10 +723,13 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
         let mut it = Records {
             store: self,
             offset: self.head(),
-            ena: self.hdr.earliest,
+            ena: self.hdr.earliest.get(),
         };
         // Records to skip: from the earliest up to `start` (or all of them).
-        let skip = start.0.min(self.hdr.next).saturating_sub(self.hdr.earliest);
+        let skip = start
+            .0
+            .min(self.hdr.next.get())
+            .saturating_sub(self.hdr.earliest.get());
         for _ in 0..skip {
             let size = HEADER_LEN.saturating_add(self.len_at(it.offset));
             it.offset = ring::wrap::<N>(it.offset, ring::reduce::<N>(size));
@@ -770,7 +764,7 @@ impl<const N: usize, T: TaskTable> Iterator for Records<'_, N, T> {
     type Item = (Ena, RecordRef);
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.ena >= self.store.hdr.next {
+        if self.ena >= self.store.hdr.next.get() {
             return None;
         }
         let r = self.store.record_at(self.offset);

@@ -5,7 +5,7 @@
 use ereport_sdk::{Ena, ReadRequest, RestartId, TaskId};
 use ereport_w1::W1Tasks;
 use packrat_ereport::Store;
-use packrat_ereport::layout::{LAYOUT_VERSION, MAGIC, RING_HEADER_LEN};
+use packrat_ereport::layout::{LAYOUT_VERSION, MAGIC, RING_HEADER_LEN, RingHeader};
 
 /// The store's bytes as they lie in memory.
 fn memory<const N: usize>(s: &Store<N, W1Tasks>) -> &[u8] {
@@ -64,6 +64,12 @@ fn the_header_in_golden_bytes() {
     want.extend_from_slice(&5u16.to_le_bytes());
     want.extend_from_slice(&300u64.to_le_bytes());
     assert_eq!(h.as_slice(), want.as_slice());
+    // The same bytes read back through the declared type.
+    use zerocopy::FromBytes;
+    let read = RingHeader::read_from_bytes(&want[..]).unwrap();
+    assert_eq!(&read, s.ring_header());
+    assert_eq!((read.head.get(), read.used.get()), (86, 245));
+    assert_eq!((read.earliest.get(), read.next.get()), (4, 9));
     assert_eq!(s.used_bytes(), 33 + 4 * 53, "ENA 4 and four 40-byte bodies");
     assert_eq!(s.next_ena(), Ena(9));
 }

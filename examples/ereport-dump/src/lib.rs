@@ -23,8 +23,11 @@ pub mod elf;
 
 use ereport_sdk::decode::{Value, decode_value};
 use ereport_sdk::{Ena, MAX_EREPORT_LEN, RestartId};
-use packrat_ereport::HEADER_LEN;
-use packrat_ereport::layout::{LAYOUT_VERSION, MAGIC, RING_HEADER_LEN};
+use packrat_ereport::layout::{
+    LAYOUT_VERSION, MAGIC, RECORD_HEADER_LEN as HEADER_LEN, RING_HEADER_LEN, RecordHeader,
+    RingHeader,
+};
+use zerocopy::FromBytes;
 
 /// A memory image: bytes that were at `base` and up.
 #[derive(Clone, Debug)]
@@ -59,6 +62,18 @@ pub enum DumpError {
         len: u64,
         /// What it looked for.
         magic: &'static str,
+    },
+    /// A range (a symbol's) that runs past the image's end.
+    #[error(
+        "{len} bytes at {addr:#x} run past the image's end {end:#x}: the symbol is not in this image, or its size is wrong"
+    )]
+    PastImage {
+        /// Where the range starts.
+        addr: u64,
+        /// Its length.
+        len: u64,
+        /// One past the image's last address.
+        end: u64,
     },
     /// A layout this reader does not know.
     #[error("store layout version {0}; this reader knows version {LAYOUT_VERSION}")]
@@ -144,26 +159,10 @@ impl Image {
     }
 }
 
-fn u16_at(b: &[u8], at: usize) -> u16 {
-    b.get(at..at + 2)
-        .and_then(|s| s.try_into().ok())
-        .map_or(0, u16::from_le_bytes)
-}
-
-fn u32_at(b: &[u8], at: usize) -> u32 {
-    b.get(at..at + 4)
-        .and_then(|s| s.try_into().ok())
-        .map_or(0, u32::from_le_bytes)
-}
-
-fn u64_at(b: &[u8], at: usize) -> u64 {
-    b.get(at..at + 8)
-        .and_then(|s| s.try_into().ok())
-        .map_or(0, u64::from_le_bytes)
-}
-
-/// Finds an initialised store header in `len` bytes from `addr` (at
-/// 8-byte-aligned addresses, where the header sits).
+/// Finds an initialised store header in the `len` bytes from `addr` (at
+/// 8-byte-aligned addresses, where the header sits). A range that runs past
+/// the image's end is refused at once, whatever its length: a symbol's size
+/// comes from a file and may be anything.
 pub fn find_store(image: &Image, addr: u64, len: u64) -> Result<u64, DumpError> {
     if image.at(addr, 1).is_none() {
         return Err(DumpError::OutsideImage {
@@ -172,7 +171,15 @@ pub fn find_store(image: &Image, addr: u64, len: u64) -> Result<u64, DumpError> 
             end: image.end(),
         });
     }
-    let last = addr.saturating_add(len);
+    let last = addr
+        .checked_add(len)
+        .filter(|l| *l <= image.end())
+        .ok_or(DumpError::PastImage {
+            addr,
+            len,
+            end: image.end(),
+        })?;
+    // At most `len / 8` steps, and `len` is within the image.
     let mut at = addr.checked_next_multiple_of(8);
     while let Some(a) = at.filter(|a| *a < last) {
         if image.at(a, MAGIC.len()) == Some(&MAGIC[..]) {
@@ -189,38 +196,36 @@ pub fn find_store(image: &Image, addr: u64, len: u64) -> Result<u64, DumpError> 
 
 /// Reads the header at `addr` and checks it against itself and the image.
 pub fn read_header(image: &Image, addr: u64) -> Result<(Header, &[u8]), DumpError> {
-    let h = image
+    let bytes = image
         .at(addr, RING_HEADER_LEN)
         .ok_or(DumpError::OutsideImage {
             addr,
             base: image.base,
             end: image.end(),
         })?;
-    if h.get(..8) != Some(&MAGIC[..]) {
+    // The store's own header type, read from the image's bytes.
+    let h = RingHeader::read_from_bytes(bytes)
+        .map_err(|_| DumpError::BadHeader(format!("{} header bytes at {addr:#x}", bytes.len())))?;
+    if h.magic != MAGIC {
         return Err(DumpError::NoStore {
             addr,
             len: 8,
             magic: "EREPORT1",
         });
     }
-    let version = u16_at(h, 8);
-    if version != LAYOUT_VERSION {
-        return Err(DumpError::UnknownVersion(version));
+    if h.version.get() != LAYOUT_VERSION {
+        return Err(DumpError::UnknownVersion(h.version.get()));
     }
     let bad = |what: String| Err(DumpError::BadHeader(what));
-    if usize::from(u16_at(h, 10)) != HEADER_LEN {
+    if usize::from(h.record_header_len.get()) != HEADER_LEN {
         return bad(format!(
             "record header length {}, not {HEADER_LEN}",
-            u16_at(h, 10)
+            h.record_header_len
         ));
     }
-    let capacity = u32_at(h, 12) as usize;
-    let (head, used) = (u32_at(h, 16) as usize, u32_at(h, 20) as usize);
-    let (earliest, next) = (u64_at(h, 24), u64_at(h, 32));
-    let restart_id = h
-        .get(40..56)
-        .and_then(|s| s.try_into().ok())
-        .map_or(0, u128::from_le_bytes);
+    let capacity = h.capacity.get() as usize;
+    let (head, used) = (h.head.get() as usize, h.used.get() as usize);
+    let (earliest, next) = (h.earliest.get(), h.next.get());
     if capacity < HEADER_LEN {
         return bad(format!("capacity {capacity} holds no record"));
     }
@@ -252,9 +257,9 @@ pub fn read_header(image: &Image, addr: u64) -> Result<(Header, &[u8]), DumpErro
         used,
         earliest: Ena(earliest),
         next: Ena(next),
-        restart_id: RestartId(restart_id),
-        pending_losses: (h.get(60) == Some(&1)).then(|| u32_at(h, 56)),
-        own_index: u16_at(h, 62),
+        restart_id: RestartId(h.restart_id.get()),
+        pending_losses: (h.losing == 1).then(|| h.pending_losses.get()),
+        own_index: h.own_index.get(),
     };
     Ok((header, ring))
 }
@@ -273,8 +278,10 @@ fn ring_copy(ring: &[u8], at: usize, n: usize) -> Option<Vec<u8>> {
 
 /// A record header and body at `at`, if its length fits `room`.
 fn record_at(ring: &[u8], at: usize, room: usize) -> Result<Record, String> {
-    let h = ring_copy(ring, at, HEADER_LEN).ok_or("header outside the ring")?;
-    let len = usize::from(u16_at(&h, 0));
+    let h = ring_copy(ring, at, HEADER_LEN)
+        .and_then(|b| RecordHeader::read_from_bytes(&b).ok())
+        .ok_or("header outside the ring")?;
+    let len = usize::from(h.len.get());
     if len > MAX_EREPORT_LEN {
         return Err(format!(
             "body length {len} is over the {MAX_EREPORT_LEN}-byte maximum"
@@ -289,9 +296,9 @@ fn record_at(ring: &[u8], at: usize, room: usize) -> Result<Record, String> {
         ring_copy(ring, (at + HEADER_LEN) % ring.len(), len).ok_or("body outside the ring")?;
     Ok(Record {
         ena: None,
-        task: u16_at(&h, 2),
-        generation: h.get(4).copied().unwrap_or(0),
-        uptime_ms: u64_at(&h, 5),
+        task: h.task_index.get(),
+        generation: h.task_generation,
+        uptime_ms: h.uptime.get(),
         body,
         recovered: false,
         offset: at,
@@ -334,7 +341,9 @@ pub fn read_store(image: &Image, addr: u64, recover: bool) -> Result<Dump, DumpE
         });
     }
     if recover {
-        records.extend(recover_freed(ring, &header));
+        // Recovered records come before the oldest held one in time.
+        let newest_after = records.first().map_or(u64::MAX, |r| r.uptime_ms);
+        records.extend(recover_freed(ring, &header, newest_after));
     }
     Ok(Dump {
         header,
@@ -345,10 +354,16 @@ pub fn read_store(image: &Image, addr: u64, recover: bool) -> Result<Dump, DumpE
 
 /// Intact records in the freed part of the ring (from the end of the held
 /// records around to the oldest one). A record counts if its body is one
-/// whole CBOR map of exactly its length; chains of them are followed, and
-/// the chain that ends exactly at the oldest held record gets the ENAs just
-/// below it.
-fn recover_freed(ring: &[u8], header: &Header) -> Vec<Record> {
+/// whole CBOR map of exactly its length; chains of them are followed.
+///
+/// Packrat never moves its head back when it empties, so the freed space
+/// right before the oldest held record holds the records just before it,
+/// back to back. The chain that ends exactly there gets the ENAs below the
+/// oldest held one, as far back as it stays whole and in time order (each
+/// record's uptime at most the next one's, the last at most
+/// `newest_after`): a run of bytes that only happens to parse as a record
+/// is not labelled.
+fn recover_freed(ring: &[u8], header: &Header, newest_after: u64) -> Vec<Record> {
     let cap = header.capacity;
     let free = cap - header.used;
     let start = (header.head + header.used) % cap;
@@ -374,13 +389,15 @@ fn recover_freed(ring: &[u8], header: &Header) -> Vec<Record> {
     // The chain ending exactly at the oldest held record (at `free`).
     let mut end = free;
     let mut ena = header.earliest.0;
+    let mut later = newest_after;
     for (pos, r) in found.iter_mut().rev() {
-        if *pos + HEADER_LEN + r.body.len() != end || ena <= 1 {
+        if *pos + HEADER_LEN + r.body.len() != end || ena <= 1 || r.uptime_ms > later {
             break;
         }
         ena -= 1;
         r.ena = Some(Ena(ena));
         end = *pos;
+        later = r.uptime_ms;
     }
     found.into_iter().map(|(_, r)| r).collect()
 }

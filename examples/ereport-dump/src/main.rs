@@ -97,7 +97,10 @@ fn main() -> ExitCode {
 /// Finds the store's header address.
 fn locate(args: &Args, image: &Image) -> Result<u64, String> {
     if let Some(addr) = args.store {
-        return find_store(image, addr, SEARCH_AFTER_ADDR).map_err(|e| e.to_string());
+        // A little past the address (the store may sit inside a lock), but
+        // not past the image.
+        let len = SEARCH_AFTER_ADDR.min(image.end().saturating_sub(addr));
+        return find_store(image, addr, len).map_err(|e| e.to_string());
     }
     let Some(path) = &args.elf else {
         return Err("give --elf or --store".into());
