@@ -202,13 +202,17 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
             if count >= limit {
                 break;
             }
-            let name = task_name::<T>(rec.task.index);
-            let earlier = names
-                .get(..named)
-                .unwrap_or(&[])
-                .iter()
-                .find(|&&(index, seen, _)| index == rec.task.index || same_name(seen, name))
-                .map(|&(_, _, entry)| entry);
+            let seen = names.get(..named).unwrap_or(&[]);
+            // By index first (most entries' task is already named), then by
+            // name (another index with the same name) only when that fails.
+            let (name, earlier) = match seen.iter().find(|s| s.0 == rec.task.index) {
+                Some(&(_, name, entry)) => (name, Some(entry)),
+                None => {
+                    let name = task_name::<T>(rec.task.index);
+                    let by_name = seen.iter().find(|s| same_name(s.1, name));
+                    (name, by_name.map(|s| s.2))
+                }
+            };
             let fit = encode_if_fits(e, |e| {
                 self.write_entry(e.writer_mut(), &rec, name, earlier)
                     .map_err(Error::write)

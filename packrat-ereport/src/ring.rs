@@ -28,7 +28,13 @@ pub(crate) fn ranges<const N: usize>(at: usize, n: usize) -> (Range<usize>, Rang
 }
 
 /// The bytes `n` bytes from `at`, as up to two slices.
+#[inline]
 pub(crate) fn slices<const N: usize>(buf: &[u8; N], at: usize, n: usize) -> (&[u8], &[u8]) {
+    // Most bodies do not wrap: one range. (`at < N` and `n <= N`, so the
+    // sum cannot overflow.)
+    if let Some(whole) = buf.get(at..at.wrapping_add(n)) {
+        return (whole, &[]);
+    }
     let (a, b) = ranges::<N>(at, n);
     (buf.get(a).unwrap_or(&[]), buf.get(b).unwrap_or(&[]))
 }

@@ -367,6 +367,7 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
     }
 
     /// The record header at `offset`, read in one piece unless it wraps.
+    #[inline(always)]
     fn header_at(&self, offset: usize) -> [u8; HEADER_LEN] {
         match self.buf.get(offset..offset.saturating_add(HEADER_LEN)) {
             Some(h) => {
@@ -398,6 +399,7 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
         usize::from(u16::from_le_bytes([lo, hi]))
     }
 
+    #[inline(always)]
     pub(crate) fn record_at(&self, offset: usize) -> RecordRef {
         let h = RecordHeader::from_array(self.header_at(offset));
         RecordRef {
@@ -763,6 +765,9 @@ pub(crate) struct Records<'a, const N: usize, T: TaskTable> {
 impl<const N: usize, T: TaskTable> Iterator for Records<'_, N, T> {
     type Item = (Ena, RecordRef);
 
+    // One caller, the response encoder's loop: inlined there, the record
+    // is not returned through memory.
+    #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
         if self.ena >= self.store.hdr.next.get() {
             return None;
