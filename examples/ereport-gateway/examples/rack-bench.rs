@@ -20,7 +20,7 @@ use clap::Parser;
 use ereport_gateway::collector::{Collector, Target};
 use ereport_gateway::db::{Db, Filter};
 use ereport_gateway::gateway::GatewayConfig;
-use ereport_gateway::pg::TempCluster;
+use pg_cluster::TempCluster;
 use sp_sim::rack::Rack;
 use sp_sim::sim::SimConfig;
 

@@ -24,6 +24,10 @@ fn sim(seed: u64) -> Sim {
 }
 
 #[test]
+#[cfg_attr(
+    not(postgres_installed),
+    ignore = "PostgreSQL is not installed (apt-get install postgresql)"
+)]
 fn two_collectors_store_every_ereport_exactly_once() {
     let pg = PgCluster::start();
     let sp = sim(4);
@@ -136,6 +140,10 @@ fn two_collectors_store_every_ereport_exactly_once() {
 }
 
 #[test]
+#[cfg_attr(
+    not(postgres_installed),
+    ignore = "PostgreSQL is not installed (apt-get install postgresql)"
+)]
 fn a_newer_schema_is_refused() {
     let pg = PgCluster::start();
     drop(Db::open(Path::new(&pg.url)).unwrap());
@@ -153,6 +161,10 @@ fn a_newer_schema_is_refused() {
 /// the tables races in PostgreSQL (`CREATE TABLE IF NOT EXISTS` is not safe
 /// against itself), and the loser retries instead of failing.
 #[test]
+#[cfg_attr(
+    not(postgres_installed),
+    ignore = "PostgreSQL is not installed (apt-get install postgresql)"
+)]
 fn collectors_starting_together_on_a_new_database() {
     let pg = PgCluster::start();
     let barrier = std::sync::Barrier::new(8);
@@ -176,6 +188,10 @@ fn collectors_starting_together_on_a_new_database() {
 /// collector that stored less does not move it back), and "just stored
 /// from" by the server's clock.
 #[test]
+#[cfg_attr(
+    not(postgres_installed),
+    ignore = "PostgreSQL is not installed (apt-get install postgresql)"
+)]
 fn the_shared_cursor_moves_forward_and_knows_recent_stores() {
     use ereport_gateway::db::SpRow;
     use ereport_gateway::gateway::StoredEreport;

@@ -232,6 +232,10 @@ fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
 }
 
 #[test]
+#[cfg_attr(
+    not(postgres_installed),
+    ignore = "PostgreSQL is not installed (apt-get install postgresql)"
+)]
 fn a_rack_three_collectors_and_postgresql_lose_nothing() {
     let pg = PgCluster::start();
     run_rack(&pg.url, 3);

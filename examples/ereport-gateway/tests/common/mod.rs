@@ -210,7 +210,7 @@ pub fn json_lines(stdout: &[u8]) -> Vec<serde_json::Value> {
 }
 
 #[allow(unused_imports)]
-pub use ereport_gateway::pg::TempCluster as PgCluster;
+pub use pg_cluster::TempCluster as PgCluster;
 
 /// Removes a test's SQLite database with its write-ahead log and shared
 /// memory files.
