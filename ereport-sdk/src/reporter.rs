@@ -3,7 +3,7 @@
 //! The run-time logic (counting, rate limits, suppression records, recent
 //! deliveries) is ordinary generic code, [`ReporterState`]; the macros only
 //! declare: [`reporter!`](crate::reporter) a reporter that owns its buffer,
-//! [`declare_ereporter!`](crate::declare_ereporter) (feature
+//! `declare_ereporter!` (feature
 //! `ereporter-macro`) one in upstream Hubris's form that owns its packrat
 //! client and a static buffer claimed once, and
 //! [`class_enum!`](crate::class_enum) an enum of declared classes, for a
@@ -58,7 +58,7 @@ impl ClassCounts {
 pub const SUPPRESSION_QUIET_MS: u64 = 1000;
 
 /// Implemented by [`reporter!`](crate::reporter) (and
-/// [`declare_ereporter!`](crate::declare_ereporter)) for each class a
+/// `declare_ereporter!`) for each class a
 /// reporter declares. Do not implement it by hand.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not declared in reporter `{R}`",
@@ -103,7 +103,7 @@ impl<R, E: Declared<R>> AnyDeclared<R> for E {
 /// How many recent deliveries a reporter remembers (feature `recent`).
 pub const RECENT_DELIVERIES: usize = 8;
 
-/// One delivery a reporter attempted, as [`ReporterState::recent`] lists
+/// One delivery a reporter attempted, as `ReporterState::recent` lists
 /// it (feature `recent`): upstream's ring buffer of deliveries, without the
 /// ringbuf crate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
