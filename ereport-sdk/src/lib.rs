@@ -118,8 +118,6 @@ pub mod wire;
 mod writer;
 
 #[cfg(feature = "std")]
-pub mod addr;
-#[cfg(feature = "std")]
 pub mod decode;
 
 pub use ereport::{

@@ -4,8 +4,8 @@
 
 #![no_main]
 
-use ereport_gateway::json::ereport_json;
-use ereport_gateway::validate::{MAX_STORABLE_ENA, check_start, validate};
+use ereport_host::json::ereport_json;
+use ereport_host::validate::{MAX_STORABLE_ENA, check_start, validate};
 use ereport_sdk::wire::{MAX_RESPONSE_LEN, REQUEST_LEN, Request};
 use ereport_sdk::{Ena, RestartId};
 use libfuzzer_sys::fuzz_target;

@@ -5,8 +5,7 @@
 //! `--toggle-collect` on the class's `#[inline(never)]` entry point. Build
 //! it with the firmware profile (`--profile firmware`).
 
-#[path = "../../support/callgrind.rs"]
-mod callgrind;
+use bench_support::callgrind;
 
 use std::process::ExitCode;
 

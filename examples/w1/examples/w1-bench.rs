@@ -7,8 +7,7 @@
 //! instructions per report and per record. Build it with the firmware
 //! profile (`--profile firmware`) so the figures describe shipped code.
 
-#[path = "../../support/callgrind.rs"]
-mod callgrind;
+use bench_support::callgrind;
 
 use std::hint::black_box;
 

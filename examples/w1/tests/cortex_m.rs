@@ -5,8 +5,7 @@
 //! `#[ignore]`d in the plain test run; `.ci/run` installs both and runs it
 //! with `--ignored`, where a missing emulator fails the run.
 
-#[path = "../../cortex-m/host_build.rs"]
-mod host_build;
+use bench_support::cortex_m as host_build;
 
 use std::fmt::Write;
 use std::path::PathBuf;

@@ -1,0 +1,687 @@
+//! The collector: speaks the protocol to one SP as MGS does, and stores
+//! what it receives as the control plane does.
+//!
+//! - While it has no metadata for the SP, it first sends a metadata refresh
+//!   (restart id 0, start 0, limit 0) and keeps the map if it is not empty.
+//! - Each request gets the next request id; a request that is not answered
+//!   within the per-attempt timeout is sent again (with a new id).
+//! - Every datagram is checked against the request it should answer
+//!   ([`validate`](crate::validate)), then against the database: records
+//!   before the requested ENA must be ones already stored, byte for byte;
+//!   ENAs skipped after it are recorded as a gap (unless the database holds
+//!   them already); what does not add up is rejected and the gateway keeps
+//!   waiting for the real answer.
+//! - A response with another restart id means the SP restarted: the
+//!   gateway takes the new metadata and starts from that restart's earliest
+//!   record. A restart id that keeps changing ends a drain with
+//!   [`GatewayError::UnstableRestartId`].
+//! - An ENA is sent as committed only after the transaction that stored it
+//!   (and any gap below it) has committed.
+//! - After an empty response it checks once that its cursor is not ahead of
+//!   the SP (a database from elsewhere, or an earlier forged response): if
+//!   the SP still holds records at or below the committed ENA, it says so
+//!   and starts again from the SP's earliest record.
+
+use std::net::{SocketAddr, UdpSocket};
+use std::time::{Duration, Instant};
+
+use ereport_sdk::decode::{Entry, Packet};
+use ereport_sdk::wire::Request;
+use ereport_sdk::{Ena, RestartId};
+use serde_json::{Map, Value as Json};
+
+use crate::catalog::Catalog;
+use crate::db::{Db, DbError, SpRow, trim_identity};
+use crate::json::keys::{CATALOG_ERROR, SP_NAME};
+use crate::json::{ereport_json, invalid_error, to_json};
+use crate::validate::{Rejection, validate};
+pub use ereport_host::record::{Event, Gap, GatewayStats, StoredEreport};
+
+/// The largest UDP payload: the receive buffer's size.
+const MAX_DATAGRAM: usize = 65_536;
+
+/// Default per-attempt timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(250);
+/// Default attempts per request.
+pub const DEFAULT_ATTEMPTS: u32 = 20;
+/// Default most ereports per response (what the control plane asks for).
+pub const DEFAULT_LIMIT: u8 = 255;
+/// Restart-id changes one drain accepts before it calls the SP's restart
+/// id unstable.
+pub const MAX_RESTARTS_PER_DRAIN: u32 = 4;
+
+/// Why the gateway stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// The database failed.
+    #[error("database: {0}")]
+    Db(#[from] DbError),
+    /// The socket failed.
+    #[error("socket: {0}")]
+    Io(#[from] std::io::Error),
+    /// Nothing came back at all.
+    #[error("no answer from {sp} after {attempts} attempts: is sp-sim running?")]
+    NoAnswer {
+        /// The SP's address.
+        sp: SocketAddr,
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// Answers came back, but none was acceptable.
+    #[error("{rejected} {} rejected: {last} (no acceptable answer from {sp} after {attempts} attempts)", if *.rejected == 1 { "response" } else { "responses" })]
+    Rejected {
+        /// The SP's address.
+        sp: SocketAddr,
+        /// Attempts made.
+        attempts: u32,
+        /// Responses rejected.
+        rejected: u64,
+        /// Why the last one was.
+        last: Rejection,
+    },
+    /// The restart id changed more often than a draining SP can restart.
+    #[error("the SP's restart id is unstable: it changed {changes} times while draining {sp}")]
+    UnstableRestartId {
+        /// The SP's address.
+        sp: SocketAddr,
+        /// Changes seen in this drain.
+        changes: u32,
+    },
+}
+
+/// The gateway's settings.
+#[derive(Clone, Debug)]
+pub struct GatewayConfig {
+    /// The SP's snitch.
+    pub sp: SocketAddr,
+    /// Local address to bind (port 0 for any).
+    pub bind: SocketAddr,
+    /// Per-attempt timeout.
+    pub timeout: Duration,
+    /// Attempts per request before giving up.
+    pub attempts: u32,
+    /// Most ereports per response to ask for (1..=255).
+    pub limit: u8,
+    /// The SP's name (the inventory's; its cursor and rows go by it).
+    pub name: String,
+    /// The SP's kind (`sled`, `switch`, `power`), if the inventory says.
+    pub kind: Option<String>,
+    /// The SP's slot, if the inventory says.
+    pub slot: Option<u32>,
+    /// This collector's id, recorded on every row it stores.
+    pub collector_id: String,
+}
+
+impl GatewayConfig {
+    /// Defaults for the SP at `sp`, bound to any local port of its family.
+    pub fn for_sp(sp: SocketAddr) -> Self {
+        let bind = if sp.is_ipv4() {
+            SocketAddr::from(([0, 0, 0, 0], 0))
+        } else {
+            SocketAddr::from(([0u16; 8], 0))
+        };
+        Self {
+            sp,
+            bind,
+            timeout: DEFAULT_TIMEOUT,
+            attempts: DEFAULT_ATTEMPTS,
+            limit: DEFAULT_LIMIT,
+            name: crate::db::DEFAULT_SP_NAME.to_string(),
+            kind: None,
+            slot: None,
+            collector_id: default_collector_id(),
+        }
+    }
+}
+
+/// A collector id for this process: `collector-<pid>`.
+pub fn default_collector_id() -> String {
+    format!("collector-{}", std::process::id())
+}
+
+/// What one [`Gateway::poll`] did.
+#[derive(Clone, Debug, Default)]
+pub struct Poll {
+    /// Ereports stored for the first time, in ENA order.
+    pub stored: Vec<StoredEreport>,
+    /// What else happened.
+    pub events: Vec<Event>,
+    /// Whether the SP had nothing more to send.
+    pub drained: bool,
+    /// Ereports in the response that another collector had already stored.
+    pub already_stored: usize,
+}
+
+/// What a response means, worked out before anything is written.
+struct Plan {
+    restart_id: RestartId,
+    restarted: bool,
+    packet: Packet,
+    gap: Option<Gap>,
+    /// ENAs of the packet already stored (with the same body), as the
+    /// conflict check found them.
+    already: std::collections::BTreeSet<u64>,
+}
+
+/// The gateway: a socket, a database, and where it is in the SP's stream.
+pub struct Gateway {
+    cfg: GatewayConfig,
+    socket: UdpSocket,
+    db: Db,
+    restart_id: Option<RestartId>,
+    metadata: Map<String, Json>,
+    committed: Ena,
+    /// Whether the cursor is known not to be ahead of the SP.
+    cursor_checked: bool,
+    /// Whether a drain stops when another collector is draining the SP.
+    yield_to_others: bool,
+    /// The receive buffer (see `exchange`).
+    recv_buf: Vec<u8>,
+    request_id: u8,
+    stats: GatewayStats,
+    catalog: Option<Catalog>,
+}
+
+impl Gateway {
+    /// Opens the gateway on `db`, resuming from the cursor it holds.
+    pub fn new(cfg: GatewayConfig, db: Db) -> Result<Self, GatewayError> {
+        let socket = UdpSocket::bind(cfg.bind)?;
+        let (restart_id, committed, metadata) = match db.cursor(&cfg.name)? {
+            Some(c) => (Some(c.restart_id), c.committed, c.metadata),
+            None => (None, Ena::NONE, Map::new()),
+        };
+        Ok(Gateway {
+            cfg,
+            socket,
+            db,
+            restart_id,
+            metadata,
+            committed,
+            cursor_checked: false,
+            yield_to_others: false,
+            recv_buf: Vec::new(),
+            request_id: 0,
+            stats: GatewayStats::default(),
+            catalog: None,
+        })
+    }
+
+    /// Checks every ereport stored from now on against `catalog`: a
+    /// mismatch is flagged (`catalog_error`, in the JSON and the database
+    /// row), never refused.
+    pub fn set_catalog(&mut self, catalog: Catalog) {
+        self.catalog = Some(catalog);
+    }
+
+    /// The restart id being tracked.
+    pub fn restart_id(&self) -> Option<RestartId> {
+        self.restart_id
+    }
+
+    /// The last ENA committed (stored in the database).
+    pub fn committed(&self) -> Ena {
+        self.committed
+    }
+
+    /// The metadata for the current restart, as JSON.
+    pub fn metadata(&self) -> &Map<String, Json> {
+        &self.metadata
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> GatewayStats {
+        self.stats
+    }
+
+    /// The database.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &GatewayConfig {
+        &self.cfg
+    }
+
+    /// Sends `make(request_id)` until a datagram passes [`validate`] and
+    /// `accept`, retrying with a new request id after each timeout.
+    /// `accept` may also fail outright (the database), which ends the
+    /// exchange with that error.
+    /// Rejected datagrams are reported in `events` and waited past.
+    fn exchange<T>(
+        &mut self,
+        make: impl Fn(u8) -> Request,
+        events: &mut Vec<Event>,
+        accept: impl FnMut(&Self, Packet) -> Result<Result<T, Rejection>, GatewayError>,
+    ) -> Result<T, GatewayError> {
+        // Room for any UDP payload, so an over-long datagram is measured
+        // (and rejected), not cut to size: allocated once per gateway,
+        // lent out for the exchange.
+        let mut buf = std::mem::take(&mut self.recv_buf);
+        buf.resize(MAX_DATAGRAM, 0);
+        let result = self.exchange_into(&mut buf, make, events, accept);
+        self.recv_buf = buf;
+        result
+    }
+
+    fn exchange_into<T>(
+        &mut self,
+        buf: &mut [u8],
+        make: impl Fn(u8) -> Request,
+        events: &mut Vec<Event>,
+        mut accept: impl FnMut(&Self, Packet) -> Result<Result<T, Rejection>, GatewayError>,
+    ) -> Result<T, GatewayError> {
+        let mut rejected = 0u64;
+        let mut last_rejection = None;
+        for _ in 0..self.cfg.attempts {
+            self.request_id = self.request_id.wrapping_add(1);
+            let req = make(self.request_id);
+            self.socket.send_to(&req.to_bytes(), self.cfg.sp)?;
+            self.stats.requests += 1;
+            let deadline = Instant::now() + self.cfg.timeout;
+            loop {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    self.stats.timeouts += 1;
+                    break;
+                }
+                self.socket.set_read_timeout(Some(left))?;
+                let (n, from) = match self.socket.recv_from(buf) {
+                    Ok(r) => r,
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            std::io::ErrorKind::WouldBlock
+                                | std::io::ErrorKind::TimedOut
+                                | std::io::ErrorKind::Interrupted
+                                // An ICMP error from an earlier send.
+                                | std::io::ErrorKind::ConnectionRefused
+                        ) =>
+                    {
+                        continue;
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                if from != self.cfg.sp {
+                    self.stats.ignored += 1;
+                    continue;
+                }
+                let verdict = match validate(&req, buf.get(..n).unwrap_or(&[])) {
+                    Ok(p) => accept(self, p)?,
+                    Err(r) => Err(r),
+                };
+                match verdict {
+                    Ok(t) => return Ok(t),
+                    Err(r) if r.is_stale() => self.stats.ignored += 1,
+                    Err(r) => {
+                        self.stats.rejected += 1;
+                        rejected += 1;
+                        events.push(Event::Rejected(r.clone()));
+                        last_rejection = Some(r);
+                    }
+                }
+            }
+        }
+        Err(match last_rejection {
+            Some(last) => GatewayError::Rejected {
+                sp: self.cfg.sp,
+                attempts: self.cfg.attempts,
+                rejected,
+                last,
+            },
+            None => GatewayError::NoAnswer {
+                sp: self.cfg.sp,
+                attempts: self.cfg.attempts,
+            },
+        })
+    }
+
+    /// Works out what `packet` (an answer to a request for `requested` of
+    /// `asked`) means against the database, or rejects it.
+    fn plan(
+        &self,
+        asked: Option<RestartId>,
+        requested: Ena,
+        packet: Packet,
+    ) -> Result<Result<Plan, Rejection>, GatewayError> {
+        let rid = packet.restart_id;
+        let restarted = asked != Some(rid);
+        // A restart's stream is sent from its earliest record.
+        let expected = if restarted { Ena::FIRST } else { requested };
+        // What is stored already for these ENAs, in one query.
+        let stored = match (packet.entries.first(), packet.entries.last()) {
+            (Some(a), Some(b)) => self.db.bodies(rid, a.ena, b.ena)?,
+            _ => Default::default(),
+        };
+        for e in &packet.entries {
+            match stored.get(&e.ena.0) {
+                Some(body) if *body != e.body => {
+                    return Ok(Err(Rejection::Conflict { ena: e.ena }));
+                }
+                None if e.ena < expected => {
+                    return Ok(Err(Rejection::StartBeforeRequested {
+                        start: packet.start_ena,
+                        requested: expected,
+                    }));
+                }
+                _ => {}
+            }
+        }
+        let gap = match packet.entries.first() {
+            Some(first) if first.ena > expected => {
+                let last = Ena(first.ena.0.saturating_sub(1));
+                // Another collector may have stored them.
+                (!self.db.covers(rid, expected, last)?).then_some(Gap {
+                    restart_id: rid,
+                    first: expected,
+                    last,
+                })
+            }
+            _ => None,
+        };
+        let already = packet
+            .entries
+            .iter()
+            .map(|e| e.ena.0)
+            .filter(|ena| stored.contains_key(ena))
+            .collect();
+        Ok(Ok(Plan {
+            restart_id: rid,
+            restarted,
+            packet,
+            gap,
+            already,
+        }))
+    }
+
+    fn note_restart(
+        &mut self,
+        to: RestartId,
+        metadata: &Map<String, Json>,
+        events: &mut Vec<Event>,
+    ) -> Result<(), GatewayError> {
+        events.push(Event::Restart {
+            from: self.restart_id,
+            to,
+        });
+        self.stats.restarts_seen += 1;
+        self.restart_id = Some(to);
+        self.committed = Ena::NONE;
+        self.cursor_checked = true;
+        self.metadata = if metadata.is_empty() {
+            self.db.metadata(to)?
+        } else {
+            metadata.clone()
+        };
+        self.db.save_restart(to, &self.metadata)?;
+        Ok(())
+    }
+
+    /// One round: a metadata refresh if needed, then one data request, then
+    /// (once after an empty response) a check that the cursor is not ahead
+    /// of the SP.
+    pub fn poll(&mut self) -> Result<Poll, GatewayError> {
+        self.poll_from(true)
+    }
+
+    /// [`poll`](Self::poll), reading the shared cursor first only if
+    /// `read_cursor`: a drain reads it before its first request; after
+    /// that, another collector at work shows in what the stores find
+    /// already stored, without a query per request.
+    fn poll_from(&mut self, read_cursor: bool) -> Result<Poll, GatewayError> {
+        let mut out = Poll::default();
+        if self.metadata.is_empty() {
+            self.stats.refreshes += 1;
+            let p = self.exchange(
+                |id| Request::new(RestartId::UNKNOWN, Ena::NONE, Ena::NONE, 0, id),
+                &mut out.events,
+                |_, p| Ok(Ok(p)),
+            )?;
+            let md = json_metadata(&p);
+            if self.restart_id != Some(p.restart_id) {
+                self.note_restart(p.restart_id, &md, &mut out.events)?;
+            } else if !md.is_empty() {
+                self.metadata = md;
+                self.db.save_restart(p.restart_id, &self.metadata)?;
+            }
+        }
+        // Another collector sharing the database may have stored further:
+        // ask from there, as the control plane's collectors do, rather
+        // than fetch again what is stored.
+        if read_cursor {
+            self.adopt_shared_cursor()?;
+        }
+        let asked = self.restart_id;
+        let rid = asked.unwrap_or(RestartId::UNKNOWN);
+        let committed = self.committed;
+        let start = committed.next().unwrap_or(committed);
+        let limit = self.cfg.limit;
+        let plan = self.exchange(
+            |id| Request::new(rid, start, committed, limit, id),
+            &mut out.events,
+            |g, p| g.plan(asked, start, p),
+        )?;
+        if plan.restarted {
+            let md = json_metadata(&plan.packet);
+            self.note_restart(plan.restart_id, &md, &mut out.events)?;
+        }
+        out.drained = plan.packet.entries.is_empty();
+        out.stored = self.store(&plan, &mut out.events)?;
+        out.already_stored = plan.packet.entries.len().saturating_sub(out.stored.len());
+        self.stats.already_stored = self
+            .stats
+            .already_stored
+            .saturating_add(out.already_stored as u64);
+        if out.drained && !self.cursor_checked {
+            self.check_cursor(&mut out.events)?;
+        }
+        Ok(out)
+    }
+
+    fn store(
+        &mut self,
+        plan: &Plan,
+        events: &mut Vec<Event>,
+    ) -> Result<Vec<StoredEreport>, GatewayError> {
+        let Some(last) = plan.packet.entries.last() else {
+            return Ok(Vec::new());
+        };
+        let rid = plan.restart_id;
+        // What the conflict check found stored already (by another
+        // collector) is not sent again: a response stored whole by another
+        // costs no write at all, its cursor having moved past it then.
+        let ereports: Vec<StoredEreport> = plan
+            .packet
+            .entries
+            .iter()
+            .filter(|e| !plan.already.contains(&e.ena.0))
+            .map(|e| self.stored_ereport(rid, e))
+            .collect();
+        let fresh = if ereports.is_empty() && plan.gap.is_none() {
+            Vec::new()
+        } else {
+            self.db
+                .store(&self.sp_row(), rid, &ereports, plan.gap, last.ena)?
+        };
+        self.committed = last.ena;
+        if let Some(g) = plan.gap {
+            self.stats.gaps += 1;
+            self.stats.gap_enas = self.stats.gap_enas.saturating_add(g.len());
+            // Something skipped ENAs: make sure the cursor is not ahead.
+            self.cursor_checked = false;
+            events.push(Event::Gap(g));
+        }
+        let new: Vec<StoredEreport> = ereports
+            .into_iter()
+            .zip(fresh)
+            .filter_map(|(e, fresh)| fresh.then_some(e))
+            .collect();
+        for e in &new {
+            self.stats.stored += 1;
+            if e.invalid_error.is_some() {
+                self.stats.invalid += 1;
+            }
+            if e.catalog_error.is_some() {
+                self.stats.catalog_mismatches += 1;
+            }
+            if let Some(lost) = e.lost() {
+                self.stats.loss_records += 1;
+                self.stats.lost = self.stats.lost.saturating_add(lost.unwrap_or(0));
+            }
+        }
+        Ok(new)
+    }
+
+    /// The SP's columns for the rows stored now.
+    fn sp_row(&self) -> SpRow {
+        let text = |key: &str| {
+            self.metadata
+                .get(key)
+                .and_then(Json::as_str)
+                .map(trim_identity)
+        };
+        SpRow {
+            name: self.cfg.name.clone(),
+            kind: self.cfg.kind.clone(),
+            slot: self.cfg.slot,
+            part_number: text(ereport_sdk::wire::metadata_keys::PART_NUMBER),
+            serial_number: text(ereport_sdk::wire::metadata_keys::SERIAL_NUMBER),
+            collector_id: self.cfg.collector_id.clone(),
+        }
+    }
+
+    fn stored_ereport(&self, rid: RestartId, e: &Entry) -> StoredEreport {
+        let mut json = ereport_json(rid, e, &self.metadata);
+        if let Json::Object(m) = &mut json {
+            m.insert(SP_NAME.into(), Json::from(self.cfg.name.clone()));
+        }
+        let catalog_error = self.catalog.as_ref().and_then(|c| c.check(&json));
+        if let (Some(why), Json::Object(m)) = (&catalog_error, &mut json) {
+            m.insert(CATALOG_ERROR.into(), Json::from(why.clone()));
+        }
+        let invalid_error = invalid_error(&json);
+        StoredEreport {
+            restart_id: rid,
+            ena: e.ena,
+            task_name: e.task_name.clone(),
+            task_gen: e.task_gen,
+            uptime_ms: e.uptime_ms,
+            body: e.body.clone(),
+            json,
+            invalid_error,
+            catalog_error,
+        }
+    }
+
+    /// Asks for the SP's earliest record (committing what is committed):
+    /// if it is at or below the committed ENA, the SP's stream is behind
+    /// the cursor.
+    fn check_cursor(&mut self, events: &mut Vec<Event>) -> Result<(), GatewayError> {
+        let Some(rid) = self.restart_id else {
+            return Ok(());
+        };
+        let committed = self.committed;
+        let p = self.exchange(
+            |id| Request::new(rid, Ena::FIRST, committed, 1, id),
+            events,
+            |_, p| Ok(Ok(p)),
+        )?;
+        if p.restart_id != rid {
+            // A restart: the next poll takes it.
+            return Ok(());
+        }
+        self.cursor_checked = true;
+        if let Some(first) = p.entries.first()
+            && first.ena <= committed
+        {
+            events.push(Event::CursorAhead {
+                committed,
+                sp_earliest: first.ena,
+            });
+            self.committed = Ena(first.ena.0.saturating_sub(1));
+            self.db.set_cursor(&self.cfg.name, rid, self.committed)?;
+        }
+        Ok(())
+    }
+
+    /// Reads the shared cursor and, if another collector stored further in
+    /// this restart, starts from there. Returns, in that case, whether the
+    /// other stored just now (within [`RECENT_STORE`]).
+    ///
+    /// [`RECENT_STORE`]: crate::db::RECENT_STORE
+    fn adopt_shared_cursor(&mut self) -> Result<Option<bool>, GatewayError> {
+        match self.db.shared_cursor(&self.cfg.name)? {
+            Some(c) if Some(c.restart_id) == self.restart_id && c.committed > self.committed => {
+                self.committed = c.committed;
+                Ok(Some(c.recently_stored))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Whether a drain stops when it finds another collector draining the
+    /// same SP (see [`drain`](Self::drain)). Off by default.
+    pub fn set_yield_to_others(&mut self, on: bool) {
+        self.yield_to_others = on;
+    }
+
+    /// Polls until the SP has nothing more; `on_poll` sees each round.
+    /// Returns how many ereports were stored.
+    ///
+    /// With [`set_yield_to_others`](Self::set_yield_to_others), a drain
+    /// ends, as done, when it finds another collector at work on the same
+    /// SP: before its first request, if another stored past this one
+    /// within [`RECENT_STORE`]; after it, if a whole response was already
+    /// stored. Fetching the same records in step would only repeat the
+    /// other's work; what the other leaves, this one's next turn takes.
+    ///
+    /// [`RECENT_STORE`]: crate::db::RECENT_STORE
+    pub fn drain(&mut self, on_poll: &mut dyn FnMut(&Poll)) -> Result<u64, GatewayError> {
+        let mut restarts = 0u32;
+        let mut stored = 0u64;
+        let mut first = true;
+        if self.yield_to_others && !self.metadata.is_empty() {
+            if self.adopt_shared_cursor()? == Some(true) {
+                self.stats.yielded += 1;
+                return Ok(0);
+            }
+            // Read: the first poll need not read it again.
+            first = false;
+        }
+        // Each round either stores something new or ends the drain; bound
+        // it anyway so a misbehaving SP cannot keep `--once` running.
+        loop {
+            let read_cursor = first;
+            first = false;
+            let p = self.poll_from(read_cursor)?;
+            let others = p.already_stored > 0 && p.stored.is_empty();
+            restarts += p
+                .events
+                .iter()
+                .filter(|e| matches!(e, Event::Restart { from: Some(_), .. }))
+                .count() as u32;
+            stored += p.stored.len() as u64;
+            on_poll(&p);
+            if restarts > MAX_RESTARTS_PER_DRAIN {
+                return Err(GatewayError::UnstableRestartId {
+                    sp: self.cfg.sp,
+                    changes: restarts,
+                });
+            }
+            if p.drained {
+                return Ok(stored);
+            }
+            if others && self.yield_to_others {
+                self.stats.yielded += 1;
+                return Ok(stored);
+            }
+        }
+    }
+}
+
+fn json_metadata(p: &Packet) -> Map<String, Json> {
+    p.metadata
+        .iter()
+        .map(|(k, v)| (k.clone(), to_json(v)))
+        .collect()
+}

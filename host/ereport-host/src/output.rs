@@ -1,0 +1,220 @@
+//! What people see: one line per ereport, escaped and aligned; events and
+//! summaries counted in words.
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use crate::record::{Event, GatewayStats, StoredEreport};
+
+/// Width of the ENA column: ENAs up to a million align.
+const ENA_WIDTH: usize = 7;
+/// Width of the task-name column.
+const TASK_WIDTH: usize = 14;
+
+/// `text` with control characters (and backslashes) escaped, so nothing an
+/// SP sends can move the cursor or forge a line.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => {
+                let _ = write!(out, "{}", c.escape_default());
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `n` and the noun, singular or plural: "1 ereport", "12 ereports".
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// The human line for one ereport.
+pub fn ereport_line(e: &StoredEreport) -> String {
+    ereport_line_with_ena(e, Some(e.ena))
+}
+
+/// The human line for one ereport whose ENA may be unknown (`?`), as for
+/// records recovered from a memory image.
+pub fn ereport_line_with_ena(e: &StoredEreport, ena: Option<ereport_sdk::Ena>) -> String {
+    let ena = ena.map_or_else(|| "?".to_string(), |e| e.to_string());
+    let what = if let Some(why) = &e.invalid_error {
+        format!("INVALID ({})", escape(why))
+    } else if let Some(lost) = e.lost() {
+        match lost {
+            Some(n) => format!("lost {}", count(n, "ereport", "ereports")),
+            None => "lost an unknown number of ereports (before boot)".to_string(),
+        }
+    } else {
+        escape(e.class().unwrap_or("(no class)"))
+    };
+    let what = match &e.catalog_error {
+        Some(why) => format!("{what}  [not in the catalog: {}]", escape(why)),
+        None => what,
+    };
+    format!(
+        "{} ENA {:>ENA_WIDTH$}  {:<TASK_WIDTH$} gen {:<3} {:>12} ms  {}",
+        e.restart_id,
+        ena,
+        escape(&e.task_name),
+        e.task_gen,
+        e.uptime_ms,
+        what
+    )
+}
+
+/// The human line for an event.
+pub fn event_line(e: &Event) -> String {
+    match e {
+        Event::Restart { from: None, to } => format!("SP restart id {to}"),
+        Event::Restart { from: Some(f), to } => format!("SP restarted: restart id {f} -> {to}"),
+        Event::Gap(g) => format!(
+            "gap: restart {} ENAs {} to {} were never sent ({} missing)",
+            g.restart_id,
+            g.first,
+            g.last,
+            count(g.len(), "ereport", "ereports")
+        ),
+        Event::CursorAhead {
+            committed,
+            sp_earliest,
+        } => format!(
+            "the database had committed through ENA {committed}, but the SP still holds ENA {sp_earliest}: starting again from the SP's earliest record"
+        ),
+        Event::Rejected(r) => format!("rejected a response: {r}"),
+    }
+}
+
+/// The one-line summary of a run.
+pub fn summary_line(st: &GatewayStats) -> String {
+    let mut s = format!(
+        "{} stored, {} sent",
+        count(st.stored, "new ereport", "new ereports"),
+        count(st.requests, "request", "requests")
+    );
+    if st.invalid > 0 {
+        let _ = write!(s, ", {} flagged invalid", st.invalid);
+    }
+    if st.loss_records > 0 {
+        let _ = write!(
+            s,
+            ", {} (the SP lost {})",
+            count(st.loss_records, "loss record", "loss records"),
+            count(st.lost, "ereport", "ereports")
+        );
+    }
+    if st.gaps > 0 {
+        let _ = write!(
+            s,
+            ", {} ({} never sent)",
+            count(st.gaps, "gap", "gaps"),
+            count(st.gap_enas, "ENA", "ENAs")
+        );
+    }
+    if st.catalog_mismatches > 0 {
+        let _ = write!(
+            s,
+            ", {} not matching the catalog",
+            count(st.catalog_mismatches, "ereport", "ereports")
+        );
+    }
+    if st.rejected > 0 {
+        let _ = write!(
+            s,
+            ", {} rejected",
+            count(st.rejected, "response", "responses")
+        );
+    }
+    if st.timeouts > 0 {
+        let _ = write!(s, ", {}", count(st.timeouts, "timeout", "timeouts"));
+    }
+    if st.restarts_seen > 0 {
+        let _ = write!(
+            s,
+            ", {} seen",
+            count(st.restarts_seen, "SP restart", "SP restarts")
+        );
+    }
+    s
+}
+
+/// The summary as one JSON object.
+pub fn summary_json(st: &GatewayStats) -> serde_json::Value {
+    serde_json::json!({
+        "summary": {
+            "stored": st.stored,
+            "invalid": st.invalid,
+            "catalog_mismatches": st.catalog_mismatches,
+            "loss_records": st.loss_records,
+            "lost": st.lost,
+            "gaps": st.gaps,
+            "gap_enas": st.gap_enas,
+            "rejected": st.rejected,
+            "requests": st.requests,
+            "timeouts": st.timeouts,
+            "ignored": st.ignored,
+            "restarts_seen": st.restarts_seen,
+            "yielded": st.yielded,
+            "already_stored": st.already_stored,
+        }
+    })
+}
+
+/// Standard output that reports a closed pipe instead of panicking.
+pub struct Out {
+    out: io::Stdout,
+    closed: bool,
+}
+
+impl Default for Out {
+    fn default() -> Self {
+        Self {
+            out: io::stdout(),
+            closed: false,
+        }
+    }
+}
+
+impl Out {
+    /// Writes one line; after the reader has gone (`| head`), writes
+    /// nothing and [`closed`](Self::closed) says so.
+    pub fn line(&mut self, text: &str) {
+        if self.closed {
+            return;
+        }
+        let mut lock = self.out.lock();
+        if let Err(e) = writeln!(lock, "{text}").and_then(|()| lock.flush()) {
+            if e.kind() == io::ErrorKind::BrokenPipe {
+                self.closed = true;
+            } else {
+                eprintln!("ereport-gateway: cannot write to standard output: {e}");
+                self.closed = true;
+            }
+        }
+    }
+
+    /// Whether standard output has been closed.
+    pub fn closed(&self) -> bool {
+        self.closed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_cannot_forge_lines() {
+        assert_eq!(escape("a\nb\x1b[2J\\"), "a\\nb\\u{1b}[2J\\\\");
+        assert_eq!(escape("plain.class"), "plain.class");
+    }
+
+    #[test]
+    fn counts_read_as_words() {
+        assert_eq!(count(1, "ereport", "ereports"), "1 ereport");
+        assert_eq!(count(12, "ereport", "ereports"), "12 ereports");
+    }
+}
