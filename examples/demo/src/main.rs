@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use ereport_gateway::StoredEreport;
-use ereport_gateway::db::Db;
 use ereport_gateway::gateway::{Gateway, GatewayConfig};
 use ereport_gateway::output::escape;
 use serde_json::Value as Json;
@@ -113,7 +112,8 @@ fn run(args: &Args) -> Result<(), String> {
     })
     .map_err(|e| e.to_string())?;
     let dir = tempfile::tempdir().map_err(|e| format!("cannot make a temporary directory: {e}"))?;
-    let db = Db::open(&dir.path().join("demo.sqlite")).map_err(|e| e.to_string())?;
+    let db =
+        ereport_gateway::store::open(dir.path().join("demo.sqlite")).map_err(|e| e.to_string())?;
     let mut gw =
         Gateway::new(GatewayConfig::for_sp(sim.local_addr()), db).map_err(|e| e.to_string())?;
 

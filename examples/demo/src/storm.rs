@@ -8,7 +8,6 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use ereport_gateway::db::Db;
 use ereport_gateway::gateway::{Gateway, GatewayConfig};
 use sp_sim::sim::{Sim, SimConfig};
 
@@ -71,7 +70,8 @@ pub fn run(
     })
     .expect("the simulator starts");
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let db = Db::open(&dir.path().join("storm.sqlite")).expect("the database opens");
+    let db =
+        ereport_gateway::store::open(dir.path().join("storm.sqlite")).expect("the database opens");
     let cfg = GatewayConfig {
         bind: SocketAddr::from(([127, 0, 0, 1], 0)),
         timeout: Duration::from_millis(100),

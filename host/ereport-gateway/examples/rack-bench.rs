@@ -18,8 +18,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
 use ereport_gateway::collector::{Collector, Target};
-use ereport_gateway::db::{Db, Filter};
 use ereport_gateway::gateway::GatewayConfig;
+use ereport_gateway::store::Filter;
 use pg_cluster::TempCluster;
 use sp_sim::rack::Rack;
 use sp_sim::sim::SimConfig;
@@ -89,7 +89,13 @@ fn collectors(n: usize, targets: &[Target], db: &str) -> Vec<Collector> {
                 timeout: Duration::from_millis(100),
                 ..GatewayConfig::for_sp("127.0.0.1:1".parse().unwrap_or_else(|_| unreachable!()))
             };
-            Collector::new(targets, &base, Path::new(db), None, 16).expect("a collector starts")
+            let store = ereport_gateway::store::open(Path::new(db)).expect("the database opens");
+            let mut c =
+                Collector::new(targets, &base, &store, None, 16).expect("a collector starts");
+            // Collectors spread evenly over the rack: each starts its
+            // rounds a third (for three) of the way along.
+            c.set_start_offset(i * targets.len() / n.max(1));
+            c
         })
         .collect()
 }
@@ -139,12 +145,12 @@ fn sustained(
         .map(|(_, sim)| (sim.restart_id().to_string(), ms(sim.started_at())))
         .collect();
     let stop = std::sync::atomic::AtomicBool::new(false);
-    let before = Db::open(Path::new(db))
+    let before = ereport_gateway::store::open(Path::new(db))
         .expect("db")
         .summary()
         .expect("summary")
         .iter()
-        .map(|x| x.2)
+        .map(|x| x.count)
         .sum::<u64>();
     let start = Instant::now();
     std::thread::scope(|s| {
@@ -183,12 +189,12 @@ fn sustained(
         "rack.sustained.{name}.{n}_collectors.lost_in_full_stores_per_second: {:.0}",
         lost as f64 / took
     );
-    let db = Db::open(Path::new(db)).expect("db");
+    let db = ereport_gateway::store::open(Path::new(db)).expect("db");
     let after = db
         .summary()
         .expect("summary")
         .iter()
-        .map(|x| x.2)
+        .map(|x| x.count)
         .sum::<u64>();
     let rows = db
         .query(&Filter {

@@ -14,8 +14,8 @@ use rayon::prelude::*;
 use serde_json::{Value, json};
 
 use crate::catalog::Catalog;
-use crate::db::{DEFAULT_SP_NAME, Db};
 use crate::gateway::{Gateway, GatewayConfig, GatewayError, GatewayStats, Poll};
+use crate::store::{DEFAULT_SP_NAME, Db};
 
 /// Default number of SPs drained at once (as the control plane does).
 pub const DEFAULT_PARALLEL: usize = 16;
@@ -57,6 +57,16 @@ pub enum InventoryError {
     /// Two SPs have one name.
     #[error("two SPs are named {0:?}: names must be unique")]
     Duplicate(String),
+    /// Two SPs have one address.
+    #[error("{first:?} and {second:?} have the same address, {addr}: each SP once")]
+    SameAddress {
+        /// The address.
+        addr: SocketAddr,
+        /// The first SP with it.
+        first: String,
+        /// The second.
+        second: String,
+    },
 }
 
 /// Parses `NAME=HOST[:PORT]` or `HOST[:PORT]` (named after its address).
@@ -74,7 +84,27 @@ pub fn parse_target(s: &str) -> Result<Target, AddrError> {
     })
 }
 
-/// Reads an inventory file: `[{"name", "kind", "slot", "address"}]`.
+/// One inventory entry as written: every key known, `kind` and `slot`
+/// optional.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InventoryEntry {
+    name: String,
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    slot: Option<u32>,
+    address: String,
+}
+
+/// The kinds of SP an inventory may name (the control plane's slot types).
+pub const SP_KINDS: [&str; 3] = ["sled", "switch", "power"];
+
+/// Reads an inventory file: a JSON array of `{"name", "kind", "slot",
+/// "address"}` (`kind` and `slot` optional). Refused, with the entry at
+/// fault: an empty array, an unknown key, a value of the wrong type, a
+/// kind other than [`SP_KINDS`], an empty name or one with control
+/// characters, and two entries with one name or one address.
 pub fn read_inventory(path: &Path) -> Result<Vec<Target>, InventoryError> {
     let format = |why: String| InventoryError::Format {
         path: path.to_path_buf(),
@@ -84,24 +114,37 @@ pub fn read_inventory(path: &Path) -> Result<Vec<Target>, InventoryError> {
         path: path.to_path_buf(),
         source,
     })?;
-    let json: Value = serde_json::from_str(&text).map_err(|e| format(e.to_string()))?;
-    let items = json
-        .as_array()
-        .ok_or_else(|| format("not an array".into()))?;
-    let mut out = Vec::new();
-    for (i, item) in items.iter().enumerate() {
-        let field = |k: &str| item.get(k).and_then(Value::as_str);
-        let name = field("name").ok_or_else(|| format(format!("entry {i} has no \"name\"")))?;
-        let addr =
-            field("address").ok_or_else(|| format(format!("entry {i} has no \"address\"")))?;
-        let addr = parse_sp_addr(addr).map_err(|e| format(format!("entry {i} ({name}): {e}")))?;
+    let entries: Vec<InventoryEntry> =
+        serde_json::from_str(&text).map_err(|e| format(e.to_string()))?;
+    if entries.is_empty() {
+        return Err(format("no SPs in it (an empty array)".into()));
+    }
+    let mut out = Vec::with_capacity(entries.len());
+    for (i, e) in entries.into_iter().enumerate() {
+        let at = |why: String| format(format!("entry {i}: {why}"));
+        if e.name.trim().is_empty() {
+            return Err(at("the name is empty".into()));
+        }
+        if e.name.chars().any(char::is_control) {
+            return Err(at(format!(
+                "the name {:?} holds control characters",
+                e.name
+            )));
+        }
+        if let Some(kind) = &e.kind
+            && !SP_KINDS.contains(&kind.as_str())
+        {
+            return Err(at(format!(
+                "kind {kind:?} is not one of {}",
+                SP_KINDS.join(", ")
+            )));
+        }
+        let addr = parse_sp_addr(&e.address)
+            .map_err(|err| at(format!("({}): {err}", crate::output::escape(&e.name))))?;
         out.push(Target {
-            name: name.to_string(),
-            kind: field("kind").map(str::to_string),
-            slot: item
-                .get("slot")
-                .and_then(Value::as_u64)
-                .and_then(|s| u32::try_from(s).ok()),
+            name: e.name,
+            kind: e.kind,
+            slot: e.slot,
             addr,
         });
     }
@@ -109,12 +152,20 @@ pub fn read_inventory(path: &Path) -> Result<Vec<Target>, InventoryError> {
     Ok(out)
 }
 
-/// Checks that every name is used once.
+/// Checks that every name and every address is used once.
 pub fn unique(targets: &[Target]) -> Result<(), InventoryError> {
-    let mut seen = std::collections::BTreeSet::new();
+    let mut names = std::collections::BTreeSet::new();
+    let mut addrs = std::collections::BTreeMap::new();
     for t in targets {
-        if !seen.insert(t.name.as_str()) {
+        if !names.insert(t.name.as_str()) {
             return Err(InventoryError::Duplicate(t.name.clone()));
+        }
+        if let Some(other) = addrs.insert(t.addr, t.name.as_str()) {
+            return Err(InventoryError::SameAddress {
+                addr: t.addr,
+                first: other.to_string(),
+                second: t.name.clone(),
+            });
         }
     }
     Ok(())
@@ -247,6 +298,35 @@ fn next_turn(schedule: &(Mutex<Schedule>, Condvar), stop: &AtomicBool) -> Option
     }
 }
 
+/// Files a collector opens besides one socket per SP: standard streams,
+/// the database (SQLite's file, journal and shared memory, or the
+/// PostgreSQL pool's sockets), a catalog, and room to spare.
+pub const OPEN_FILES_BESIDES_SPS: u64 = 64;
+
+/// Makes sure this process may open a socket for each of `sps` SPs:
+/// raises the soft limit on open files up to the hard limit if it must,
+/// and fails, naming both limits, if even that is too few.
+pub fn check_open_files(sps: usize) -> Result<(), GatewayError> {
+    use rlimit::Resource;
+    let need = (sps as u64).saturating_add(OPEN_FILES_BESIDES_SPS);
+    let Ok((soft, hard)) = Resource::NOFILE.get() else {
+        // No limit to read (not a Unix): let the sockets say.
+        return Ok(());
+    };
+    if need <= soft {
+        return Ok(());
+    }
+    if need <= hard && Resource::NOFILE.set(need, hard).is_ok() {
+        return Ok(());
+    }
+    Err(GatewayError::TooManySps {
+        sps,
+        need,
+        soft,
+        hard,
+    })
+}
+
 /// `at + d`, or as far as an `Instant` goes (an interval of years).
 pub fn later(at: Instant, d: Duration) -> Instant {
     at.checked_add(d)
@@ -261,16 +341,21 @@ fn now_ms() -> u64 {
 }
 
 impl Collector {
-    /// A gateway per target, each with its own connection to the database
-    /// at `db`, settings from `base` (its address, name, kind and slot
-    /// replaced), drained `parallel` at a time.
+    /// A gateway per target, all storing through `db` (one store, shared),
+    /// settings from `base` (its address, name, kind and slot replaced),
+    /// drained `parallel` at a time.
+    ///
+    /// Each SP's gateway holds one UDP socket: a collector of more SPs than
+    /// its process may open files fails here, at once, naming the limit
+    /// ([`check_open_files`]).
     pub fn new(
         targets: &[Target],
         base: &GatewayConfig,
-        db: &Path,
+        db: &Db,
         catalog: Option<&Catalog>,
         parallel: usize,
     ) -> Result<Self, GatewayError> {
+        check_open_files(targets.len())?;
         let mut sps = Vec::with_capacity(targets.len());
         for t in targets {
             let bind = GatewayConfig::for_sp(t.addr).bind;
@@ -286,7 +371,7 @@ impl Collector {
                 slot: t.slot,
                 ..base.clone()
             };
-            let mut gw = Gateway::new(cfg, Db::open(db)?)?;
+            let mut gw = Gateway::new(cfg, db.clone())?;
             // Collectors sharing a database take turns at an SP rather than
             // fetch the same records in step.
             gw.set_yield_to_others(true);
@@ -317,17 +402,19 @@ impl Collector {
                 (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
             });
         let offset = usize::try_from(hash % sps.len().max(1) as u64).unwrap_or(0);
-        let offset = if let Some(d) = base.collector_id.strip_prefix("bench-") {
-            d.parse::<usize>().unwrap_or(0) * 12
-        } else {
-            offset
-        };
         Ok(Collector {
             sps,
             pool,
             parallel: parallel.max(1),
             offset,
         })
+    }
+
+    /// Starts this collector's rounds at inventory position `offset` (modulo
+    /// the inventory's length) instead of the one its id hashes to: for
+    /// benchmarks that place collectors evenly.
+    pub fn set_start_offset(&mut self, offset: usize) {
+        self.offset = offset % self.sps.len().max(1);
     }
 
     /// Whether a drain stops when another collector is found draining the
@@ -557,12 +644,49 @@ mod tests {
         .unwrap();
         let t = read_inventory(&inv).unwrap();
         assert_eq!(t[0].kind.as_deref(), Some("sled"));
-        std::fs::write(&inv, r#"[{"name": "x"}]"#).unwrap();
+        let refused = |text: &str| {
+            std::fs::write(&inv, text).unwrap();
+            read_inventory(&inv).unwrap_err().to_string()
+        };
+        assert!(refused(r#"[{"name": "x"}]"#).contains("missing field `address`"));
+        assert!(refused("[]").contains("no SPs"));
+        let wrong_slot = refused(r#"[{"name": "x", "slot": "3", "address": "127.0.0.1:1"}]"#);
+        assert!(wrong_slot.contains("invalid type"), "{wrong_slot}");
         assert!(
-            read_inventory(&inv)
-                .unwrap_err()
-                .to_string()
-                .contains("no \"address\"")
+            refused(r#"[{"name": "x", "adress": "127.0.0.1:1"}]"#)
+                .contains("unknown field `adress`")
         );
+        assert!(
+            refused(r#"[{"name": "x", "kind": "toaster", "address": "127.0.0.1:1"}]"#)
+                .contains("not one of sled, switch, power")
+        );
+        assert!(
+            refused(r#"[{"name": "x\u001b[2J", "address": "127.0.0.1:1"}]"#)
+                .contains("control characters")
+        );
+        assert!(refused(r#"[{"name": " ", "address": "127.0.0.1:1"}]"#).contains("empty"));
+        let same = refused(
+            r#"[{"name": "a", "address": "127.0.0.1:1"}, {"name": "b", "address": "127.0.0.1:1"}]"#,
+        );
+        assert!(same.contains("same address"), "{same}");
+        let dup = refused(
+            r#"[{"name": "a", "address": "127.0.0.1:1"}, {"name": "a", "address": "127.0.0.1:2"}]"#,
+        );
+        assert!(dup.contains("two SPs are named"), "{dup}");
+    }
+
+    #[test]
+    fn too_many_sps_for_the_open_file_limit_fail_at_once() {
+        let (_, hard) = rlimit::Resource::NOFILE.get().unwrap();
+        if hard == rlimit::INFINITY {
+            // No limit to exceed here.
+            return;
+        }
+        let err = check_open_files(usize::try_from(hard).unwrap_or(usize::MAX)).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("open files"), "{text}");
+        assert!(text.contains(&hard.to_string()), "{text}");
+        // A thousand fit (raising the soft limit if need be).
+        check_open_files(1000).unwrap();
     }
 }

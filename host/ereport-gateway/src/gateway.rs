@@ -35,7 +35,7 @@ use crate::db::{Db, DbError, SpRow, trim_identity};
 use crate::json::keys::{CATALOG_ERROR, SP_NAME};
 use crate::json::{ereport_json, invalid_error, to_json};
 use crate::validate::{Rejection, validate};
-pub use ereport_host::record::{Event, Gap, GatewayStats, StoredEreport};
+pub use ereport_host::record::{Event, Gap, GapKind, GatewayStats, StoredEreport};
 
 /// The largest UDP payload: the receive buffer's size.
 const MAX_DATAGRAM: usize = 65_536;
@@ -60,7 +60,9 @@ pub enum GatewayError {
     #[error("socket: {0}")]
     Io(#[from] std::io::Error),
     /// Nothing came back at all.
-    #[error("no answer from {sp} after {attempts} attempts: is sp-sim running?")]
+    #[error(
+        "no answer from {sp} after {attempts} attempts (is the SP up, and its snitch on that port?)"
+    )]
     NoAnswer {
         /// The SP's address.
         sp: SocketAddr,
@@ -78,6 +80,20 @@ pub enum GatewayError {
         rejected: u64,
         /// Why the last one was.
         last: Rejection,
+    },
+    /// More SPs than this process may open sockets for.
+    #[error(
+        "{sps} SPs need about {need} open files (a socket each), but this process may open at most {soft} (hard limit {hard}; see `ulimit -n`): raise the limit or split the inventory between collectors"
+    )]
+    TooManySps {
+        /// SPs in the inventory.
+        sps: usize,
+        /// Open files needed.
+        need: u64,
+        /// The soft limit on open files.
+        soft: u64,
+        /// The hard limit, which the soft one could not be raised past.
+        hard: u64,
     },
     /// The restart id changed more often than a draining SP can restart.
     #[error("the SP's restart id is unstable: it changed {changes} times while draining {sp}")]
@@ -375,6 +391,13 @@ impl Gateway {
                     restart_id: rid,
                     first: expected,
                     last,
+                    // A restart this database never saw: the SP frees
+                    // only what is committed, so these went elsewhere.
+                    kind: if restarted {
+                        GapKind::FreedBeforeFirstContact
+                    } else {
+                        GapKind::Skipped
+                    },
                 })
             }
             _ => None,

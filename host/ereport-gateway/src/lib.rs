@@ -17,7 +17,7 @@
 //! use ereport_gateway::gateway::{Gateway, GatewayConfig};
 //!
 //! let sp = "127.0.0.1:57005".parse().unwrap();
-//! let db = Db::open(Path::new("ereports.sqlite"))?;
+//! let db = ereport_gateway::store::open(Path::new("ereports.sqlite"))?;
 //! let mut gw = Gateway::new(GatewayConfig::for_sp(sp), db)?;
 //! let n = gw.drain(&mut |poll| {
 //!     for e in &poll.stored {
@@ -41,9 +41,11 @@
 //! is counted and reported with its reason.
 
 pub mod collector;
-pub mod db;
 pub mod gateway;
-pub mod pg;
+pub mod store;
+
+/// The store under its earlier name.
+pub use store as db;
 
 // The record model, validation, JSON, output and the catalog check live in
 // the host library, shared with the dump reader and the simulator.

@@ -1,20 +1,28 @@
-//! `ereport-gateway`: collects ereports from an SP as MGS and the control
-//! plane do, into SQLite. See the `ereport_gateway` library.
+//! `ereport-gateway`: collects ereports from SPs as MGS and the control
+//! plane do, into SQLite or PostgreSQL. See the `ereport_gateway` library.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
 use clap::builder::TypedValueParser as _;
 use ereport_gateway::catalog::Catalog;
 use ereport_gateway::collector::{self, Collector, Target};
-use ereport_gateway::db::{Db, Filter};
 use ereport_gateway::gateway::{self, Event, GatewayConfig, GatewayError, Poll};
-use ereport_gateway::output::{self, Out};
+use ereport_gateway::output::{self, Out, error_chain};
+use ereport_gateway::store::{self, Db, Filter, OpenOptions};
+
+/// A line on standard error, prefixed with the program's name; nothing
+/// (and no panic) if standard error is closed.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        output::stderr_line(&format!("ereport-gateway: {}", format_args!($($arg)*)))
+    };
+}
 
 /// Default database file.
 const DEFAULT_DB: &str = "ereports.sqlite";
@@ -22,15 +30,22 @@ const DEFAULT_DB: &str = "ereports.sqlite";
 const DEFAULT_INTERVAL: Duration = Duration::from_millis(500);
 /// Default consecutive database failures --follow tolerates.
 const DEFAULT_MAX_DB_FAILURES: u32 = 5;
+/// Default time --follow waits for an unreachable database server.
+const DEFAULT_MAX_DB_OUTAGE: Duration = Duration::from_secs(600);
+/// The longest retention: a century.
+const MAX_RETAIN_DAYS: i64 = 36_500;
+// (as the u32 clap's range takes)
+const _: () = assert!(MAX_RETAIN_DAYS < u32::MAX as i64);
 
-/// Collects ereports from a service processor into SQLite, speaking the MGS
-/// ereport protocol: metadata refresh, restart tracking, retries, and a
-/// commit only after the database holds what is committed.
+/// Collects ereports from service processors into SQLite or PostgreSQL,
+/// speaking the MGS ereport protocol: metadata refresh, restart tracking,
+/// retries, and a commit only after the database holds what is committed.
 ///
 /// Every response is checked against the request it answers; what does not
 /// add up is rejected with its reason, and ENAs the SP skipped are recorded
 /// as gaps. Ereports go to standard output (a line each, or JSON with
-/// --json); events and the summary go to standard error.
+/// --json); events, --status lines and the summary go to standard error.
+/// Ctrl-C, SIGTERM and SIGHUP end --follow with a summary.
 #[derive(Parser, Debug)]
 #[command(version, about, long_about, after_help = EXAMPLES, args_conflicts_with_subcommands = true)]
 struct Args {
@@ -58,15 +73,23 @@ struct Args {
     collector_id: String,
 
     /// Print each SP's status (restart id, last success, consecutive
-    /// failures, counts) as JSON lines on standard output: after each round
-    /// with --follow, else at the end.
+    /// failures, counts) as JSON lines on standard error, apart from the
+    /// ereports on standard output: every interval with --follow, else at
+    /// the end.
     #[arg(long)]
     status: bool,
 
-    /// SQLite database file (created if missing). Must be a file: the SP
-    /// frees what the gateway commits.
-    #[arg(long, default_value = DEFAULT_DB, value_name = "PATH")]
+    /// The database: a SQLite file (created if missing; a file, since the
+    /// SP frees what the gateway commits), or PostgreSQL as a URL
+    /// (postgres://USER@HOST/DB) or a key=value string ('host=… dbname=…').
+    /// The schema is created, or migrated from an older gateway's.
+    #[arg(long, default_value = DEFAULT_DB, value_name = "PATH|URL")]
     db: PathBuf,
+
+    /// PostgreSQL: the most connections this collector opens, shared by
+    /// all its SPs (the server's default limit is 100 for everyone).
+    #[arg(long, default_value_t = store::DEFAULT_PG_CONNECTIONS, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64).map(usize::from))]
+    db_connections: usize,
 
     /// Print each new ereport as one JSON object per line, and the summary
     /// as a JSON object on standard error.
@@ -108,14 +131,22 @@ struct Args {
     #[arg(long, value_name = "FILE")]
     catalog: Option<PathBuf>,
 
-    /// Delete ereports (and gaps) collected more than this many days ago,
-    /// in bounded batches, before each round.
-    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..))]
+    /// Delete ereports (and gaps) collected more than this many days ago
+    /// (1 to 36500), in bounded batches, at start and every interval.
+    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..=MAX_RETAIN_DAYS))]
     retain_days: Option<u32>,
 
-    /// With --follow, exit after this many consecutive database failures.
+    /// With --follow, exit after this many consecutive intervals in which
+    /// the database failed (a statement refused, not the server being
+    /// away: see --max-db-outage).
     #[arg(long, default_value_t = DEFAULT_MAX_DB_FAILURES, value_parser = clap::value_parser!(u32).range(1..))]
     max_db_failures: u32,
+
+    /// With --follow, exit once the database server has been unreachable
+    /// this long (e.g. 10m). Until then the collector keeps trying,
+    /// reconnecting with backoff, and carries on when the server is back.
+    #[arg(long, default_value_t = DEFAULT_MAX_DB_OUTAGE.into(), value_name = "DURATION")]
+    max_db_outage: humantime::Duration,
 }
 
 /// What else the gateway does with its database.
@@ -130,7 +161,8 @@ enum Sub {
 
 #[derive(clap::Args, Debug)]
 struct QueryArgs {
-    /// The database (a SQLite file, or postgres://…).
+    /// The database (a SQLite file, or PostgreSQL: postgres://… or
+    /// key=value). Read only: nothing is created or migrated.
     #[arg(long, default_value = DEFAULT_DB, value_name = "PATH|URL")]
     db: PathBuf,
     /// Only this SP (its inventory name).
@@ -142,12 +174,19 @@ struct QueryArgs {
     /// Only this restart id (32 hex digits).
     #[arg(long, value_name = "ID")]
     restart: Option<String>,
-    /// Only ereports collected within this long before now (e.g. 1h).
-    #[arg(long, value_name = "DURATION")]
+    /// Only ereports collected within this long before now (e.g. 1h, 7d).
+    #[arg(long, value_name = "DURATION", conflicts_with = "after")]
     since: Option<humantime::Duration>,
     /// Only ereports collected more than this long before now.
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", conflicts_with = "before")]
     until: Option<humantime::Duration>,
+    /// Only ereports collected at or after this time (RFC 3339, e.g.
+    /// 2026-12-01T08:00:00Z; a date and time without a zone is UTC).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    after: Option<SystemTime>,
+    /// Only ereports collected before this time (RFC 3339).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    before: Option<SystemTime>,
     /// At most this many ereports.
     #[arg(long, default_value_t = 1000)]
     limit: u64,
@@ -158,7 +197,8 @@ struct QueryArgs {
 
 #[derive(clap::Args, Debug)]
 struct SummaryArgs {
-    /// The database (a SQLite file, or postgres://…).
+    /// The database (a SQLite file, or PostgreSQL: postgres://… or
+    /// key=value). Read only: nothing is created or migrated.
     #[arg(long, default_value = DEFAULT_DB, value_name = "PATH|URL")]
     db: PathBuf,
     /// One JSON object per line.
@@ -172,8 +212,10 @@ Examples:
   ereport-gateway --sp localhost --json --follow --interval 1s
   ereport-gateway --json | head -n 5
   ereport-gateway --inventory rack.json --db postgres://localhost/omicron --follow --interval 30s
+  ereport-gateway --db 'host=/var/run/postgresql dbname=omicron' --follow
   ereport-gateway query --class 'hw.pwr.*' --since 1h
-  ereport-gateway summary";
+  ereport-gateway query --after 2026-12-01T00:00:00Z --before 2026-12-02T00:00:00Z --json
+  ereport-gateway summary --db postgres://reader@db/omicron";
 
 fn gateway_default_sp() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], ereport_sdk::wire::SP_PORT))
@@ -183,12 +225,31 @@ fn parse_target(s: &str) -> Result<Target, String> {
     collector::parse_target(s).map_err(|e| e.to_string())
 }
 
+/// An absolute time: RFC 3339, or a date and time taken as UTC.
+fn parse_time(s: &str) -> Result<SystemTime, String> {
+    humantime::parse_rfc3339_weak(s.trim()).map_err(|e| {
+        format!("{e} (expected a time such as 2026-12-01T08:00:00Z or \"2026-12-01 08:00:00\")")
+    })
+}
+
+/// `d` before now, or an error naming `flag` if that is before 1970 (no
+/// ereport was collected then; a duration that large is a mistake).
+fn ago(flag: &str, d: Option<humantime::Duration>) -> Result<Option<SystemTime>, String> {
+    let Some(d) = d else { return Ok(None) };
+    match SystemTime::now().checked_sub(*d) {
+        Some(t) if t > UNIX_EPOCH => Ok(Some(t)),
+        _ => Err(format!(
+            "{flag} {d}: reaches back before 1970; give a shorter duration or an absolute time"
+        )),
+    }
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("ereport-gateway: {e}");
+            say!("{e}");
             ExitCode::FAILURE
         }
     }
@@ -197,8 +258,9 @@ fn main() -> ExitCode {
 struct Printer {
     out: Out,
     json: bool,
-    /// Several SPs: events name theirs.
-    several: bool,
+    /// With several SPs, every human line names its SP, padded to this
+    /// width (0: one SP, no name).
+    name_width: usize,
 }
 
 impl Printer {
@@ -207,19 +269,22 @@ impl Printer {
             // Rejections are counted, and named in the error if nothing
             // acceptable arrived; each one is not worth a line.
             if !matches!(ev, Event::Rejected(_)) {
-                if self.several {
-                    eprintln!("ereport-gateway: {sp}: {}", output::event_line(ev));
+                if self.name_width > 0 {
+                    say!("{}: {}", output::escape(sp), output::event_line(ev));
                 } else {
-                    eprintln!("ereport-gateway: {}", output::event_line(ev));
+                    say!("{}", output::event_line(ev));
                 }
             }
             if let (true, Event::Gap(g)) = (self.json, ev) {
                 self.out.line(
                     &serde_json::json!({
                         "gap": {
+                            "sp_name": sp,
                             "restart_id": g.restart_id.to_string(),
                             "first_ena": g.first.0,
                             "last_ena": g.last.0,
+                            "freed_before_first_contact":
+                                g.kind == gateway::GapKind::FreedBeforeFirstContact,
                         }
                     })
                     .to_string(),
@@ -229,6 +294,14 @@ impl Printer {
         for e in &p.stored {
             if self.json {
                 self.out.line(&e.json.to_string());
+            } else if self.name_width > 0 {
+                let line = format!(
+                    "{:<w$}  {}",
+                    output::escape(sp),
+                    output::ereport_line(e),
+                    w = self.name_width
+                );
+                self.out.line(&line);
             } else {
                 self.out.line(&output::ereport_line(e));
             }
@@ -242,8 +315,9 @@ fn run(args: &Args) -> Result<(), String> {
         Some(Sub::Summary(s)) => return summary(s),
         None => {}
     }
+    let defaulted = args.sp.is_empty() && args.inventory.is_none();
     let targets = collector::targets(&args.sp, args.inventory.as_deref(), gateway_default_sp())
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| error_chain(&e))?;
     let base = GatewayConfig {
         timeout: *args.timeout,
         attempts: args.attempts,
@@ -251,15 +325,23 @@ fn run(args: &Args) -> Result<(), String> {
         collector_id: args.collector_id.clone(),
         ..GatewayConfig::for_sp(gateway_default_sp())
     };
-    // The database must open before anything else is said about it.
-    let admin = Db::open(&args.db).map_err(|e| e.to_string())?;
-    retain(args, &admin)?;
+    // The database must open before anything else is said about it. One
+    // store for every SP: one SQLite connection, or one small pool.
+    let db = store::open_with(
+        &args.db,
+        &OpenOptions {
+            read_only: false,
+            pg_connections: args.db_connections,
+        },
+    )
+    .map_err(|e| error_chain(&e))?;
+    retain(args, &db)?;
     let catalog = match &args.catalog {
-        Some(path) => Some(Catalog::load(path).map_err(|e| e.to_string())?),
+        Some(path) => Some(Catalog::load(path).map_err(|e| error_chain(&e))?),
         None => None,
     };
-    let mut collector = Collector::new(&targets, &base, &args.db, catalog.as_ref(), args.parallel)
-        .map_err(|e| e.to_string())?;
+    let mut collector = Collector::new(&targets, &base, &db, catalog.as_ref(), args.parallel)
+        .map_err(|e| error_chain(&e))?;
     // Draining once means to the end: no leaving an SP to another
     // collector that may stop before it is done.
     collector.set_yield_to_others(args.follow);
@@ -267,29 +349,38 @@ fn run(args: &Args) -> Result<(), String> {
     for st in collector.status() {
         if let Some(rid) = &st.restart_id {
             if several {
-                eprintln!("ereport-gateway: {}: resuming restart {rid}", st.name);
+                say!("{}: resuming restart {rid}", output::escape(&st.name));
             } else {
-                eprintln!("ereport-gateway: resuming restart {rid}");
+                say!("resuming restart {rid}");
             }
         }
     }
+    let name_width = if several {
+        targets
+            .iter()
+            .map(|t| output::escape(&t.name).chars().count())
+            .max()
+            .unwrap_or(0)
+    } else {
+        0
+    };
     let printer = Mutex::new(Printer {
         out: Out::default(),
         json: args.json,
-        several,
+        name_width,
     });
     let result = if args.follow {
-        follow(args, &collector, &printer, &admin)
+        follow(args, &collector, &printer, &db)
     } else {
         let failed = collector.round(&|sp, p| lock(&printer).poll(sp, p));
         if args.status {
-            print_status(&collector, &printer);
+            print_status(&collector);
         }
-        failures(&failed, collector.len())
+        failures(&failed, collector.len(), defaulted)
     };
     let st = collector.stats();
     if args.json {
-        eprintln!("{}", output::summary_json(&st));
+        output::stderr_line(&output::summary_json(&st).to_string());
     } else {
         let sps = if several {
             format!(
@@ -299,11 +390,7 @@ fn run(args: &Args) -> Result<(), String> {
         } else {
             String::new()
         };
-        eprintln!(
-            "ereport-gateway: {}{sps} in {}",
-            output::summary_line(&st),
-            args.db.display()
-        );
+        say!("{}{sps} in {}", output::summary_line(&st), db.name());
     }
     result
 }
@@ -313,14 +400,15 @@ fn retain(args: &Args, db: &Db) -> Result<(), String> {
     let Some(days) = args.retain_days else {
         return Ok(());
     };
-    let age = Duration::from_secs(u64::from(days) * 86_400);
-    let before = std::time::SystemTime::now()
-        .checked_sub(age)
-        .unwrap_or(std::time::UNIX_EPOCH);
-    let n = db.retain(before).map_err(|e| e.to_string())?;
+    let now = SystemTime::now();
+    let before = now
+        .checked_sub(Duration::from_secs(u64::from(days) * 86_400))
+        .filter(|t| *t > UNIX_EPOCH)
+        .ok_or_else(|| format!("--retain-days {days}: reaches back before 1970"))?;
+    let n = db.retain(before).map_err(|e| error_chain(&e))?;
     if n > 0 {
-        eprintln!(
-            "ereport-gateway: deleted {} older than {}",
+        say!(
+            "deleted {} older than {}",
             output::count(n, "ereport", "ereports"),
             output::count(u64::from(days), "day", "days")
         );
@@ -328,23 +416,32 @@ fn retain(args: &Args, db: &Db) -> Result<(), String> {
     Ok(())
 }
 
-fn ago(d: Option<humantime::Duration>) -> Option<std::time::SystemTime> {
-    d.and_then(|d| std::time::SystemTime::now().checked_sub(*d))
-}
-
 /// `query`.
 fn query(q: &QueryArgs) -> Result<(), String> {
-    let db = Db::open(&q.db).map_err(|e| e.to_string())?;
+    let since = match q.after {
+        Some(t) => Some(t),
+        None => ago("--since", q.since)?,
+    };
+    let until = match q.before {
+        Some(t) => Some(t),
+        None => ago("--until", q.until)?,
+    };
+    if let (Some(a), Some(b)) = (since, until)
+        && a >= b
+    {
+        return Err("the time window is empty: its start is not before its end".into());
+    }
+    let db = store::open_read_only(&q.db).map_err(|e| error_chain(&e))?;
     let rows = db
         .query(&Filter {
             sp: q.sp.clone(),
             class_glob: q.class.clone(),
             restart_id: q.restart.clone(),
-            since: ago(q.since),
-            until: ago(q.until),
+            since,
+            until,
             limit: q.limit,
         })
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| error_chain(&e))?;
     let mut out = Out::default();
     for r in &rows {
         if q.json {
@@ -355,10 +452,8 @@ fn query(q: &QueryArgs) -> Result<(), String> {
                 .get("time_collected_ms")
                 .and_then(serde_json::Value::as_u64)
                 .map(|ms| {
-                    humantime::format_rfc3339_seconds(
-                        std::time::UNIX_EPOCH + Duration::from_millis(ms),
-                    )
-                    .to_string()
+                    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_millis(ms))
+                        .to_string()
                 })
                 .unwrap_or_else(|| "?".into());
             out.line(&format!(
@@ -371,10 +466,13 @@ fn query(q: &QueryArgs) -> Result<(), String> {
                 output::escape(text("class")),
             ));
         }
+        if out.closed() {
+            break;
+        }
     }
     if !q.json {
-        eprintln!(
-            "ereport-gateway: {}",
+        say!(
+            "{}",
             output::count(rows.len() as u64, "ereport", "ereports")
         );
     }
@@ -383,20 +481,23 @@ fn query(q: &QueryArgs) -> Result<(), String> {
 
 /// `summary`.
 fn summary(s: &SummaryArgs) -> Result<(), String> {
-    let db = Db::open(&s.db).map_err(|e| e.to_string())?;
-    let rows = db.summary().map_err(|e| e.to_string())?;
+    let db = store::open_read_only(&s.db).map_err(|e| error_chain(&e))?;
+    let rows = db.summary().map_err(|e| error_chain(&e))?;
     let mut out = Out::default();
     if !s.json {
         out.line(&format!("{:<12} {:<36} {:>8}", "SP", "class", "ereports"));
     }
-    for (sp, class, n) in &rows {
+    for r in &rows {
         if s.json {
-            out.line(&serde_json::json!({"sp": sp, "class": class, "count": n}).to_string());
+            out.line(
+                &serde_json::json!({"sp": r.sp, "class": r.class, "count": r.count}).to_string(),
+            );
         } else {
             out.line(&format!(
-                "{:<12} {:<36} {n:>8}",
-                output::escape(sp),
-                output::escape(class)
+                "{:<12} {:<36} {:>8}",
+                output::escape(&r.sp),
+                output::escape(&r.class),
+                r.count
             ));
         }
     }
@@ -407,60 +508,84 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Prints every SP's status. The statuses are read before the printer is
-/// taken: a worker that holds its SP while it waits for the printer must
-/// never be waited on by whoever holds the printer.
-fn print_status(collector: &Collector, printer: &Mutex<Printer>) {
-    let statuses = collector.status();
-    let mut p = lock(printer);
-    for st in statuses {
-        p.out.line(&st.to_json().to_string());
+/// Prints every SP's status on standard error, a JSON line each. The
+/// statuses are read without the printer: a worker that holds its SP while
+/// it waits for the printer must never be waited on by whoever holds the
+/// printer.
+fn print_status(collector: &Collector) {
+    for st in collector.status() {
+        output::stderr_line(&st.to_json().to_string());
     }
 }
 
-/// The error for SPs that could not be drained, naming them.
-fn failures(failed: &[(String, GatewayError)], of: usize) -> Result<(), String> {
+/// The error for SPs that could not be drained, naming them. `defaulted`:
+/// the one SP is the default address, where sp-sim listens, so a silence
+/// there most likely means sp-sim is not running.
+fn failures(failed: &[(String, GatewayError)], of: usize, defaulted: bool) -> Result<(), String> {
     match failed {
         [] => Ok(()),
-        [(_, e)] if of == 1 => Err(e.to_string()),
+        [(_, e @ GatewayError::NoAnswer { .. })] if of == 1 && defaulted => Err(format!(
+            "{}; no --sp or --inventory was given, so this is the simulator's address: is sp-sim running (cargo run -p sp-sim)?",
+            error_chain(e)
+        )),
+        [(_, e)] if of == 1 => Err(error_chain(e)),
         many => Err(format!(
             "could not drain {} of {of} SPs: {}",
             many.len(),
             many.iter()
-                .map(|(sp, e)| format!("{sp} ({e})"))
+                .map(|(sp, e)| format!("{} ({})", output::escape(sp), error_chain(e)))
                 .collect::<Vec<_>>()
                 .join("; ")
         )),
     }
 }
 
+/// What the drains since the supervisor last looked said of the database.
+#[derive(Default)]
+struct DbHealth {
+    /// A statement failed on a live connection: (SP, error).
+    failed: Option<(String, String)>,
+    /// The server was out of reach: the error.
+    unavailable: Option<String>,
+    /// Some drain reached the database fine.
+    fine: bool,
+}
+
 fn follow(
     args: &Args,
     collector: &Collector,
     printer: &Mutex<Printer>,
-    admin: &Db,
+    db: &Db,
 ) -> Result<(), String> {
     let stop = Arc::new(AtomicBool::new(false));
     let s = stop.clone();
+    // Ctrl-C, SIGTERM and SIGHUP (the `termination` feature) all stop the
+    // loop, so each ends with the summary.
     if let Err(e) = ctrlc::set_handler(move || s.store(true, Ordering::SeqCst)) {
-        eprintln!("ereport-gateway: cannot handle Ctrl-C: {e}");
+        say!("cannot handle Ctrl-C and SIGTERM: {e}");
     }
     let started = Instant::now();
-    // What the drains since the last look found: database failures, and
-    // whether any drain reached the database fine.
-    let db_failed: Mutex<Option<(String, String)>> = Mutex::new(None);
-    let db_fine = AtomicBool::new(false);
+    let health = Mutex::new(DbHealth::default());
     let on_drained = |sp: &str, e: Option<&GatewayError>| match e {
+        Some(GatewayError::Db(d)) if d.is_unavailable() => {
+            let text = error_chain(d);
+            say!(
+                "{}: database unavailable, will retry: {text}",
+                output::escape(sp)
+            );
+            lock(&health).unavailable = Some(text);
+        }
         Some(e @ GatewayError::Db(_)) => {
-            eprintln!("ereport-gateway: {sp}: {e}; retrying");
-            *lock(&db_failed) = Some((sp.to_string(), e.to_string()));
+            let text = error_chain(e);
+            say!("{}: {text}; retrying", output::escape(sp));
+            lock(&health).failed = Some((sp.to_string(), text));
         }
         // Keep following through SPs that are down or restarting.
         Some(e) => {
-            eprintln!("ereport-gateway: {sp}: {e}; retrying");
-            db_fine.store(true, Ordering::SeqCst);
+            say!("{}: {}; retrying", output::escape(sp), error_chain(e));
+            lock(&health).fine = true;
         }
-        None => db_fine.store(true, Ordering::SeqCst),
+        None => lock(&health).fine = true,
     };
     let interval = *args.interval;
     // The supervision below runs at least every 100 ms apart, whatever the
@@ -478,6 +603,7 @@ fn follow(
         // Every interval: status, retention, and whether the database
         // keeps failing.
         let mut db_failures = 0u32;
+        let mut outage_since: Option<Instant> = None;
         let mut next = collector::later(Instant::now(), tick);
         let result = loop {
             if stop.load(Ordering::SeqCst)
@@ -493,20 +619,37 @@ fn follow(
             }
             next = collector::later(now, tick);
             if args.status {
-                print_status(collector, printer);
+                print_status(collector);
             }
-            if let Err(e) = retain(args, admin) {
-                break Err(e);
+            match retain(args, db) {
+                Ok(()) => {}
+                // The server being away is an outage like any other.
+                Err(e) if outage_since.is_some() => say!("retention: {e}"),
+                Err(e) => break Err(e),
             }
-            match lock(&db_failed).take() {
-                Some((sp, e)) => {
-                    db_failures += 1;
-                    if db_failures >= args.max_db_failures {
-                        break Err(format!("{sp}: {e}"));
-                    }
+            let seen = std::mem::take(&mut *lock(&health));
+            if seen.fine && seen.failed.is_none() && seen.unavailable.is_none() {
+                db_failures = 0;
+                if outage_since.take().is_some() {
+                    say!("the database is back");
                 }
-                None if db_fine.swap(false, Ordering::SeqCst) => db_failures = 0,
-                None => {}
+            }
+            if let Some(e) = seen.unavailable {
+                let since = *outage_since.get_or_insert(now);
+                if now.duration_since(since) >= *args.max_db_outage {
+                    break Err(format!(
+                        "the database has been unreachable for {} (--max-db-outage): {e}",
+                        humantime::format_duration(Duration::from_secs(
+                            now.duration_since(since).as_secs()
+                        ))
+                    ));
+                }
+            }
+            if let Some((sp, e)) = seen.failed {
+                db_failures += 1;
+                if db_failures >= args.max_db_failures {
+                    break Err(format!("{}: {e}", output::escape(&sp)));
+                }
             }
         };
         stop.store(true, Ordering::SeqCst);

@@ -7,7 +7,6 @@ use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
 use common::{LossyProxy, check_restart, gateway_cfg, restart_ids, rows, temp_path};
-use ereport_gateway::db::Db;
 use ereport_gateway::gateway::Gateway;
 use ereport_sdk::wire::Request;
 use ereport_sdk::{Ena, RestartId};
@@ -55,7 +54,11 @@ fn lossy_network_and_overflowing_store_lose_nothing_unaccounted() {
     let sim = sim(1024, 300.0, 11);
     let proxy = LossyProxy::start(sim.local_addr(), 0.2, 5);
     let db = temp_path("lossy");
-    let mut gw = Gateway::new(gateway_cfg(proxy.addr), Db::open(&db).unwrap()).unwrap();
+    let mut gw = Gateway::new(
+        gateway_cfg(proxy.addr),
+        ereport_gateway::store::open(&db).unwrap(),
+    )
+    .unwrap();
     // Poll slowly so the small store overflows between polls.
     run_and_drain(
         &mut gw,
@@ -73,7 +76,11 @@ fn lossy_network_and_overflowing_store_lose_nothing_unaccounted() {
     assert!(st.lost_full > 0, "the store overflowed: {st:?}");
     assert_eq!(st.pending_losses, 0);
     let rid = format!("{:032x}", st_rid(&gw));
-    let lost = check_restart(gw.db().connection().unwrap(), &rid, &delivered);
+    let lost = check_restart(
+        &rusqlite::Connection::open(gw.db().name()).unwrap(),
+        &rid,
+        &delivered,
+    );
     assert_eq!(
         lost, st.lost_full,
         "every loss is accounted for by a loss record"
@@ -91,7 +98,11 @@ fn sp_restart_is_noticed_and_kept_apart() {
     let a = sim(4096, 100.0, 21);
     let addr = a.local_addr();
     let db = temp_path("sp-restart");
-    let mut gw = Gateway::new(gateway_cfg(addr), Db::open(&db).unwrap()).unwrap();
+    let mut gw = Gateway::new(
+        gateway_cfg(addr),
+        ereport_gateway::store::open(&db).unwrap(),
+    )
+    .unwrap();
     run_and_drain(
         &mut gw,
         &a,
@@ -126,7 +137,7 @@ fn sp_restart_is_noticed_and_kept_apart() {
     assert!(gw.stats().restarts_seen >= 2);
     let delivered_b = b.delivered();
     b.stop();
-    let mut ids = restart_ids(gw.db().connection().unwrap());
+    let mut ids = restart_ids(&rusqlite::Connection::open(gw.db().name()).unwrap());
     ids.sort();
     let mut want = vec![
         format!("{:032x}", rid_a.0),
@@ -135,19 +146,17 @@ fn sp_restart_is_noticed_and_kept_apart() {
     want.sort();
     assert_eq!(ids, want);
     check_restart(
-        gw.db().connection().unwrap(),
+        &rusqlite::Connection::open(gw.db().name()).unwrap(),
         &format!("{:032x}", rid_a.0),
         &delivered_a,
     );
     check_restart(
-        gw.db().connection().unwrap(),
+        &rusqlite::Connection::open(gw.db().name()).unwrap(),
         &format!("{:032x}", gw.restart_id().unwrap().0),
         &delivered_b,
     );
     // Metadata is kept per restart.
-    let n: i64 = gw
-        .db()
-        .connection()
+    let n: i64 = rusqlite::Connection::open(gw.db().name())
         .unwrap()
         .query_row(
             "SELECT count(*) FROM sp_restarts WHERE metadata LIKE '%baseboard_serial_number%'",
@@ -164,7 +173,11 @@ fn gateway_restart_resumes_without_duplicates_or_gaps() {
     let s = sim(8192, 150.0, 31);
     let db = temp_path("gw-restart");
     {
-        let mut gw = Gateway::new(gateway_cfg(s.local_addr()), Db::open(&db).unwrap()).unwrap();
+        let mut gw = Gateway::new(
+            gateway_cfg(s.local_addr()),
+            ereport_gateway::store::open(&db).unwrap(),
+        )
+        .unwrap();
         let end = Instant::now() + Duration::from_millis(700);
         while Instant::now() < end {
             let _ = gw.poll().unwrap();
@@ -173,7 +186,11 @@ fn gateway_restart_resumes_without_duplicates_or_gaps() {
         assert!(gw.committed() > Ena(5));
     } // the gateway goes away mid-run
     std::thread::sleep(Duration::from_millis(300));
-    let mut gw = Gateway::new(gateway_cfg(s.local_addr()), Db::open(&db).unwrap()).unwrap();
+    let mut gw = Gateway::new(
+        gateway_cfg(s.local_addr()),
+        ereport_gateway::store::open(&db).unwrap(),
+    )
+    .unwrap();
     assert_eq!(
         gw.restart_id(),
         Some(s.restart_id()),
@@ -196,7 +213,7 @@ fn gateway_restart_resumes_without_duplicates_or_gaps() {
     let st = s.stop();
     assert_eq!(st.lost_full, 0);
     check_restart(
-        gw.db().connection().unwrap(),
+        &rusqlite::Connection::open(gw.db().name()).unwrap(),
         &format!("{:032x}", s_rid(&gw)),
         &delivered,
     );
@@ -211,7 +228,11 @@ fn s_rid(gw: &Gateway) -> u128 {
 fn producer_restarted_during_the_copy_loses_nothing_else() {
     let s = sim(16384, 200.0, 41);
     let db = temp_path("mid-copy");
-    let mut gw = Gateway::new(gateway_cfg(s.local_addr()), Db::open(&db).unwrap()).unwrap();
+    let mut gw = Gateway::new(
+        gateway_cfg(s.local_addr()),
+        ereport_gateway::store::open(&db).unwrap(),
+    )
+    .unwrap();
     for (i, task) in [1u16, 2, 3, 4, 1, 2].into_iter().enumerate() {
         let message = format!("fault {i} during a copy").into_bytes();
         s.inject_fault(task, FaultInfo::Panic, Some(message), true);
@@ -237,13 +258,15 @@ fn producer_restarted_during_the_copy_loses_nothing_else() {
     assert_eq!(st.store.went_away, 6);
     assert_eq!(st.lost_full, 0, "nothing else lost");
     let rid = format!("{:032x}", gw.restart_id().unwrap().0);
-    check_restart(gw.db().connection().unwrap(), &rid, &delivered);
-    let panics: i64 = gw
-        .db()
-        .connection()
+    check_restart(
+        &rusqlite::Connection::open(gw.db().name()).unwrap(),
+        &rid,
+        &delivered,
+    );
+    let panics: i64 = rusqlite::Connection::open(gw.db().name())
         .unwrap()
         .query_row(
-            "SELECT count(*) FROM ereports WHERE json LIKE '%hubris.fault.panic%during a copy%'",
+            "SELECT count(*) FROM ereports WHERE report LIKE '%hubris.fault.panic%during a copy%'",
             [],
             |r| r.get(0),
         )
@@ -260,7 +283,11 @@ fn junk_at_the_snitch_does_not_stop_valid_requests() {
     let mut rng = Rng::new(99);
     let valid = Request::new(RestartId(5), Ena(1), Ena(0), 10, 1).to_bytes();
     let db = temp_path("junk");
-    let mut gw = Gateway::new(gateway_cfg(target), Db::open(&db).unwrap()).unwrap();
+    let mut gw = Gateway::new(
+        gateway_cfg(target),
+        ereport_gateway::store::open(&db).unwrap(),
+    )
+    .unwrap();
     let mut sent = 0u32;
     for i in 0..10_000u32 {
         let packet: Vec<u8> = match rng.below(3) {
@@ -297,8 +324,12 @@ fn junk_at_the_snitch_does_not_stop_valid_requests() {
     );
     assert_eq!(st.snitch.requests + bad, st.snitch.received);
     let rid = format!("{:032x}", gw.restart_id().unwrap().0);
-    check_restart(gw.db().connection().unwrap(), &rid, &delivered);
-    assert!(rows(gw.db().connection().unwrap(), &rid).len() > 10);
+    check_restart(
+        &rusqlite::Connection::open(gw.db().name()).unwrap(),
+        &rid,
+        &delivered,
+    );
+    assert!(rows(&rusqlite::Connection::open(gw.db().name()).unwrap(), &rid).len() > 10);
     common::remove_db(&db);
 }
 
@@ -315,14 +346,18 @@ fn a_yielding_collector_leaves_an_sp_another_just_drained() {
         ..SimConfig::default()
     })
     .unwrap();
-    let mut a = Gateway::new(gateway_cfg(sp.local_addr()), Db::open(&db).unwrap()).unwrap();
+    let mut a = Gateway::new(
+        gateway_cfg(sp.local_addr()),
+        ereport_gateway::store::open(&db).unwrap(),
+    )
+    .unwrap();
     a.drain(&mut |_| {}).unwrap();
     let mut b = Gateway::new(
         ereport_gateway::gateway::GatewayConfig {
             collector_id: "b".into(),
             ..gateway_cfg(sp.local_addr())
         },
-        Db::open(&db).unwrap(),
+        ereport_gateway::store::open(&db).unwrap(),
     )
     .unwrap();
     b.set_yield_to_others(true);

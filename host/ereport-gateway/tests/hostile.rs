@@ -13,7 +13,6 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use common::json_lines;
-use ereport_gateway::db::Db;
 use ereport_gateway::gateway::{Event, Gateway, GatewayConfig, GatewayError};
 use ereport_gateway::validate::Rejection;
 use ereport_sdk::cbor_len::encode_head;
@@ -170,7 +169,7 @@ fn config(sp: SocketAddr) -> GatewayConfig {
 }
 
 fn gateway(sp: &FakeSp, db: &Path) -> Gateway {
-    Gateway::new(config(sp.addr), Db::open(db).unwrap()).unwrap()
+    Gateway::new(config(sp.addr), ereport_gateway::store::open(db).unwrap()).unwrap()
 }
 
 fn count(db: &Path, sql: &str) -> i64 {
@@ -363,7 +362,7 @@ fn wrong_datagrams_are_rejected_with_their_reason() {
             limit: 2,
             ..config(sp.addr)
         };
-        let mut gw = Gateway::new(cfg, Db::open(&db).unwrap()).unwrap();
+        let mut gw = Gateway::new(cfg, ereport_gateway::store::open(&db).unwrap()).unwrap();
         match gw.drain(&mut |_| {}) {
             Err(GatewayError::Rejected { last, .. }) => assert_eq!(last, want, "{what}"),
             other => panic!("{what}: {other:?}"),
@@ -522,7 +521,7 @@ fn a_cursor_ahead_of_the_sp_is_reported_and_the_gateway_starts_over() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("db.sqlite");
     // A database that believes it committed ENA 1000 of restart 9.
-    drop(Db::open(&db).unwrap());
+    drop(ereport_gateway::store::open(&db).unwrap());
     Connection::open(&db)
         .unwrap()
         .execute_batch(&format!(
@@ -558,7 +557,7 @@ fn a_cursor_ahead_of_the_sp_is_reported_and_the_gateway_starts_over() {
 fn follow_exits_when_the_database_keeps_failing() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("db.sqlite");
-    drop(Db::open(&db).unwrap());
+    drop(ereport_gateway::store::open(&db).unwrap());
     Connection::open(&db)
         .unwrap()
         .execute_batch(
@@ -593,10 +592,13 @@ fn an_sp_that_never_answers_is_named() {
     assert_eq!(
         msg,
         format!(
-            "no answer from {} after 4 attempts: is sp-sim running?",
+            "no answer from {} after 4 attempts (is the SP up, and its snitch on that port?)",
             sp.addr
         )
     );
+    // The simulator is suggested only where it would be listening: the
+    // default address, with no --sp or --inventory.
+    assert!(!msg.contains("sp-sim"));
 }
 
 #[test]
@@ -605,12 +607,12 @@ fn enas_another_collector_stored_are_not_a_gap() {
     let db = dir.path().join("db.sqlite");
     // ENAs 1..=1000 of restart 9 are in the database already; this
     // collector has committed nothing.
-    drop(Db::open(&db).unwrap());
+    drop(ereport_gateway::store::open(&db).unwrap());
     Connection::open(&db)
         .unwrap()
         .execute_batch(&format!(
             "WITH RECURSIVE n(e) AS (SELECT 1 UNION ALL SELECT e + 1 FROM n WHERE e < 1000)
-             INSERT INTO ereports (restart_id, ena, task_name, task_gen, uptime_ms, body, json)
+             INSERT INTO ereports (restart_id, ena, task_name, task_gen, uptime_ms, body, report)
                  SELECT '{:032x}', e, 't', 0, 0, x'a0', '{{}}' FROM n;",
             9
         ))

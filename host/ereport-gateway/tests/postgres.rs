@@ -7,7 +7,6 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::{PgCluster, gateway_cfg};
-use ereport_gateway::db::Db;
 use ereport_gateway::gateway::Gateway;
 use sp_sim::sim::{Sim, SimConfig};
 
@@ -33,7 +32,7 @@ fn two_collectors_store_every_ereport_exactly_once() {
     let sp = sim(4);
     let mut a = Gateway::new(
         gateway_cfg(sp.local_addr()),
-        Db::open(Path::new(&pg.url)).unwrap(),
+        ereport_gateway::store::open(Path::new(&pg.url)).unwrap(),
     )
     .unwrap();
     let mut b = Gateway::new(
@@ -41,7 +40,7 @@ fn two_collectors_store_every_ereport_exactly_once() {
             collector_id: "b".into(),
             ..gateway_cfg(sp.local_addr())
         },
-        Db::open(Path::new(&pg.url)).unwrap(),
+        ereport_gateway::store::open(Path::new(&pg.url)).unwrap(),
     )
     .unwrap();
     // Both race on the same SP for a while, in two threads.
@@ -65,8 +64,7 @@ fn two_collectors_store_every_ereport_exactly_once() {
     b.drain(&mut |_| {}).unwrap();
     let delivered = sp.delivered();
     let rid = sp.restart_id().to_string();
-    let db = a.db().postgres().unwrap();
-    let mut client = db.client();
+    let mut client = postgres::Client::connect(&pg.url, postgres::NoTls).unwrap();
     // Every delivered ereport, once, byte for byte.
     for d in &delivered {
         let rows = client
@@ -128,13 +126,20 @@ fn two_collectors_store_every_ereport_exactly_once() {
         rows.iter()
             .all(|r| r["class"].as_str().unwrap().starts_with("hw."))
     );
-    let total: u64 = db.summary().unwrap().iter().map(|(_, _, n)| n).sum();
+    let total: u64 = db.summary().unwrap().iter().map(|r| r.count).sum();
     assert_eq!(total, n as u64);
+    // A cutoff in the future or before 1970 is refused, nothing deleted.
     let future = std::time::SystemTime::now() + Duration::from_secs(60);
+    assert!(db.retain(future).is_err());
+    assert!(db.retain(std::time::UNIX_EPOCH).is_err());
+    let total: u64 = db.summary().unwrap().iter().map(|r| r.count).sum();
+    assert_eq!(total, n as u64);
+    // Now is a cutoff everything collected is older than.
+    std::thread::sleep(Duration::from_millis(5));
     assert_eq!(
-        db.retain(future).unwrap(),
+        db.retain(std::time::SystemTime::now()).unwrap(),
         n as u64,
-        "all older than a minute from now"
+        "everything was collected before now"
     );
     assert_eq!(db.summary().unwrap().len(), 0);
 }
@@ -146,15 +151,24 @@ fn two_collectors_store_every_ereport_exactly_once() {
 )]
 fn a_newer_schema_is_refused() {
     let pg = PgCluster::start();
-    drop(Db::open(Path::new(&pg.url)).unwrap());
-    let db = Db::open(Path::new(&pg.url)).unwrap();
-    db.postgres()
-        .unwrap()
-        .client()
-        .execute("UPDATE schema_version SET version = 99", &[])
+    drop(ereport_gateway::store::open(Path::new(&pg.url)).unwrap());
+    let mut client = postgres::Client::connect(&pg.url, postgres::NoTls).unwrap();
+    client
+        .execute(
+            "INSERT INTO gateway_schema_history (version, name, applied_on, checksum)
+             VALUES (99, 'from_the_future', '', '0')",
+            &[],
+        )
         .unwrap();
-    let err = Db::open(Path::new(&pg.url)).err().unwrap().to_string();
-    assert!(err.contains("schema version 99 is newer"), "{err}");
+    for read_only in [false, true] {
+        let opened = if read_only {
+            ereport_gateway::store::open_read_only(Path::new(&pg.url))
+        } else {
+            ereport_gateway::store::open(Path::new(&pg.url))
+        };
+        let err = opened.err().unwrap().to_string();
+        assert!(err.contains("schema version 99 is newer"), "{err}");
+    }
 }
 
 /// Collectors started together on a new database all open it: creating
@@ -173,7 +187,7 @@ fn collectors_starting_together_on_a_new_database() {
             .map(|_| {
                 s.spawn(|| {
                     barrier.wait();
-                    Db::open(Path::new(&pg.url)).map(|_| ())
+                    ereport_gateway::store::open(Path::new(&pg.url)).map(|_| ())
                 })
             })
             .collect();
@@ -197,7 +211,7 @@ fn the_shared_cursor_moves_forward_and_knows_recent_stores() {
     use ereport_gateway::gateway::StoredEreport;
     use ereport_sdk::{Ena, RestartId};
     let pg = PgCluster::start();
-    let mut db = Db::open(Path::new(&pg.url)).unwrap();
+    let db = ereport_gateway::store::open(Path::new(&pg.url)).unwrap();
     let row = |rid: RestartId, ena: u64| StoredEreport {
         restart_id: rid,
         ena: Ena(ena),

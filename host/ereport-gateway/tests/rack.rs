@@ -66,9 +66,19 @@ fn an_inventory_is_drained_in_parallel_and_a_dead_sp_is_named() {
         "the dead SP costs only its own timeouts: {took:?}"
     );
 
-    let lines = json_lines(&out.stdout);
-    let status: Vec<&Value> = lines.iter().filter_map(|l| l.get("sp_status")).collect();
+    // Status lines go to standard error, apart from the ereports.
+    let status_lines: Vec<Value> = err
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let status: Vec<&Value> = status_lines
+        .iter()
+        .filter_map(|l| l.get("sp_status"))
+        .collect();
     assert_eq!(status.len(), 7);
+    let lines = json_lines(&out.stdout);
+    assert!(lines.iter().all(|l| l.get("sp_status").is_none()));
     let dead_status = status.iter().find(|s| s["name"] == "sled-99").unwrap();
     assert_eq!(dead_status["consecutive_failures"], 1);
     assert!(
@@ -193,7 +203,7 @@ fn query_summary_and_retention_on_a_rack() {
 
     // Age half the rows by two days; --retain-days 1 deletes exactly those.
     conn.execute(
-        "UPDATE ereports SET time_collected_ms = time_collected_ms - 2 * 86400000 WHERE ena % 2 = 0",
+        "UPDATE ereports SET time_collected = time_collected - 2 * 86400000 WHERE ena % 2 = 0",
         [],
     )
     .unwrap();
@@ -258,27 +268,37 @@ fn follow_with_status_under_load_keeps_printing() {
         .arg("--db")
         .arg(dir.path().join("rack.sqlite"))
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let (tx, rx) = mpsc::channel();
     let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
+    let stderr = child.stderr.take().unwrap();
+    let pump = |stream: Box<dyn std::io::Read + Send>, on_stderr: bool| {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines() {
+                let Ok(line) = line else { break };
+                if tx.send((on_stderr, line)).is_err() {
+                    break;
+                }
             }
-        }
-    });
+        });
+    };
+    pump(Box::new(stdout), false);
+    pump(Box::new(stderr), true);
     // Bounded: enough status rounds and ereports, or a clear failure.
     let deadline = Instant::now() + Duration::from_secs(120);
     let (mut status, mut other) = (0usize, 0usize);
     while status < 40 || other < 2000 {
         let left = deadline.saturating_duration_since(Instant::now());
         match rx.recv_timeout(left) {
-            Ok(line) if line.contains("\"sp_status\"") => status += 1,
-            Ok(_) => other += 1,
+            Ok((true, line)) if line.contains("\"sp_status\"") => status += 1,
+            Ok((false, line)) => {
+                assert!(!line.contains("\"sp_status\""), "status on stdout: {line}");
+                other += 1;
+            }
+            Ok((true, _)) => {}
             Err(_) => break,
         }
     }

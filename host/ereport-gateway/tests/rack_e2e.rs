@@ -7,6 +7,8 @@
 
 mod common;
 
+use ereport_gateway::store::Db;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -14,7 +16,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{LossyProxy, PgCluster};
-use ereport_gateway::db::Db;
 use ereport_sdk::decode::decode_value;
 use serde_json::json;
 use sp_sim::rack::{identity, layout};
@@ -93,7 +94,7 @@ fn run_rack(db_target: &str, collectors: usize) {
         .map(|s| json!({"name": s.name, "address": s.proxy.addr.to_string()}))
         .collect();
     std::fs::write(&inventory, serde_json::to_string(&inv).unwrap()).unwrap();
-    let db = Db::open(Path::new(db_target)).unwrap();
+    let db = ereport_gateway::store::open(Path::new(db_target)).unwrap();
     let mut children: Vec<Child> = (0..collectors)
         .map(|c| collector(&format!("c{c}"), &inventory, db_target))
         .collect();
@@ -211,12 +212,9 @@ fn stored(db: &Db, rid: &str) -> BTreeMap<u64, Vec<u8>> {
 }
 
 fn body(db: &Db, rid: &str, ena: u64) -> Vec<u8> {
-    db.body(
-        ereport_sdk::RestartId(u128::from_str_radix(rid, 16).unwrap()),
-        ereport_sdk::Ena(ena),
-    )
-    .unwrap()
-    .unwrap()
+    let rid = ereport_sdk::RestartId(u128::from_str_radix(rid, 16).unwrap());
+    let ena = ereport_sdk::Ena(ena);
+    db.bodies(rid, ena, ena).unwrap().remove(&ena.0).unwrap()
 }
 
 /// Waits for `done`, up to `limit`; says whether it happened.

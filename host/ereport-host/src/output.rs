@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use crate::record::{Event, GatewayStats, StoredEreport};
+use crate::record::{Event, GapKind, GatewayStats, StoredEreport};
 
 /// Width of the ENA column: ENAs up to a million align.
 const ENA_WIDTH: usize = 7;
@@ -71,13 +71,24 @@ pub fn event_line(e: &Event) -> String {
     match e {
         Event::Restart { from: None, to } => format!("SP restart id {to}"),
         Event::Restart { from: Some(f), to } => format!("SP restarted: restart id {f} -> {to}"),
-        Event::Gap(g) => format!(
-            "gap: restart {} ENAs {} to {} were never sent ({} missing)",
-            g.restart_id,
-            g.first,
-            g.last,
-            count(g.len(), "ereport", "ereports")
-        ),
+        Event::Gap(g) => match g.kind {
+            GapKind::Skipped => format!(
+                "gap: restart {} ENAs {} to {} were never sent ({} missing)",
+                g.restart_id,
+                g.first,
+                g.last,
+                count(g.len(), "ereport", "ereports")
+            ),
+            GapKind::FreedBeforeFirstContact => format!(
+                "restart {} ENAs {} to {} are not in this database ({}): the SP had \
+                 already freed them, so they were committed elsewhere before this \
+                 database first saw the restart",
+                g.restart_id,
+                g.first,
+                g.last,
+                count(g.len(), "ereport", "ereports")
+            ),
+        },
         Event::CursorAhead {
             committed,
             sp_earliest,
@@ -163,6 +174,31 @@ pub fn summary_json(st: &GatewayStats) -> serde_json::Value {
     })
 }
 
+/// `error` and every cause under it, joined by `: `, skipping a cause
+/// whose text its parent already said: what a program prints, so the
+/// driver's reason (a permission, a timeout) reaches the screen.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let said = cause.to_string();
+        if !said.is_empty() && !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// Writes one line to standard error, ignoring failure: a program whose
+/// standard error is a closed pipe carries on (and says nothing) rather
+/// than panicking as `eprintln!` does.
+pub fn stderr_line(text: &str) {
+    let mut err = io::stderr().lock();
+    let _ = writeln!(err, "{text}");
+}
+
 /// Standard output that reports a closed pipe instead of panicking.
 pub struct Out {
     out: io::Stdout,
@@ -190,7 +226,7 @@ impl Out {
             if e.kind() == io::ErrorKind::BrokenPipe {
                 self.closed = true;
             } else {
-                eprintln!("ereport-gateway: cannot write to standard output: {e}");
+                stderr_line(&format!("cannot write to standard output: {e}"));
                 self.closed = true;
             }
         }
@@ -210,6 +246,46 @@ mod tests {
     fn control_characters_cannot_forge_lines() {
         assert_eq!(escape("a\nb\x1b[2J\\"), "a\\nb\\u{1b}[2J\\\\");
         assert_eq!(escape("plain.class"), "plain.class");
+    }
+
+    #[test]
+    fn error_chains_say_each_cause_once() {
+        #[derive(Debug)]
+        struct Leaf;
+        impl std::fmt::Display for Leaf {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("permission denied for schema public")
+            }
+        }
+        impl std::error::Error for Leaf {}
+        #[derive(Debug)]
+        struct Mid(Leaf);
+        impl std::fmt::Display for Mid {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("db error")
+            }
+        }
+        impl std::error::Error for Mid {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        #[derive(Debug)]
+        struct Top(Mid);
+        impl std::fmt::Display for Top {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "postgres://u:***@h/db: {}", self.0)
+            }
+        }
+        impl std::error::Error for Top {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        assert_eq!(
+            error_chain(&Top(Mid(Leaf))),
+            "postgres://u:***@h/db: db error: permission denied for schema public"
+        );
     }
 
     #[test]

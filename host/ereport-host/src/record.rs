@@ -7,7 +7,8 @@ use serde_json::Value as Json;
 
 use crate::validate::Rejection;
 
-/// A gap the gateway recorded: ENAs the SP never sent.
+/// A gap the gateway recorded: ENAs of a restart that are not in its
+/// database.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Gap {
     /// The SP restart.
@@ -16,6 +17,23 @@ pub struct Gap {
     pub first: Ena,
     /// Last missing ENA.
     pub last: Ena,
+    /// What the SP's answer proves about them.
+    pub kind: GapKind,
+}
+
+/// What a gap means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GapKind {
+    /// The gateway had this restart's stream up to the ENA before `first`
+    /// and the SP answered from past `last`: it never sent these ENAs to
+    /// this database's collectors.
+    Skipped,
+    /// The database had never seen this restart, and the SP's earliest
+    /// record was past ENA 1: the SP had freed these before, which it does
+    /// only once they are committed, so they were sent, and committed
+    /// somewhere else (another database, or a collector that did not
+    /// store them here).
+    FreedBeforeFirstContact,
 }
 
 impl Gap {

@@ -1,0 +1,881 @@
+//! The PostgreSQL store (`--db postgres://…` or a `key=value` connection
+//! string): the same tables and columns as SQLite, in SQL that CockroachDB
+//! accepts too (standard types, `INSERT … ON CONFLICT DO NOTHING`, no
+//! stored procedures, no advisory locks). The report is JSONB, times
+//! TIMESTAMPTZ, the body BYTEA.
+//!
+//! Connections come from a small pool shared by every SP session of a
+//! collector. A connection the server dropped (a restart, a network
+//! failure) is discarded and replaced on demand; while the server refuses
+//! connections, attempts back off (100 ms doubling to 5 s) and callers get
+//! [`DbError::Unavailable`] at once rather than waiting on a dead socket.
+//!
+//! Several collectors may share the database: every insert is idempotent,
+//! a gap is recorded only for ENAs no collector stored, and the cursor per
+//! SP moves forward only within a restart.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::str::FromStr;
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime};
+
+use ::postgres::types::ToSql;
+use ::postgres::{Client, Config, NoTls, Statement};
+use ereport_host::{Gap, StoredEreport};
+use ereport_sdk::{Ena, RestartId};
+use serde_json::{Map, Value as Json};
+
+use super::migrations::{self, Dialect, HISTORY_TABLE, LATEST, LEGACY_LATEST};
+use super::{
+    DbError, EreportStore, Filter, OpenOptions, RECENT_STORE, RETENTION_BATCH, SharedCursor, SpRow,
+    SummaryRow, check_cutoff, gap_kind, gap_kind_text, glob_to_like, parse_rid, query_row,
+    row_class, sql, unsql,
+};
+
+/// The first wait before reconnecting after a failed attempt.
+pub const BACKOFF_FIRST: Duration = Duration::from_millis(100);
+/// The longest wait between connection attempts.
+pub const BACKOFF_MAX: Duration = Duration::from_secs(5);
+/// How long a session waits for a pooled connection when all are busy.
+pub const POOL_WAIT: Duration = Duration::from_secs(30);
+/// The connect timeout when the connection string sets none.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Whether `target` names a PostgreSQL database rather than a file: a
+/// `postgres://` or `postgresql://` URL, or a libpq `key=value` string
+/// (`host=… dbname=…`).
+pub fn is_postgres(target: &str) -> bool {
+    let t = target.trim_start();
+    if t.starts_with("postgres://") || t.starts_with("postgresql://") {
+        return true;
+    }
+    let key: String = t
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    !key.is_empty() && t[key.len()..].trim_start().starts_with('=')
+}
+
+/// A connection string without its password, for messages: in a URL's
+/// user information (`user:secret@`), in a URL's query
+/// (`?password=secret`) and in `key=value` form (`password=secret`,
+/// `password = 'quoted secret'`).
+pub fn redact(target: &str) -> String {
+    let mut out = target.to_string();
+    if let Some(scheme) = out.find("://") {
+        let rest = scheme + 3;
+        let end = out[rest..].find(['/', '?']).map_or(out.len(), |i| rest + i);
+        if let Some(at) = out[rest..end].rfind('@') {
+            let creds = &out[rest..rest + at];
+            if let Some((user, _)) = creds.split_once(':') {
+                out = format!("{}{user}:***{}", &out[..rest], &out[rest + at..]);
+            }
+        }
+    }
+    redact_password_values(&out)
+}
+
+/// Replaces the value after every `password` key (`password=`,
+/// `password = `, in a URL query or a `key=value` string) with `***`.
+fn redact_password_values(text: &str) -> String {
+    let lower = text.to_ascii_lowercase();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while let Some(found) = lower[i..].find("password") {
+        let key_start = i + found;
+        let key_end = key_start + "password".len();
+        let preceded_ok = key_start == 0
+            || matches!(
+                text.as_bytes()[key_start - 1],
+                b' ' | b'\t' | b'\n' | b'?' | b'&'
+            );
+        let after = &text[key_end..];
+        let spaces = after.len() - after.trim_start().len();
+        if !preceded_ok || !after.trim_start().starts_with('=') {
+            out.push_str(&text[i..key_end]);
+            i = key_end;
+            continue;
+        }
+        let eq = key_end + spaces;
+        let value_start = eq + 1 + (text[eq + 1..].len() - text[eq + 1..].trim_start().len());
+        let value = &text[value_start..];
+        let value_len = if let Some(quoted) = value.strip_prefix('\'') {
+            // A quoted value ends at the first quote not escaped by `\`.
+            let mut escaped = false;
+            let mut end = quoted.len();
+            for (j, c) in quoted.char_indices() {
+                match c {
+                    '\\' if !escaped => escaped = true,
+                    '\'' if !escaped => {
+                        end = j + 1;
+                        break;
+                    }
+                    _ => escaped = false,
+                }
+            }
+            1 + end
+        } else {
+            value
+                .find(|c: char| c.is_whitespace() || c == '&')
+                .unwrap_or(value.len())
+        };
+        out.push_str(&text[i..value_start]);
+        out.push_str("***");
+        i = value_start + value_len;
+    }
+    out.push_str(&text[i..]);
+    out
+}
+
+/// Whether an error means the connection (or the server) is gone, rather
+/// than a statement failing on a live connection.
+pub fn is_connection_error(e: &::postgres::Error) -> bool {
+    if e.is_closed() {
+        return true;
+    }
+    if let Some(code) = e.code() {
+        // Class 08: connection exception; 57P: the server shutting down or
+        // restarting (admin_shutdown, crash_shutdown, cannot_connect_now).
+        let c = code.code();
+        return c.starts_with("08") || c.starts_with("57P");
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(inner) = source {
+        if inner.is::<std::io::Error>() {
+            return true;
+        }
+        source = inner.source();
+    }
+    false
+}
+
+/// The statements made for every request, prepared once per connection
+/// (a query by text is prepared again each time: a round trip more).
+struct Prepared {
+    cursor: Statement,
+    bodies: Statement,
+    /// [`INSERT_ROWS`] alone, for a store with a gap.
+    insert: Statement,
+    /// [`INSERT_ROWS`], the cursor and the restart's latest ereport in one
+    /// statement: the common store.
+    store: Statement,
+}
+
+/// A response's rows as one `INSERT … SELECT … FROM UNNEST(…)`: the
+/// columns every row shares as single parameters ($1 to $8), the others as
+/// one array each ($9 to $17), so the statement is the same, and planned
+/// once, for any number of rows, and costs the server a fixed number of
+/// expressions rather than 17 a row. The report travels as JSON text.
+const INSERT_ROWS: &str = "INSERT INTO ereports
+     (restart_id, ena, task_name, task_gen, uptime_ms, body, report, invalid_error,
+      catalog_error, sp_name, sp_kind, sp_slot, part_number, serial_number, class,
+      time_collected, collector_id)
+     SELECT $1, u.ena, u.task_name, u.task_gen, u.uptime_ms, u.body, u.report::JSONB,
+            u.invalid_error, u.catalog_error, $2, $3, $4, $5, $6, u.class, $7, $8
+     FROM UNNEST($9::INT8[], $10::TEXT[], $11::INT8[], $12::INT8[], $13::BYTEA[],
+                 $14::TEXT[], $15::TEXT[], $16::TEXT[], $17::TEXT[])
+          AS u(ena, task_name, task_gen, uptime_ms, body, report, invalid_error,
+               catalog_error, class)
+     ON CONFLICT (restart_id, ena) DO NOTHING RETURNING ena";
+
+const CURSOR_ADVANCE: &str =
+    "INSERT INTO sp_cursor (sp_name, restart_id, committed_ena) VALUES ($1, $2, $3)
+     ON CONFLICT (sp_name) DO UPDATE SET restart_id = excluded.restart_id,
+                                         committed_ena = excluded.committed_ena
+     WHERE sp_cursor.restart_id <> excluded.restart_id
+        OR sp_cursor.committed_ena < excluded.committed_ena";
+
+impl Prepared {
+    fn new(client: &mut Client) -> Result<Self, ::postgres::Error> {
+        Ok(Prepared {
+            cursor: client.prepare(&format!(
+                "SELECT c.restart_id, c.committed_ena,
+                        COALESCE(r.latest_ereport > now() - INTERVAL '{} milliseconds', false)
+                 FROM sp_cursor c LEFT JOIN sp_restarts r ON r.restart_id = c.restart_id
+                 WHERE c.sp_name = $1",
+                RECENT_STORE.as_millis()
+            ))?,
+            bodies: client.prepare(
+                "SELECT ena, body FROM ereports WHERE restart_id = $1 AND ena BETWEEN $2 AND $3",
+            )?,
+            insert: client.prepare(INSERT_ROWS)?,
+            store: client.prepare(&format!(
+                "WITH ins AS ({INSERT_ROWS}),
+                 cur AS (INSERT INTO sp_cursor (sp_name, restart_id, committed_ena)
+                         VALUES ($2, $1, $18)
+                         ON CONFLICT (sp_name) DO UPDATE SET restart_id = excluded.restart_id,
+                                                             committed_ena = excluded.committed_ena
+                         WHERE sp_cursor.restart_id <> excluded.restart_id
+                            OR sp_cursor.committed_ena < excluded.committed_ena),
+                 rs AS (UPDATE sp_restarts SET latest_ereport = now(), sp_name = $2
+                        WHERE restart_id = $1)
+                 SELECT ena FROM ins"
+            ))?,
+        })
+    }
+}
+
+/// One pooled connection.
+struct Conn {
+    client: Client,
+    /// `None` for a read-only store: it prepares nothing it may not run.
+    prepared: Option<Prepared>,
+}
+
+impl Conn {
+    /// The prepared statements, prepared on first use (a read-only
+    /// store's connections prepare none until asked).
+    fn prepared(&mut self) -> Result<&Prepared, ::postgres::Error> {
+        match self.prepared {
+            Some(ref p) => Ok(p),
+            None => {
+                let p = Prepared::new(&mut self.client)?;
+                Ok(self.prepared.insert(p))
+            }
+        }
+    }
+}
+
+struct PoolState {
+    idle: Vec<Conn>,
+    /// Connections open, idle or lent.
+    open: usize,
+    /// No attempt before this (after a failed one).
+    next_attempt: Option<Instant>,
+    backoff: Duration,
+    last_error: Option<String>,
+}
+
+/// The PostgreSQL store.
+pub struct PgStore {
+    config: Config,
+    /// The connection string, password redacted.
+    shown: String,
+    size: usize,
+    read_only: bool,
+    state: Mutex<PoolState>,
+    freed: Condvar,
+}
+
+/// A connection lent by the pool; back to it when dropped, unless it broke.
+struct Lent<'a> {
+    pool: &'a PgStore,
+    conn: Option<Conn>,
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            let mut st = self.pool.lock();
+            if conn.client.is_closed() {
+                st.open = st.open.saturating_sub(1);
+            } else {
+                st.idle.push(conn);
+            }
+            drop(st);
+            self.pool.freed.notify_one();
+        }
+    }
+}
+
+impl PgStore {
+    /// Connects (one connection, at once, so a wrong address or password
+    /// is reported by `open`), then creates or migrates the schema, or,
+    /// read only, checks it.
+    pub fn open(target: &str, options: &OpenOptions) -> Result<Self, DbError> {
+        let shown = redact(target);
+        let mut config = Config::from_str(target).map_err(|source| DbError::Postgres {
+            url: shown.clone(),
+            source,
+        })?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        let store = PgStore {
+            config,
+            shown,
+            size: options.pg_connections.max(1),
+            read_only: options.read_only,
+            state: Mutex::new(PoolState {
+                idle: Vec::new(),
+                open: 0,
+                next_attempt: None,
+                backoff: BACKOFF_FIRST,
+                last_error: None,
+            }),
+            freed: Condvar::new(),
+        };
+        let mut client = store
+            .config
+            .connect(NoTls)
+            .map_err(|source| store.err(source))?;
+        store.prepare_schema(&mut client)?;
+        let prepared = if store.read_only {
+            None
+        } else {
+            Some(Prepared::new(&mut client).map_err(|e| store.err(e))?)
+        };
+        {
+            let mut st = store.lock();
+            st.open = 1;
+            st.idle.push(Conn { client, prepared });
+        }
+        Ok(store)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, PoolState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn err(&self, source: ::postgres::Error) -> DbError {
+        DbError::Postgres {
+            url: self.shown.clone(),
+            source,
+        }
+    }
+
+    /// The schema version: the history's newest, else the legacy
+    /// `schema_version` table's (0: no gateway tables).
+    fn version(&self, client: &mut Client) -> Result<i64, DbError> {
+        let has = |client: &mut Client, table: &str| -> Result<bool, ::postgres::Error> {
+            Ok(client
+                .query_one(
+                    "SELECT COUNT(*) > 0 FROM information_schema.tables
+                     WHERE table_name = $1 AND table_schema = current_schema()",
+                    &[&table],
+                )?
+                .get(0))
+        };
+        let run = |client: &mut Client| -> Result<i64, ::postgres::Error> {
+            if has(client, HISTORY_TABLE)? {
+                let v: i64 = client
+                    .query_one(
+                        &format!("SELECT COALESCE(MAX(version), 0)::INT8 FROM {HISTORY_TABLE}"),
+                        &[],
+                    )?
+                    .get(0);
+                return Ok(v);
+            }
+            if has(client, "schema_version")? {
+                let v: Option<i64> = client
+                    .query_opt("SELECT version FROM schema_version WHERE id = 0", &[])?
+                    .map(|r| r.get(0));
+                return Ok(v.unwrap_or(0));
+            }
+            Ok(0)
+        };
+        run(client).map_err(|e| self.err(e))
+    }
+
+    fn prepare_schema(&self, client: &mut Client) -> Result<(), DbError> {
+        let found = self.version(client)?;
+        if found > LATEST {
+            return Err(DbError::NewerSchema {
+                db: self.shown.clone(),
+                found,
+            });
+        }
+        if self.read_only {
+            if found < LATEST {
+                return Err(DbError::OlderSchema {
+                    db: self.shown.clone(),
+                    found,
+                });
+            }
+            return Ok(());
+        }
+        if found > LEGACY_LATEST && found == LATEST {
+            return Ok(());
+        }
+        // The statements' plans do not depend on their values: plan each
+        // once per connection rather than five times (PostgreSQL's default
+        // before it settles on a generic plan). Where the server has no
+        // such setting, its default stands.
+        let runner =
+            migrations::runner(Dialect::Postgres).map_err(|source| DbError::Migration {
+                db: self.shown.clone(),
+                source,
+            })?;
+        // Two collectors starting together on a new database can both find
+        // a table missing, and the second to create it fails on the
+        // catalog's unique index (`IF NOT EXISTS` is not safe against
+        // itself). Each migration is one transaction, so a failed one left
+        // nothing behind: the next attempt finds the other's work.
+        let mut attempt = 0;
+        loop {
+            match runner.run(client) {
+                Ok(_) => return Ok(()),
+                Err(_) if attempt < 5 => {
+                    attempt += 1;
+                    std::thread::sleep(Duration::from_millis(20 * attempt));
+                }
+                Err(source) => {
+                    return Err(DbError::Migration {
+                        db: self.shown.clone(),
+                        source,
+                    });
+                }
+            }
+        }
+    }
+
+    fn connect(&self) -> Result<Conn, ::postgres::Error> {
+        let mut client = self.config.connect(NoTls)?;
+        let _ = client.batch_execute("SET plan_cache_mode = force_generic_plan");
+        let prepared = if self.read_only {
+            None
+        } else {
+            Some(Prepared::new(&mut client)?)
+        };
+        Ok(Conn { client, prepared })
+    }
+
+    /// A connection: an idle one, a new one (unless the pool is backing
+    /// off after a failed attempt), or the next one freed.
+    fn lend(&self) -> Result<Lent<'_>, DbError> {
+        let deadline = Instant::now() + POOL_WAIT;
+        let mut st = self.lock();
+        loop {
+            if let Some(conn) = st.idle.pop() {
+                return Ok(Lent {
+                    pool: self,
+                    conn: Some(conn),
+                });
+            }
+            if st.open < self.size {
+                let now = Instant::now();
+                if let Some(at) = st.next_attempt
+                    && now < at
+                {
+                    return Err(DbError::Unavailable {
+                        url: self.shown.clone(),
+                        last: st.last_error.clone().unwrap_or_default(),
+                        retry_in: at - now,
+                    });
+                }
+                st.open += 1;
+                drop(st);
+                let attempt = self.connect();
+                let mut st = self.lock();
+                return match attempt {
+                    Ok(conn) => {
+                        st.next_attempt = None;
+                        st.backoff = BACKOFF_FIRST;
+                        st.last_error = None;
+                        Ok(Lent {
+                            pool: self,
+                            conn: Some(conn),
+                        })
+                    }
+                    Err(e) => {
+                        st.open -= 1;
+                        st.next_attempt = Some(Instant::now() + st.backoff);
+                        st.backoff = (st.backoff * 2).min(BACKOFF_MAX);
+                        let err = self.err(e);
+                        st.last_error = Some(err.to_string());
+                        drop(st);
+                        self.freed.notify_all();
+                        Err(err)
+                    }
+                };
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(DbError::PoolExhausted {
+                    url: self.shown.clone(),
+                    waited: POOL_WAIT,
+                    size: self.size,
+                });
+            }
+            st = self
+                .freed
+                .wait_timeout(st, deadline - now)
+                .map(|(g, _)| g)
+                .unwrap_or_else(|p| p.into_inner().0);
+        }
+    }
+
+    /// Runs `f` on a lent connection. A connection that failed because it
+    /// (or the server) is gone is dropped from the pool, so the next
+    /// caller gets a new one.
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut Conn) -> Result<T, ::postgres::Error>,
+    ) -> Result<T, DbError> {
+        let mut lent = self.lend()?;
+        let Some(conn) = lent.conn.as_mut() else {
+            return Err(DbError::PoolExhausted {
+                url: self.shown.clone(),
+                waited: Duration::ZERO,
+                size: self.size,
+            });
+        };
+        match f(conn) {
+            Ok(v) => Ok(v),
+            Err(e) => {
+                if is_connection_error(&e) {
+                    // Dropped rather than lent again.
+                    lent.conn = None;
+                    let mut st = self.lock();
+                    st.open = st.open.saturating_sub(1);
+                    drop(st);
+                    self.freed.notify_one();
+                }
+                Err(self.err(e))
+            }
+        }
+    }
+
+    /// Connections open now (idle or lent): for tests and status.
+    pub fn connections_open(&self) -> usize {
+        self.lock().open
+    }
+}
+
+impl EreportStore for PgStore {
+    fn name(&self) -> &str {
+        &self.shown
+    }
+
+    fn metadata(&self, rid: RestartId) -> Result<Map<String, Json>, DbError> {
+        let row = self.with(|c| {
+            c.client.query_opt(
+                "SELECT metadata FROM sp_restarts WHERE restart_id = $1",
+                &[&rid.to_string()],
+            )
+        })?;
+        Ok(match row.map(|r| r.get::<_, Json>(0)) {
+            Some(Json::Object(m)) => m,
+            _ => Map::new(),
+        })
+    }
+
+    fn save_restart(&self, rid: RestartId, metadata: &Map<String, Json>) -> Result<(), DbError> {
+        let md = Json::Object(metadata.clone());
+        self.with(|c| {
+            c.client.execute(
+                "INSERT INTO sp_restarts (restart_id, metadata, first_seen) VALUES ($1, $2, $3)
+                 ON CONFLICT (restart_id) DO UPDATE SET metadata = excluded.metadata",
+                &[&rid.to_string(), &md, &SystemTime::now()],
+            )
+        })?;
+        Ok(())
+    }
+
+    fn bodies(
+        &self,
+        rid: RestartId,
+        first: Ena,
+        last: Ena,
+    ) -> Result<BTreeMap<u64, Vec<u8>>, DbError> {
+        let rows = self.with(|c| {
+            let st = c.prepared()?.bodies.clone();
+            c.client
+                .query(&st, &[&rid.to_string(), &sql(first.0), &sql(last.0)])
+        })?;
+        Ok(rows.iter().map(|r| (unsql(r.get(0)), r.get(1))).collect())
+    }
+
+    /// Recency is judged by the server's clock, which also wrote it:
+    /// collectors' clocks need not agree.
+    fn shared_cursor(&self, sp: &str) -> Result<Option<SharedCursor>, DbError> {
+        let row = self.with(|c| {
+            let st = c.prepared()?.cursor.clone();
+            c.client.query_opt(&st, &[&sp])
+        })?;
+        Ok(row.and_then(|r| {
+            let rid = u128::from_str_radix(&r.get::<_, String>(0), 16).ok()?;
+            Some(SharedCursor {
+                restart_id: RestartId(rid),
+                committed: Ena(unsql(r.get(1))),
+                recently_stored: r.get(2),
+            })
+        }))
+    }
+
+    fn covers(&self, rid: RestartId, first: Ena, last: Ena) -> Result<bool, DbError> {
+        let want = last.0.saturating_sub(first.0).saturating_add(1);
+        let stored: i64 = self
+            .with(|c| {
+                c.client.query_one(
+                    "SELECT COUNT(*) FROM ereports WHERE restart_id = $1 AND ena BETWEEN $2 AND $3",
+                    &[&rid.to_string(), &sql(first.0), &sql(last.0)],
+                )
+            })?
+            .get(0);
+        Ok(unsql(stored) >= want)
+    }
+
+    /// The common case (no gap) is one statement, so one transaction and
+    /// one round trip: the rows (those another collector stored are
+    /// skipped, and do not come back from `RETURNING`), the cursor, and
+    /// the restart's latest ereport.
+    fn store(
+        &self,
+        sp: &SpRow,
+        rid: RestartId,
+        ereports: &[StoredEreport],
+        gap: Option<Gap>,
+        committed: Ena,
+    ) -> Result<Vec<bool>, DbError> {
+        let rid_text = rid.to_string();
+        let now = SystemTime::now();
+        let rows = RowValues::new(ereports);
+        let committed_param = sql(committed.0);
+        let slot = sp.slot.map(i64::from);
+        let fresh_enas: BTreeSet<i64> = self.with(|c| {
+            let prepared = c.prepared()?;
+            let (store, insert) = (prepared.store.clone(), prepared.insert.clone());
+            let mut params: Vec<&(dyn ToSql + Sync)> = vec![
+                &rid_text,
+                &sp.name,
+                &sp.kind,
+                &slot,
+                &sp.part_number,
+                &sp.serial_number,
+                &now,
+                &sp.collector_id,
+                &rows.enas,
+                &rows.task_names,
+                &rows.gens,
+                &rows.uptimes,
+                &rows.bodies,
+                &rows.reports,
+                &rows.invalid,
+                &rows.catalog,
+                &rows.classes,
+            ];
+            if !ereports.is_empty() && gap.is_none() {
+                params.push(&committed_param);
+                return Ok(c
+                    .client
+                    .query(&store, &params)?
+                    .iter()
+                    .map(|r| r.get::<_, i64>(0))
+                    .collect());
+            }
+            let mut tx = c.client.transaction()?;
+            let fresh = if ereports.is_empty() {
+                BTreeSet::new()
+            } else {
+                tx.query(&insert, &params)?
+                    .iter()
+                    .map(|r| r.get::<_, i64>(0))
+                    .collect()
+            };
+            if let Some(g) = gap {
+                tx.execute(
+                    "INSERT INTO gaps (restart_id, sp_name, first_ena, last_ena, seen, kind)
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (restart_id, first_ena) DO NOTHING",
+                    &[
+                        &g.restart_id.to_string(),
+                        &sp.name,
+                        &sql(g.first.0),
+                        &sql(g.last.0),
+                        &now,
+                        &gap_kind_text(&g),
+                    ],
+                )?;
+            }
+            tx.execute(CURSOR_ADVANCE, &[&sp.name, &rid_text, &committed_param])?;
+            tx.execute(
+                "UPDATE sp_restarts SET latest_ereport = now(), sp_name = $2 WHERE restart_id = $1",
+                &[&rid_text, &sp.name],
+            )?;
+            tx.commit()?;
+            Ok(fresh)
+        })?;
+        Ok(ereports
+            .iter()
+            .map(|e| fresh_enas.contains(&sql(e.ena.0)))
+            .collect())
+    }
+
+    fn set_cursor(&self, sp: &str, rid: RestartId, committed: Ena) -> Result<(), DbError> {
+        self.with(|c| {
+            c.client.execute(
+                "INSERT INTO sp_cursor (sp_name, restart_id, committed_ena) VALUES ($1, $2, $3)
+                 ON CONFLICT (sp_name) DO UPDATE SET restart_id = excluded.restart_id,
+                                                     committed_ena = excluded.committed_ena",
+                &[&sp, &rid.to_string(), &sql(committed.0)],
+            )
+        })?;
+        Ok(())
+    }
+
+    fn gaps(&self) -> Result<Vec<Gap>, DbError> {
+        let rows = self.with(|c| {
+            c.client.query(
+                "SELECT restart_id, first_ena, last_ena, kind FROM gaps
+                 ORDER BY seen, restart_id, first_ena",
+                &[],
+            )
+        })?;
+        Ok(rows
+            .iter()
+            .map(|r| Gap {
+                restart_id: parse_rid(&r.get::<_, String>(0)),
+                first: Ena(unsql(r.get(1))),
+                last: Ena(unsql(r.get(2))),
+                kind: gap_kind(&r.get::<_, String>(3)),
+            })
+            .collect())
+    }
+
+    fn retain(&self, before: SystemTime) -> Result<u64, DbError> {
+        check_cutoff(before, SystemTime::now())?;
+        let mut deleted = 0u64;
+        loop {
+            let n = self.with(|c| {
+                c.client.execute(
+                    "DELETE FROM ereports WHERE (restart_id, ena) IN
+                     (SELECT restart_id, ena FROM ereports WHERE time_collected < $1 LIMIT $2)",
+                    &[&before, &RETENTION_BATCH],
+                )
+            })?;
+            deleted += n;
+            if n < RETENTION_BATCH as u64 {
+                break;
+            }
+        }
+        self.with(|c| {
+            c.client
+                .execute("DELETE FROM gaps WHERE seen < $1", &[&before])
+        })?;
+        Ok(deleted)
+    }
+
+    fn query(&self, f: &Filter) -> Result<Vec<Json>, DbError> {
+        let like = f.class_glob.as_deref().map(glob_to_like);
+        let limit = i64::try_from(f.limit).unwrap_or(i64::MAX);
+        let rows = self.with(|c| {
+            c.client.query(
+                "SELECT report, sp_name, class, time_collected FROM ereports
+                 WHERE ($1::TEXT IS NULL OR sp_name = $1)
+                   AND ($2::TEXT IS NULL OR class LIKE $2 ESCAPE '\\')
+                   AND ($3::TEXT IS NULL OR restart_id = $3)
+                   AND ($4::TIMESTAMPTZ IS NULL OR time_collected >= $4)
+                   AND ($5::TIMESTAMPTZ IS NULL OR time_collected < $5)
+                 ORDER BY time_collected DESC, restart_id, ena DESC LIMIT $6",
+                &[&f.sp, &like, &f.restart_id, &f.since, &f.until, &limit],
+            )
+        })?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let at: SystemTime = r.get(3);
+                let ms = at
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .ok()
+                    .and_then(|d| i64::try_from(d.as_millis()).ok());
+                query_row(r.get(0), r.get(1), r.get(2), ms)
+            })
+            .collect())
+    }
+
+    fn summary(&self) -> Result<Vec<SummaryRow>, DbError> {
+        let rows = self.with(|c| {
+            c.client.query(
+                "SELECT COALESCE(sp_name, '?'), COALESCE(class, '?'), COUNT(*) FROM ereports
+                 GROUP BY 1, 2 ORDER BY 1, 2",
+                &[],
+            )
+        })?;
+        Ok(rows
+            .iter()
+            .map(|r| SummaryRow {
+                sp: r.get(0),
+                class: r.get(1),
+                count: unsql(r.get(2)),
+            })
+            .collect())
+    }
+}
+
+/// The per-row columns of a store, one array each, borrowing the
+/// ereports' names and bodies.
+struct RowValues<'a> {
+    enas: Vec<i64>,
+    task_names: Vec<&'a str>,
+    gens: Vec<i64>,
+    uptimes: Vec<i64>,
+    bodies: Vec<&'a [u8]>,
+    reports: Vec<String>,
+    invalid: Vec<Option<&'a str>>,
+    catalog: Vec<Option<&'a str>>,
+    classes: Vec<Option<String>>,
+}
+
+impl<'a> RowValues<'a> {
+    fn new(ereports: &'a [StoredEreport]) -> Self {
+        RowValues {
+            enas: ereports.iter().map(|e| sql(e.ena.0)).collect(),
+            task_names: ereports.iter().map(|e| e.task_name.as_str()).collect(),
+            gens: ereports.iter().map(|e| i64::from(e.task_gen)).collect(),
+            uptimes: ereports.iter().map(|e| sql(e.uptime_ms)).collect(),
+            bodies: ereports.iter().map(|e| e.body.as_slice()).collect(),
+            reports: ereports.iter().map(|e| e.json.to_string()).collect(),
+            invalid: ereports
+                .iter()
+                .map(|e| e.invalid_error.as_deref())
+                .collect(),
+            catalog: ereports
+                .iter()
+                .map(|e| e.catalog_error.as_deref())
+                .collect(),
+            classes: ereports.iter().map(row_class).collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_reach_output() {
+        for (given, shown) in [
+            (
+                "postgres://alice:s3cret@db.example:5432/omicron",
+                "postgres://alice:***@db.example:5432/omicron",
+            ),
+            (
+                "postgresql://db/omicron?user=alice&password=s3cret&sslmode=disable",
+                "postgresql://db/omicron?user=alice&password=***&sslmode=disable",
+            ),
+            (
+                "host=db user=alice password=s3cret dbname=omicron",
+                "host=db user=alice password=*** dbname=omicron",
+            ),
+            (
+                "host=db password = 'it\\'s a s3cret' dbname=x",
+                "host=db password = *** dbname=x",
+            ),
+            ("host=db PASSWORD=s3cret", "host=db PASSWORD=***"),
+            ("password=s3cret", "password=***"),
+            (
+                "postgres://db/x?passwordless=1",
+                "postgres://db/x?passwordless=1",
+            ),
+            ("postgres://a@b:1/c", "postgres://a@b:1/c"),
+        ] {
+            assert_eq!(redact(given), shown, "{given}");
+            assert!(!redact(given).contains("s3cret"));
+        }
+    }
+
+    #[test]
+    fn connection_strings_are_told_from_files() {
+        for pg in [
+            "postgres://h/db",
+            "postgresql://h/db",
+            "host=/tmp dbname=x",
+            "dbname = x",
+        ] {
+            assert!(is_postgres(pg), "{pg}");
+        }
+        for file in ["ereports.sqlite", "./a=b.sqlite", "/tmp/x", "=x"] {
+            assert!(!is_postgres(file), "{file}");
+        }
+    }
+}
