@@ -93,7 +93,7 @@ fn main() -> ExitCode {
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("demo: {e}");
+            ereport_host::errln!("demo: {e}");
             ExitCode::FAILURE
         }
     }
@@ -117,17 +117,21 @@ fn run(args: &Args) -> Result<(), String> {
     let mut gw =
         Gateway::new(GatewayConfig::for_sp(sim.local_addr()), db).map_err(|e| e.to_string())?;
 
-    println!(
+    ereport_host::outln!(
         "SP simulator on {} (restart id {})",
         sim.local_addr(),
         sim.restart_id()
     );
-    println!(
+    ereport_host::outln!(
         "store 2048 bytes, ~120 ereports/s, a task fault every 1.5 s; gateway polls every 400 ms\n"
     );
-    println!(
+    ereport_host::outln!(
         "{:>5}  {:<14} {:>3} {:>8}  {:<26} details",
-        "ENA", "task", "gen", "uptime", "class"
+        "ENA",
+        "task",
+        "gen",
+        "uptime",
+        "class"
     );
     let mut by_class: BTreeMap<String, usize> = BTreeMap::new();
     let mut by_task: BTreeMap<String, usize> = BTreeMap::new();
@@ -137,6 +141,11 @@ fn run(args: &Args) -> Result<(), String> {
     let deadline = Duration::from_secs_f64(args.seconds);
     let mut draining = false;
     loop {
+        // Whoever read the output has gone (`demo | head`): stop quietly.
+        if !ereport_host::output::stdout_open() {
+            let _ = sim.stop();
+            return Ok(());
+        }
         if !draining && started.elapsed() >= deadline {
             // Stop producing, let deliveries in flight land, and let the
             // gateway take what is left.
@@ -147,13 +156,13 @@ fn run(args: &Args) -> Result<(), String> {
         let got = match gw.poll() {
             Ok(p) => p.stored,
             Err(e) => {
-                eprintln!("demo: gateway: {e}");
+                ereport_host::errln!("demo: gateway: {e}");
                 break;
             }
         };
         if !metadata_shown && !gw.metadata().is_empty() {
             let m = gw.metadata();
-            println!(
+            ereport_host::outln!(
                 "       -- metadata arrived: part {} serial {} rev {} --",
                 m.get("baseboard_part_number").unwrap_or(&Json::Null),
                 m.get("baseboard_serial_number").unwrap_or(&Json::Null),
@@ -170,7 +179,7 @@ fn run(args: &Args) -> Result<(), String> {
         }
         for e in &got {
             let (class, details) = describe(e);
-            println!(
+            ereport_host::outln!(
                 "{:>5}  {:<14} {:>3} {:>6}ms  {:<26} {}",
                 e.ena.0,
                 escape(&e.task_name),
@@ -196,26 +205,27 @@ fn run(args: &Args) -> Result<(), String> {
     }
     let st = sim.stop();
     let gs = gw.stats();
-    println!("\nsummary");
-    println!("  {:<28} {:>8}", "class", "stored");
+    ereport_host::outln!("\nsummary");
+    ereport_host::outln!("  {:<28} {:>8}", "class", "stored");
     for (class, n) in &by_class {
-        println!("  {class:<28} {n:>8}");
+        ereport_host::outln!("  {class:<28} {n:>8}");
     }
-    println!("  {:<28} {:>8}", "task", "stored");
+    ereport_host::outln!("  {:<28} {:>8}", "task", "stored");
     for (task, n) in &by_task {
-        println!("  {task:<28} {n:>8}");
+        ereport_host::outln!("  {task:<28} {n:>8}");
     }
-    println!("  {:<28} {:>8}", "SP: ereports delivered", st.delivered);
-    println!("  {:<28} {:>8}", "SP: lost, store full", st.lost_full);
-    println!("  {:<28} {:>8}", "gateway: loss records", losses);
-    println!("  {:<28} {:>8}", "gateway: losses reported", lost_total);
-    println!("  {:<28} {:>8}", "SP: faults injected", st.faults_injected);
-    println!("  {:<28} {:>8}", "gateway: fault ereports", faults);
-    println!("  {:<28} {:>8}", "gateway: ereports stored", gs.stored);
-    println!("  {:<28} {:>8}", "gateway: requests sent", gs.requests);
-    println!(
+    ereport_host::outln!("  {:<28} {:>8}", "SP: ereports delivered", st.delivered);
+    ereport_host::outln!("  {:<28} {:>8}", "SP: lost, store full", st.lost_full);
+    ereport_host::outln!("  {:<28} {:>8}", "gateway: loss records", losses);
+    ereport_host::outln!("  {:<28} {:>8}", "gateway: losses reported", lost_total);
+    ereport_host::outln!("  {:<28} {:>8}", "SP: faults injected", st.faults_injected);
+    ereport_host::outln!("  {:<28} {:>8}", "gateway: fault ereports", faults);
+    ereport_host::outln!("  {:<28} {:>8}", "gateway: ereports stored", gs.stored);
+    ereport_host::outln!("  {:<28} {:>8}", "gateway: requests sent", gs.requests);
+    ereport_host::outln!(
         "  {:<28} {:>8}",
-        "snitch: responses sent", st.snitch.responses_sent
+        "snitch: responses sent",
+        st.snitch.responses_sent
     );
     Ok(())
 }

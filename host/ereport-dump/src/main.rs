@@ -88,7 +88,7 @@ fn main() -> ExitCode {
         Ok(false) => ExitCode::SUCCESS,
         Ok(true) => ExitCode::from(2),
         Err(e) => {
-            eprintln!("ereport-dump: {e}");
+            ereport_host::errln!("ereport-dump: {e}");
             ExitCode::FAILURE
         }
     }
@@ -182,7 +182,7 @@ fn run(args: &Args) -> Result<bool, String> {
     let h = &dump.header;
     let held = dump.records.iter().filter(|r| !r.recovered).count() as u64;
     let recovered = dump.records.len() as u64 - held;
-    eprintln!(
+    ereport_host::errln!(
         "ereport-dump: store at {:#x}: restart id {}, {} held (ENAs {} to {}), {} of {} bytes in use{}",
         h.addr,
         h.restart_id,
@@ -196,7 +196,7 @@ fn run(args: &Args) -> Result<bool, String> {
         )),
     );
     if args.recover {
-        eprintln!(
+        ereport_host::errln!(
             "ereport-dump: {} recovered from freed space",
             count(recovered, "record", "records")
         );
@@ -220,7 +220,7 @@ fn run(args: &Args) -> Result<bool, String> {
                 &serde_json::json!({"partial": {"at_ena": d.at.0, "reason": d.reason}}).to_string(),
             );
         }
-        eprintln!(
+        ereport_host::errln!(
             "ereport-dump: partial: the held records stop at ENA {}: {}",
             d.at,
             escape(&d.reason)

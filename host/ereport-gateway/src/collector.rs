@@ -300,15 +300,18 @@ fn next_turn(schedule: &(Mutex<Schedule>, Condvar), stop: &AtomicBool) -> Option
 
 /// Files a collector opens besides one socket per SP: standard streams,
 /// the database (SQLite's file, journal and shared memory, or the
-/// PostgreSQL pool's sockets), a catalog, and room to spare.
-pub const OPEN_FILES_BESIDES_SPS: u64 = 64;
+/// PostgreSQL pool's sockets at the default size), a catalog, and a few to
+/// spare; so 1,000 SPs fit the common default limit of 1,024.
+pub const OPEN_FILES_BESIDES_SPS: u64 = 16;
 
 /// Makes sure this process may open a socket for each of `sps` SPs:
 /// raises the soft limit on open files up to the hard limit if it must,
 /// and fails, naming both limits, if even that is too few.
 pub fn check_open_files(sps: usize) -> Result<(), GatewayError> {
     use rlimit::Resource;
-    let need = (sps as u64).saturating_add(OPEN_FILES_BESIDES_SPS);
+    let need = u64::try_from(sps)
+        .unwrap_or(u64::MAX)
+        .saturating_add(OPEN_FILES_BESIDES_SPS);
     let Ok((soft, hard)) = Resource::NOFILE.get() else {
         // No limit to read (not a Unix): let the sockets say.
         return Ok(());

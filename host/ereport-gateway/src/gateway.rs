@@ -391,9 +391,10 @@ impl Gateway {
                     restart_id: rid,
                     first: expected,
                     last,
-                    // A restart this database never saw: the SP frees
-                    // only what is committed, so these went elsewhere.
-                    kind: if restarted {
+                    // Nothing of this restart committed through this
+                    // database, yet the SP starts past ENA 1: it frees only
+                    // what is committed, so these went elsewhere.
+                    kind: if expected == Ena::FIRST {
                         GapKind::FreedBeforeFirstContact
                     } else {
                         GapKind::Skipped

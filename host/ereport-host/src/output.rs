@@ -120,7 +120,7 @@ pub fn summary_line(st: &GatewayStats) -> String {
     if st.gaps > 0 {
         let _ = write!(
             s,
-            ", {} ({} never sent)",
+            ", {} ({} not in the database)",
             count(st.gaps, "gap", "gaps"),
             count(st.gap_enas, "ENA", "ENAs")
         );
@@ -197,6 +197,55 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
 pub fn stderr_line(text: &str) {
     let mut err = io::stderr().lock();
     let _ = writeln!(err, "{text}");
+}
+
+/// Set once standard output is found closed.
+static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Writes one line to standard output. After the reader has gone
+/// (`| head`), writes nothing and returns `false` (as does
+/// [`stdout_open`]): the program can stop producing output and exit
+/// quietly, where `println!` panics.
+pub fn stdout_line(text: &str) -> bool {
+    use std::sync::atomic::Ordering;
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return false;
+    }
+    let mut out = io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Ok(()) => true,
+        Err(e) => {
+            STDOUT_CLOSED.store(true, Ordering::Relaxed);
+            if e.kind() != io::ErrorKind::BrokenPipe {
+                stderr_line(&format!("cannot write to standard output: {e}"));
+            }
+            false
+        }
+    }
+}
+
+/// Whether standard output is still being read (see [`stdout_line`]).
+pub fn stdout_open() -> bool {
+    !STDOUT_CLOSED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// `println!` that does not panic on a closed pipe: a line through
+/// [`stdout_line`](crate::output::stdout_line), `false` once standard
+/// output is closed.
+#[macro_export]
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::output::stdout_line(&::std::format!($($arg)*))
+    };
+}
+
+/// `eprintln!` that does not panic on a closed pipe: a line through
+/// [`stderr_line`](crate::output::stderr_line).
+#[macro_export]
+macro_rules! errln {
+    ($($arg:tt)*) => {
+        $crate::output::stderr_line(&::std::format!($($arg)*))
+    };
 }
 
 /// Standard output that reports a closed pipe instead of panicking.

@@ -109,7 +109,7 @@ fn main() -> ExitCode {
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("sp-sim: {e}");
+            ereport_host::errln!("sp-sim: {e}");
             ExitCode::FAILURE
         }
     }
@@ -124,7 +124,7 @@ fn run(args: &Args) -> Result<(), String> {
     }
     let store_bytes = sim::store_size_for(args.store_bytes).map_err(|e| e.to_string())?;
     if store_bytes != args.store_bytes && !args.quiet {
-        eprintln!(
+        ereport_host::errln!(
             "sp-sim: --store-bytes {}: using a {store_bytes}-byte store (the size is a const generic)",
             args.store_bytes
         );
@@ -157,7 +157,7 @@ fn run(args: &Args) -> Result<(), String> {
     let st = sim.stop();
     let suppressed: u64 = st.producers.iter().map(|p| p.suppressed).sum();
     if !args.quiet {
-        eprintln!(
+        ereport_host::errln!(
             "sp-sim: stopped: {}, {} lost (store full or over a task's share),{} {} producer {} mid-copy, {} {} injected, {} {} sent, {} bad {}",
             count(st.delivered, "ereport stored", "ereports stored"),
             st.lost_full,
@@ -204,7 +204,7 @@ fn run_rack(args: &Args, cfg: SimConfig) -> Result<(), String> {
         let first = rack.sps().next().map(|(s, _)| s.addr);
         let last = rack.sps().last().map(|(s, _)| s.addr);
         if let (Some(first), Some(last)) = (first, last) {
-            eprintln!("sp-sim: a rack of {size} SPs on {first} to {last}");
+            ereport_host::errln!("sp-sim: a rack of {size} SPs on {first} to {last}");
         }
     }
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -225,7 +225,7 @@ fn run_rack(args: &Args, cfg: SimConfig) -> Result<(), String> {
             .iter()
             .map(|(_, s)| u64::from(s.snitch.responses_sent))
             .sum();
-        eprintln!(
+        ereport_host::errln!(
             "sp-sim: stopped: {} SPs, {}, {} lost, {} {} sent",
             stats.len(),
             count(stored, "ereport stored", "ereports stored"),

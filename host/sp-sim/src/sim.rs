@@ -463,7 +463,7 @@ impl Shared {
 
     fn log(&self, what: std::fmt::Arguments<'_>) {
         if self.cfg.log {
-            eprintln!("[sp-sim {:>8} ms] {what}", self.uptime());
+            ereport_host::errln!("[sp-sim {:>8} ms] {what}", self.uptime());
         }
     }
 }

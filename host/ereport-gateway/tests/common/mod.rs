@@ -221,3 +221,106 @@ pub fn remove_db(path: &std::path::Path) {
         let _ = std::fs::remove_file(p);
     }
 }
+
+/// A minimal SP for tests of many SPs: one thread blocked on one socket,
+/// holding two records of one restart (ENA 1 `{"lost": null}`, ENA 2
+/// `{"k": "hw.tiny"}`), answering as packrat does: a refresh gets the
+/// serial number, a request for its restart frees through the commit and
+/// starts at the requested ENA, any other starts at the earliest.
+pub struct TinySp {
+    pub addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl TinySp {
+    /// Starts one with restart id `rid`.
+    pub fn start(rid: u128) -> Self {
+        use ereport_sdk::cbor_len::encode_head;
+        use ereport_sdk::wire::{REQUEST_LEN, Request, ResponseHeader};
+        use ereport_sdk::{Ena, RestartId};
+        fn head(out: &mut Vec<u8>, major: u8, n: u64) {
+            let mut h = [0u8; 9];
+            let k = encode_head(major, n, &mut h);
+            out.extend_from_slice(&h[..k]);
+        }
+        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        let addr = sock.local_addr().unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let s = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let records: [(u64, &[u8]); 2] =
+                [(1, b"\xa1\x64lost\xf6"), (2, b"\xa1\x61k\x67hw.tiny")];
+            let mut committed = 0u64;
+            let mut buf = [0u8; 64];
+            while !s.load(Ordering::SeqCst) {
+                let Ok((n, from)) = sock.recv_from(&mut buf) else {
+                    continue;
+                };
+                let Ok(req) = Request::parse(&buf[..n.min(REQUEST_LEN + 1)]) else {
+                    continue;
+                };
+                let ours = req.restart_id() == RestartId(rid);
+                if ours {
+                    committed = committed.max(req.committed_ena().0);
+                }
+                let start = if ours { req.start_ena().0 } else { 0 };
+                let held: Vec<&(u64, &[u8])> = records
+                    .iter()
+                    .filter(|(e, _)| *e > committed && *e >= start)
+                    .take(usize::from(req.limit))
+                    .collect();
+                let first = held.first().map_or(0, |(e, _)| *e);
+                let mut p = ResponseHeader::new(RestartId(rid), Ena(first), req.request_id)
+                    .to_bytes()
+                    .to_vec();
+                p.push(0xbf);
+                if !ours || req.limit == 0 {
+                    head(&mut p, 3, 23);
+                    p.extend_from_slice(b"baseboard_serial_number");
+                    head(&mut p, 3, 4);
+                    p.extend_from_slice(b"TINY");
+                }
+                p.push(0xff);
+                if !held.is_empty() {
+                    p.push(0x9f);
+                    for (_, body) in &held {
+                        p.push(0x84);
+                        head(&mut p, 3, 4);
+                        p.extend_from_slice(b"tiny");
+                        head(&mut p, 0, 0);
+                        head(&mut p, 0, 5);
+                        head(&mut p, 2, body.len() as u64);
+                        p.extend_from_slice(body);
+                    }
+                    p.push(0xff);
+                }
+                let _ = sock.send_to(&p, from);
+            }
+        });
+        TinySp {
+            addr,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl TinySp {
+    /// Tells its thread to stop without waiting for it: stop many at once,
+    /// then drop them (each thread ends within its 100 ms read timeout).
+    pub fn signal(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Drop for TinySp {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

@@ -36,13 +36,13 @@ fn main() -> ExitCode {
         {
             Ok(c) => c,
             Err(e) => {
-                eprintln!("ereport-catalog: {}: {e}", path.display());
+                ereport_host::errln!("ereport-catalog: {}: {e}", path.display());
                 return ExitCode::FAILURE;
             }
         };
         let problems = check_catalog(&committed, &current);
         for p in &problems {
-            eprintln!("ereport-catalog: {p}");
+            ereport_host::errln!("ereport-catalog: {p}");
         }
         return if problems.is_empty() {
             ExitCode::SUCCESS
@@ -51,12 +51,14 @@ fn main() -> ExitCode {
         };
     }
     if args.markdown {
-        print!("{}", catalog_markdown(&current));
+        ereport_host::outln!("{}", catalog_markdown(&current).trim_end_matches('\n'));
     } else {
         match serde_json::to_string_pretty(&current) {
-            Ok(s) => println!("{s}"),
+            Ok(s) => {
+                ereport_host::outln!("{s}");
+            }
             Err(e) => {
-                eprintln!("ereport-catalog: {e}");
+                ereport_host::errln!("ereport-catalog: {e}");
                 return ExitCode::FAILURE;
             }
         }
