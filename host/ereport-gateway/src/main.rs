@@ -566,6 +566,9 @@ fn follow(
     }
     let started = Instant::now();
     let health = Mutex::new(DbHealth::default());
+    // Set while the server is out of reach; the first drain to get through
+    // afterwards says so.
+    let outage = AtomicBool::new(false);
     let on_drained = |sp: &str, e: Option<&GatewayError>| match e {
         Some(GatewayError::Db(d)) if d.is_unavailable() => {
             let text = error_chain(d);
@@ -573,6 +576,7 @@ fn follow(
                 "{}: database unavailable, will retry: {text}",
                 output::escape(sp)
             );
+            outage.store(true, Ordering::SeqCst);
             lock(&health).unavailable = Some(text);
         }
         Some(e @ GatewayError::Db(_)) => {
@@ -585,7 +589,12 @@ fn follow(
             say!("{}: {}; retrying", output::escape(sp), error_chain(e));
             lock(&health).fine = true;
         }
-        None => lock(&health).fine = true,
+        None => {
+            if outage.swap(false, Ordering::SeqCst) {
+                say!("the database is back");
+            }
+            lock(&health).fine = true;
+        }
     };
     let interval = *args.interval;
     // The supervision below runs at least every 100 ms apart, whatever the
@@ -630,9 +639,7 @@ fn follow(
             let seen = std::mem::take(&mut *lock(&health));
             if seen.fine && seen.failed.is_none() && seen.unavailable.is_none() {
                 db_failures = 0;
-                if outage_since.take().is_some() {
-                    say!("the database is back");
-                }
+                outage_since = None;
             }
             if let Some(e) = seen.unavailable {
                 let since = *outage_since.get_or_insert(now);

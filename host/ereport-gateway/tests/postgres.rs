@@ -241,3 +241,140 @@ fn the_shared_cursor_moves_forward_and_knows_recent_stores() {
     std::thread::sleep(ereport_gateway::db::RECENT_STORE + Duration::from_millis(50));
     assert!(!db.shared_cursor("sled-0").unwrap().unwrap().recently_stored);
 }
+
+/// Rows stored, read as the tests' own client would (0 while the server is
+/// down).
+fn stored_rows(url: &str) -> i64 {
+    postgres::Client::connect(url, postgres::NoTls)
+        .and_then(|mut c| c.query_one("SELECT COUNT(*) FROM ereports", &[]))
+        .map_or(0, |r| r.get(0))
+}
+
+/// Polls `done` every 50 ms for up to `limit`; whether it came true.
+fn eventually(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let end = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < end {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+/// The server restarts under a following gateway: the pool drops the dead
+/// connections, reconnects with backoff once the server is back, and the
+/// gateway goes on storing what the SP holds (it used to exit, or retry on
+/// the dead connection for ever while the SP's store overflowed).
+#[test]
+#[cfg_attr(
+    not(postgres_installed),
+    ignore = "PostgreSQL is not installed (apt-get install postgresql)"
+)]
+fn a_server_restart_is_ridden_out() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let pg = PgCluster::start();
+    let sp = sim(11);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ereport-gateway"))
+        .args(["--follow", "--json", "--interval", "50ms", "--sp"])
+        .arg(sp.local_addr().to_string())
+        .args(["--db", &pg.url])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(
+        eventually(Duration::from_secs(30), || stored_rows(&pg.url) > 20),
+        "the gateway stores before the restart"
+    );
+    pg.stop_server();
+    // Down long enough for the gateway to find out (it polls every 50 ms).
+    std::thread::sleep(Duration::from_millis(500));
+    pg.start_server();
+    let after_restart = stored_rows(&pg.url);
+    assert!(
+        eventually(Duration::from_secs(30), || stored_rows(&pg.url)
+            > after_restart + 20),
+        "the gateway stores again after the restart"
+    );
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the gateway is still following"
+    );
+    sp.pause_producers(true);
+    // Everything the SP delivered ends up stored (or counted lost by a
+    // loss record, had its store overflowed during the outage).
+    let delivered = sp.delivered().len() as i64;
+    assert!(eventually(Duration::from_secs(30), || stored_rows(&pg.url) > delivered));
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(err.contains("database unavailable"), "{err}");
+    assert!(err.contains("the database is back"), "{err}");
+}
+
+/// `query` and `summary` need only SELECT: a read-only role runs them
+/// (opening used to run the schema statements). Writing as that role fails
+/// with the server's reason, not "db error".
+#[test]
+#[cfg_attr(
+    not(postgres_installed),
+    ignore = "PostgreSQL is not installed (apt-get install postgresql)"
+)]
+fn a_read_only_role_can_query_and_is_told_why_it_cannot_write() {
+    use std::process::Command;
+    let pg = PgCluster::start();
+    let sp = sim(12);
+    let mut gw = Gateway::new(
+        gateway_cfg(sp.local_addr()),
+        ereport_gateway::store::open(Path::new(&pg.url)).unwrap(),
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let stored = gw.drain(&mut |_| {}).unwrap();
+    assert!(stored > 0);
+    let mut admin = postgres::Client::connect(&pg.url, postgres::NoTls).unwrap();
+    admin
+        .batch_execute(
+            "CREATE ROLE reader LOGIN;
+             GRANT SELECT ON ALL TABLES IN SCHEMA public TO reader;",
+        )
+        .unwrap();
+    let reader = pg.url_for("reader");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_ereport-gateway"))
+            .args(args)
+            .args(["--db", &reader])
+            .output()
+            .unwrap()
+    };
+    let out = run(&["query", "--json", "--limit", "100000"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(common::json_lines(&out.stdout).len() as u64, stored);
+    let out = run(&["summary", "--json"]);
+    assert!(out.status.success());
+    let counted: u64 = common::json_lines(&out.stdout)
+        .iter()
+        .map(|l| l["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(counted, stored);
+    // Collecting needs write access: the server's reason reaches the
+    // screen.
+    let out = run(&["--once", "--sp", &sp.local_addr().to_string()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("permission denied"), "{err}");
+}

@@ -49,6 +49,8 @@ pub const INSTALL_HINT: &str =
 pub struct TempCluster {
     dir: PathBuf,
     bindir: PathBuf,
+    /// The server's options, to start it again the same way.
+    opts: String,
     /// The connection string (`host=… port=… user=postgres dbname=postgres`).
     pub url: String,
 }
@@ -109,31 +111,56 @@ impl TempCluster {
             .unwrap()
             .port();
         let opts = format!(
-            "-k {} -p {port} -c listen_addresses='' -c max_connections=400 -c fsync=off -c synchronous_commit=off",
+            "-k {} -p {port} -c listen_addresses='' -c fsync=off -c synchronous_commit=off",
             dir.display()
         );
-        let st = as_postgres(&bindir.join("pg_ctl"))
-            .arg("-D")
-            .arg(&data)
-            .arg("-l")
-            .arg(dir.join("log"))
-            .args(["-w", "-o", &opts, "start"])
-            .stdout(std::process::Stdio::null())
-            .status()
-            .unwrap();
-        assert!(
-            st.success(),
-            "pg_ctl start failed: see {}",
-            dir.join("log").display()
-        );
-        TempCluster {
+        let cluster = TempCluster {
             url: format!(
                 "host={} port={port} user=postgres dbname=postgres",
                 dir.display()
             ),
             dir,
             bindir,
-        }
+            opts,
+        };
+        cluster.start_server();
+        cluster
+    }
+
+    /// Starts the server (again), waiting until it accepts connections.
+    pub fn start_server(&self) {
+        let st = as_postgres(&self.bindir.join("pg_ctl"))
+            .arg("-D")
+            .arg(self.dir.join("data"))
+            .arg("-l")
+            .arg(self.dir.join("log"))
+            .args(["-w", "-o", &self.opts, "start"])
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(
+            st.success(),
+            "pg_ctl start failed: see {}",
+            self.dir.join("log").display()
+        );
+    }
+
+    /// Stops the server as an administrator's restart does (`-m fast`:
+    /// sessions are ended, connections dropped), waiting until it is down.
+    pub fn stop_server(&self) {
+        let st = as_postgres(&self.bindir.join("pg_ctl"))
+            .arg("-D")
+            .arg(self.dir.join("data"))
+            .args(["-w", "-m", "fast", "stop"])
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(st.success(), "pg_ctl stop failed");
+    }
+
+    /// The connection string for another user of the same database.
+    pub fn url_for(&self, user: &str) -> String {
+        self.url.replace("user=postgres", &format!("user={user}"))
     }
 }
 

@@ -158,13 +158,15 @@ pub enum DbError {
     /// A retention cutoff the database cannot represent, or in the future.
     #[error("retention cutoff {0}")]
     Cutoff(String),
-    /// PostgreSQL failed.
-    #[error("{url}: {}", describe_pg(source))]
+    /// PostgreSQL failed. The message is the server's own (with the
+    /// driver's causes for errors that never reached the server), so the
+    /// driver's error is kept but not repeated as a source.
+    #[error("{url}: {}", describe_pg(error))]
     Postgres {
         /// The connection string, password redacted.
         url: String,
         /// What PostgreSQL said.
-        source: ::postgres::Error,
+        error: ::postgres::Error,
     },
     /// No PostgreSQL connection could be had: the server is down or
     /// refusing, and the pool waits before trying again.
@@ -231,7 +233,7 @@ impl DbError {
     pub fn is_unavailable(&self) -> bool {
         match self {
             DbError::Unavailable { .. } | DbError::PoolExhausted { .. } => true,
-            DbError::Postgres { source, .. } => postgres::is_connection_error(source),
+            DbError::Postgres { error, .. } => postgres::is_connection_error(error),
             _ => false,
         }
     }

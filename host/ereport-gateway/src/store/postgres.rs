@@ -284,9 +284,9 @@ impl PgStore {
     /// read only, checks it.
     pub fn open(target: &str, options: &OpenOptions) -> Result<Self, DbError> {
         let shown = redact(target);
-        let mut config = Config::from_str(target).map_err(|source| DbError::Postgres {
+        let mut config = Config::from_str(target).map_err(|error| DbError::Postgres {
             url: shown.clone(),
-            source,
+            error,
         })?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
@@ -305,10 +305,7 @@ impl PgStore {
             }),
             freed: Condvar::new(),
         };
-        let mut client = store
-            .config
-            .connect(NoTls)
-            .map_err(|source| store.err(source))?;
+        let mut client = store.config.connect(NoTls).map_err(|e| store.err(e))?;
         store.prepare_schema(&mut client)?;
         let prepared = if store.read_only {
             None
@@ -327,10 +324,10 @@ impl PgStore {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn err(&self, source: ::postgres::Error) -> DbError {
+    fn err(&self, error: ::postgres::Error) -> DbError {
         DbError::Postgres {
             url: self.shown.clone(),
-            source,
+            error,
         }
     }
 
