@@ -179,10 +179,97 @@ struct Plan {
     already: std::collections::BTreeSet<u64>,
 }
 
-/// The gateway: a socket, a database, and where it is in the SP's stream.
-pub struct Gateway {
-    cfg: GatewayConfig,
+/// How a gateway reaches its SP: datagrams out, datagrams in. The real
+/// one is [`UdpTransport`]; tests script an SP behind this trait, with no
+/// socket.
+pub trait Transport: Send {
+    /// Sends one datagram to the SP.
+    fn send(&mut self, datagram: &[u8]) -> std::io::Result<()>;
+
+    /// Waits until `deadline` (by the gateway's [`Clock`]) for a datagram
+    /// from anyone: `Ok(Some((length, sender)))`, or `Ok(None)` once the
+    /// deadline has passed. Transient conditions (an interrupted wait, an
+    /// ICMP error from an earlier send) are `Ok(None)` or a retry, not
+    /// errors.
+    fn recv(
+        &mut self,
+        buf: &mut [u8],
+        deadline: Instant,
+    ) -> std::io::Result<Option<(usize, SocketAddr)>>;
+}
+
+/// What time it is, for the gateway's timeouts.
+pub trait Clock: Send {
+    /// Now.
+    fn now(&self) -> Instant;
+}
+
+/// The system's monotonic clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+}
+
+/// A UDP socket bound for one SP.
+pub struct UdpTransport {
     socket: UdpSocket,
+    sp: SocketAddr,
+}
+
+impl UdpTransport {
+    /// Binds `bind` to talk to `sp`.
+    pub fn bind(bind: SocketAddr, sp: SocketAddr) -> std::io::Result<Self> {
+        Ok(UdpTransport {
+            socket: UdpSocket::bind(bind)?,
+            sp,
+        })
+    }
+}
+
+impl Transport for UdpTransport {
+    fn send(&mut self, datagram: &[u8]) -> std::io::Result<()> {
+        self.socket.send_to(datagram, self.sp).map(|_| ())
+    }
+
+    fn recv(
+        &mut self,
+        buf: &mut [u8],
+        deadline: Instant,
+    ) -> std::io::Result<Option<(usize, SocketAddr)>> {
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            self.socket.set_read_timeout(Some(left))?;
+            match self.socket.recv_from(buf) {
+                Ok(r) => return Ok(Some(r)),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock
+                            | std::io::ErrorKind::TimedOut
+                            | std::io::ErrorKind::Interrupted
+                            // An ICMP error from an earlier send.
+                            | std::io::ErrorKind::ConnectionRefused
+                    ) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// The protocol session with one SP: a transport, a store, a clock, and
+/// where it is in the SP's stream. `Gateway` alone is the real one (UDP,
+/// the system clock); [`Gateway::with_transport`] takes others.
+pub struct Gateway<T: Transport = UdpTransport, C: Clock = SystemClock> {
+    cfg: GatewayConfig,
+    transport: T,
+    clock: C,
     db: Db,
     restart_id: Option<RestartId>,
     metadata: Map<String, Json>,
@@ -199,16 +286,32 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// Opens the gateway on `db`, resuming from the cursor it holds.
+    /// Opens the gateway on `db`, resuming from the cursor it holds, with
+    /// a UDP socket bound to `cfg.bind`.
     pub fn new(cfg: GatewayConfig, db: Db) -> Result<Self, GatewayError> {
-        let socket = UdpSocket::bind(cfg.bind)?;
+        let transport = UdpTransport::bind(cfg.bind, cfg.sp)?;
+        Gateway::with_transport(cfg, db, transport, SystemClock)
+    }
+}
+
+impl<X: Transport, C: Clock> Gateway<X, C> {
+    /// Opens a session over `transport`, timed by `clock`, storing into
+    /// `db` and resuming from the cursor it holds. Datagrams count as the
+    /// SP's only if their sender is `cfg.sp`.
+    pub fn with_transport(
+        cfg: GatewayConfig,
+        db: Db,
+        transport: X,
+        clock: C,
+    ) -> Result<Self, GatewayError> {
         let (restart_id, committed, metadata) = match db.cursor(&cfg.name)? {
             Some(c) => (Some(c.restart_id), c.committed, c.metadata),
             None => (None, Ena::NONE, Map::new()),
         };
         Ok(Gateway {
             cfg,
-            socket,
+            transport,
+            clock,
             db,
             restart_id,
             metadata,
@@ -292,31 +395,17 @@ impl Gateway {
         for _ in 0..self.cfg.attempts {
             self.request_id = self.request_id.wrapping_add(1);
             let req = make(self.request_id);
-            self.socket.send_to(&req.to_bytes(), self.cfg.sp)?;
+            self.transport.send(&req.to_bytes())?;
             self.stats.requests += 1;
-            let deadline = Instant::now() + self.cfg.timeout;
+            let deadline = self.clock.now() + self.cfg.timeout;
             loop {
-                let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
+                if self.clock.now() >= deadline {
                     self.stats.timeouts += 1;
                     break;
                 }
-                self.socket.set_read_timeout(Some(left))?;
-                let (n, from) = match self.socket.recv_from(buf) {
-                    Ok(r) => r,
-                    Err(e)
-                        if matches!(
-                            e.kind(),
-                            std::io::ErrorKind::WouldBlock
-                                | std::io::ErrorKind::TimedOut
-                                | std::io::ErrorKind::Interrupted
-                                // An ICMP error from an earlier send.
-                                | std::io::ErrorKind::ConnectionRefused
-                        ) =>
-                    {
-                        continue;
-                    }
-                    Err(e) => return Err(e.into()),
+                let Some((n, from)) = self.transport.recv(buf, deadline)? else {
+                    self.stats.timeouts += 1;
+                    break;
                 };
                 if from != self.cfg.sp {
                     self.stats.ignored += 1;
@@ -496,8 +585,10 @@ impl Gateway {
             .stats
             .already_stored
             .saturating_add(out.already_stored as u64);
-        if out.drained && !self.cursor_checked {
-            self.check_cursor(&mut out.events)?;
+        if out.drained && !self.cursor_checked && self.check_cursor(&mut out.events)? {
+            // The SP holds records the cursor had passed: there is more
+            // to take after all.
+            out.drained = false;
         }
         Ok(out)
     }
@@ -599,10 +690,10 @@ impl Gateway {
 
     /// Asks for the SP's earliest record (committing what is committed):
     /// if it is at or below the committed ENA, the SP's stream is behind
-    /// the cursor.
-    fn check_cursor(&mut self, events: &mut Vec<Event>) -> Result<(), GatewayError> {
+    /// the cursor, which moves back. Returns whether it did.
+    fn check_cursor(&mut self, events: &mut Vec<Event>) -> Result<bool, GatewayError> {
         let Some(rid) = self.restart_id else {
-            return Ok(());
+            return Ok(false);
         };
         let committed = self.committed;
         let p = self.exchange(
@@ -612,7 +703,7 @@ impl Gateway {
         )?;
         if p.restart_id != rid {
             // A restart: the next poll takes it.
-            return Ok(());
+            return Ok(true);
         }
         self.cursor_checked = true;
         if let Some(first) = p.entries.first()
@@ -624,8 +715,9 @@ impl Gateway {
             });
             self.committed = Ena(first.ena.0.saturating_sub(1));
             self.db.set_cursor(&self.cfg.name, rid, self.committed)?;
+            return Ok(true);
         }
-        Ok(())
+        Ok(false)
     }
 
     /// Reads the shared cursor and, if another collector stored further in

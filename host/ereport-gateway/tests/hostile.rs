@@ -12,11 +12,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use common::json_lines;
+use common::{E, class_body, json_lines, response};
 use ereport_gateway::gateway::{Event, Gateway, GatewayConfig, GatewayError};
 use ereport_gateway::validate::Rejection;
-use ereport_sdk::cbor_len::encode_head;
-use ereport_sdk::wire::{REQUEST_LEN, Request, ResponseHeader};
+use ereport_sdk::wire::{REQUEST_LEN, Request};
 use ereport_sdk::{Ena, RestartId};
 use rusqlite::Connection;
 use serde_json::Value;
@@ -67,52 +66,6 @@ impl Drop for FakeSp {
             let _ = t.join();
         }
     }
-}
-
-fn head(out: &mut Vec<u8>, major: u8, n: u64) {
-    let mut h = [0u8; 9];
-    let k = encode_head(major, n, &mut h);
-    out.extend_from_slice(&h[..k]);
-}
-
-/// One entry: (task name, generation, uptime, body).
-type E<'a> = (&'a str, u32, u64, &'a [u8]);
-
-/// A response with a metadata map of `serial` (if any) and `entries`.
-fn response(rid: u128, start: u64, id: u8, serial: Option<&str>, entries: &[E<'_>]) -> Vec<u8> {
-    let mut p = ResponseHeader::new(RestartId(rid), Ena(start), id)
-        .to_bytes()
-        .to_vec();
-    p.push(0xbf);
-    if let Some(s) = serial {
-        head(&mut p, 3, 23);
-        p.extend_from_slice(b"baseboard_serial_number");
-        head(&mut p, 3, s.len() as u64);
-        p.extend_from_slice(s.as_bytes());
-    }
-    p.push(0xff);
-    if !entries.is_empty() {
-        p.push(0x9f);
-        for (task, generation, uptime, body) in entries {
-            p.push(0x84);
-            head(&mut p, 3, task.len() as u64);
-            p.extend_from_slice(task.as_bytes());
-            head(&mut p, 0, u64::from(*generation));
-            head(&mut p, 0, *uptime);
-            head(&mut p, 2, body.len() as u64);
-            p.extend_from_slice(body);
-        }
-        p.push(0xff);
-    }
-    p
-}
-
-/// `{"k": class}`.
-fn class_body(class: &str) -> Vec<u8> {
-    let mut b = vec![0xa1, 0x61, b'k'];
-    head(&mut b, 3, class.len() as u64);
-    b.extend_from_slice(class.as_bytes());
-    b
 }
 
 /// An SP holding `bodies` as ENAs `first..` of restart `rid`, answering as

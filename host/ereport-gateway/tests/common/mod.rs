@@ -12,6 +12,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use ereport_gateway::gateway::GatewayConfig;
+use ereport_sdk::cbor_len::encode_head;
+use ereport_sdk::wire::ResponseHeader;
+use ereport_sdk::{Ena, RestartId};
 use rusqlite::Connection;
 use sp_sim::sim::{Delivered, Rng};
 
@@ -236,14 +239,7 @@ pub struct TinySp {
 impl TinySp {
     /// Starts one with restart id `rid`.
     pub fn start(rid: u128) -> Self {
-        use ereport_sdk::cbor_len::encode_head;
-        use ereport_sdk::wire::{REQUEST_LEN, Request, ResponseHeader};
-        use ereport_sdk::{Ena, RestartId};
-        fn head(out: &mut Vec<u8>, major: u8, n: u64) {
-            let mut h = [0u8; 9];
-            let k = encode_head(major, n, &mut h);
-            out.extend_from_slice(&h[..k]);
-        }
+        use ereport_sdk::wire::{REQUEST_LEN, Request};
         let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
         sock.set_read_timeout(Some(Duration::from_millis(100)))
             .unwrap();
@@ -267,37 +263,18 @@ impl TinySp {
                     committed = committed.max(req.committed_ena().0);
                 }
                 let start = if ours { req.start_ena().0 } else { 0 };
-                let held: Vec<&(u64, &[u8])> = records
+                let held: Vec<E<'_>> = records
                     .iter()
                     .filter(|(e, _)| *e > committed && *e >= start)
                     .take(usize::from(req.limit))
+                    .map(|(_, b)| ("tiny", 0, 5, *b))
                     .collect();
-                let first = held.first().map_or(0, |(e, _)| *e);
-                let mut p = ResponseHeader::new(RestartId(rid), Ena(first), req.request_id)
-                    .to_bytes()
-                    .to_vec();
-                p.push(0xbf);
-                if !ours || req.limit == 0 {
-                    head(&mut p, 3, 23);
-                    p.extend_from_slice(b"baseboard_serial_number");
-                    head(&mut p, 3, 4);
-                    p.extend_from_slice(b"TINY");
-                }
-                p.push(0xff);
-                if !held.is_empty() {
-                    p.push(0x9f);
-                    for (_, body) in &held {
-                        p.push(0x84);
-                        head(&mut p, 3, 4);
-                        p.extend_from_slice(b"tiny");
-                        head(&mut p, 0, 0);
-                        head(&mut p, 0, 5);
-                        head(&mut p, 2, body.len() as u64);
-                        p.extend_from_slice(body);
-                    }
-                    p.push(0xff);
-                }
-                let _ = sock.send_to(&p, from);
+                let first = records
+                    .iter()
+                    .find(|(e, _)| *e > committed && *e >= start)
+                    .map_or(0, |(e, _)| *e);
+                let serial = (!ours || req.limit == 0).then_some("TINY");
+                let _ = sock.send_to(&response(rid, first, req.request_id, serial, &held), from);
             }
         });
         TinySp {
@@ -323,4 +300,51 @@ impl Drop for TinySp {
             let _ = t.join();
         }
     }
+}
+
+/// Writes a CBOR head (major type and argument).
+pub fn head(out: &mut Vec<u8>, major: u8, n: u64) {
+    let mut h = [0u8; 9];
+    let k = encode_head(major, n, &mut h);
+    out.extend_from_slice(&h[..k]);
+}
+
+/// One entry: (task name, generation, uptime, body).
+pub type E<'a> = (&'a str, u32, u64, &'a [u8]);
+
+/// A response with a metadata map of `serial` (if any) and `entries`.
+pub fn response(rid: u128, start: u64, id: u8, serial: Option<&str>, entries: &[E<'_>]) -> Vec<u8> {
+    let mut p = ResponseHeader::new(RestartId(rid), Ena(start), id)
+        .to_bytes()
+        .to_vec();
+    p.push(0xbf);
+    if let Some(s) = serial {
+        head(&mut p, 3, 23);
+        p.extend_from_slice(b"baseboard_serial_number");
+        head(&mut p, 3, s.len() as u64);
+        p.extend_from_slice(s.as_bytes());
+    }
+    p.push(0xff);
+    if !entries.is_empty() {
+        p.push(0x9f);
+        for (task, generation, uptime, body) in entries {
+            p.push(0x84);
+            head(&mut p, 3, task.len() as u64);
+            p.extend_from_slice(task.as_bytes());
+            head(&mut p, 0, u64::from(*generation));
+            head(&mut p, 0, *uptime);
+            head(&mut p, 2, body.len() as u64);
+            p.extend_from_slice(body);
+        }
+        p.push(0xff);
+    }
+    p
+}
+
+/// `{"k": class}`.
+pub fn class_body(class: &str) -> Vec<u8> {
+    let mut b = vec![0xa1, 0x61, b'k'];
+    head(&mut b, 3, class.len() as u64);
+    b.extend_from_slice(class.as_bytes());
+    b
 }
