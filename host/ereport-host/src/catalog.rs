@@ -4,9 +4,11 @@
 //! mistyped), is flagged, never refused: it is stored and printed with
 //! `catalog_error` saying what did not match.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use serde::Deserialize as _;
 use serde_json::{Map, Value};
 
 /// Why a catalog could not be loaded.
@@ -33,50 +35,160 @@ pub enum CatalogError {
 /// The class of a loss record, which carries no `"k"` on the wire.
 const LOSS_CLASS: &str = "ereport.data_loss";
 
-/// A loaded catalog.
+/// The catalog file as `ereport-catalog` writes it; any other key is an
+/// error, so a misspelt or foreign file is refused rather than half-read.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CatalogFile {
+    #[allow(dead_code)]
+    catalog_version: u64,
+    classes: Vec<ClassEntry>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClassEntry {
+    class: String,
+    version: u64,
+    #[serde(default)]
+    #[allow(dead_code)]
+    max_len: Option<u64>,
+    #[serde(default)]
+    body: Option<Ty>,
+}
+
+/// A type in the catalog, parsed once at load (the check never touches
+/// JSON types again).
+#[derive(Debug, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+enum Ty {
+    Uint,
+    Int,
+    Bool,
+    Float,
+    Text {
+        #[serde(default)]
+        max_len: Option<u64>,
+    },
+    Bytes {
+        #[serde(default)]
+        #[allow(dead_code)]
+        max_len: Option<u64>,
+    },
+    Array {
+        items: Box<Ty>,
+        #[serde(default)]
+        min_items: Option<u64>,
+        #[serde(default)]
+        max_items: Option<u64>,
+    },
+    Map {
+        fields: Vec<Field>,
+    },
+    Enum {
+        #[serde(default)]
+        variant_id: Option<String>,
+        variants: Vec<Variant>,
+    },
+    Tuple {
+        #[allow(dead_code)]
+        items: Vec<Ty>,
+    },
+    OneOf {
+        types: Vec<Ty>,
+    },
+    Opaque,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Field {
+    name: String,
+    #[serde(rename = "type")]
+    ty: Ty,
+    #[serde(default)]
+    optional: bool,
+    #[serde(default)]
+    #[allow(dead_code)]
+    max_len: Option<u64>,
+    #[serde(default)]
+    flattened: bool,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Variant {
+    name: String,
+    #[allow(dead_code)]
+    kind: String,
+    #[serde(default)]
+    #[allow(dead_code)]
+    fields: Option<Vec<Field>>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    items: Option<Vec<Ty>>,
+}
+
+/// A loaded catalog: cheap to clone (every SP's session shares one).
 #[derive(Clone, Debug, Default)]
 pub struct Catalog {
-    /// (class, version) → the body's type.
-    bodies: BTreeMap<(String, u64), Value>,
-    classes: BTreeSet<String>,
+    /// class → version → the body's type (`None`: no schema).
+    classes: Arc<BTreeMap<String, BTreeMap<u64, Option<Ty>>>>,
+}
+
+/// Where in an ereport a check is: rendered (`a.b[3]`) only for a
+/// mismatch, so a match allocates nothing.
+#[derive(Clone, Copy)]
+enum At<'a> {
+    Top,
+    Key(&'a At<'a>, &'a str),
+    Index(&'a At<'a>, usize),
+}
+
+impl std::fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            At::Top => Ok(()),
+            At::Key(At::Top, k) => f.write_str(k),
+            At::Key(parent, k) => write!(f, "{parent}.{k}"),
+            At::Index(parent, i) => write!(f, "{parent}[{i}]"),
+        }
+    }
 }
 
 impl Catalog {
     /// Loads the catalog at `path`.
     pub fn load(path: &Path) -> Result<Self, CatalogError> {
-        let text = std::fs::read_to_string(path).map_err(|source| CatalogError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
         let format = |why: String| CatalogError::Format {
             path: path.to_path_buf(),
             why,
         };
-        let json: Value = serde_json::from_str(&text).map_err(|e| format(e.to_string()))?;
-        Self::from_json(&json).map_err(format)
+        let file = std::fs::File::open(path).map_err(|source| CatalogError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let parsed: CatalogFile = serde_json::from_reader(std::io::BufReader::new(file))
+            .map_err(|e| format(e.to_string()))?;
+        Ok(Self::from_file(parsed))
     }
 
     /// A catalog from its JSON.
     pub fn from_json(json: &Value) -> Result<Self, String> {
-        let classes = json
-            .get("classes")
-            .and_then(Value::as_array)
-            .ok_or("no \"classes\" array")?;
-        let mut out = Catalog::default();
-        for c in classes {
-            let class = c
-                .get("class")
-                .and_then(Value::as_str)
-                .ok_or("a class without a name")?;
-            let version = c
-                .get("version")
-                .and_then(Value::as_u64)
-                .ok_or_else(|| format!("class {class} has no version"))?;
-            let body = c.get("body").cloned().unwrap_or(Value::Null);
-            out.classes.insert(class.to_string());
-            out.bodies.insert((class.to_string(), version), body);
+        let parsed = CatalogFile::deserialize(json).map_err(|e| e.to_string())?;
+        Ok(Self::from_file(parsed))
+    }
+
+    fn from_file(file: CatalogFile) -> Self {
+        let mut classes: BTreeMap<String, BTreeMap<u64, Option<Ty>>> = BTreeMap::new();
+        for c in file.classes {
+            classes
+                .entry(c.class)
+                .or_default()
+                .insert(c.version, c.body);
         }
-        Ok(out)
+        Catalog {
+            classes: Arc::new(classes),
+        }
     }
 
     /// What does not match in an ereport's JSON object, if anything.
@@ -93,142 +205,122 @@ impl Catalog {
         let Some(version) = version else {
             return Some(format!("class {class} without a version (\"v\")"));
         };
-        if !self.classes.contains(class) {
+        let Some(versions) = self.classes.get(class) else {
             return Some(format!("unknown class {class:?}"));
-        }
-        let Some(body) = self.bodies.get(&(class.to_string(), version)) else {
+        };
+        let Some(body) = versions.get(&version) else {
             return Some(format!("unknown version {version} of class {class:?}"));
         };
-        check_map(body, obj, "").err()
+        match body {
+            Some(Ty::Map { fields }) => check_fields(fields, obj, &At::Top).err(),
+            // An enum class or an opaque body: its shape varies by variant.
+            _ => None,
+        }
     }
 }
 
-/// Checks the fields of a map type against `obj` (flattened fields join
-/// it).
-fn check_map(ty: &Value, obj: &Map<String, Value>, path: &str) -> Result<(), String> {
-    let Some(fields) = ty.get("fields").and_then(Value::as_array) else {
-        // An enum class or an opaque body: its shape varies by variant.
-        return Ok(());
-    };
+/// Checks a map type's fields against `obj` (flattened fields join it).
+fn check_fields(fields: &[Field], obj: &Map<String, Value>, at: &At<'_>) -> Result<(), String> {
     for f in fields {
-        let name = f.get("name").and_then(Value::as_str).unwrap_or("?");
-        let optional = f.get("optional").and_then(Value::as_bool) == Some(true);
-        let fty = f.get("type").cloned().unwrap_or(Value::Null);
-        if f.get("flattened").and_then(Value::as_bool) == Some(true) {
+        if f.flattened {
             // Its keys are in this map; an absent optional one adds none.
-            if fty.get("type").and_then(Value::as_str) == Some("map") {
-                let all_absent = fty
-                    .get("fields")
-                    .and_then(Value::as_array)
-                    .is_some_and(|fs| {
-                        fs.iter().all(|g| {
-                            g.get("name")
-                                .and_then(Value::as_str)
-                                .is_none_or(|n| !obj.contains_key(n))
-                        })
-                    });
-                if !(optional && all_absent) {
-                    check_map(&fty, obj, path)?;
+            if let Ty::Map { fields: inner } = &f.ty {
+                let all_absent = inner.iter().all(|g| !obj.contains_key(&g.name));
+                if !(f.optional && all_absent) {
+                    check_fields(inner, obj, at)?;
                 }
             }
             continue;
         }
-        let at = format!("{path}{name}");
-        match obj.get(name) {
-            None if optional => {}
-            None => return Err(format!("missing field {at:?}")),
-            Some(Value::Null) if optional => {}
-            Some(v) => check_value(&fty, v, &at)?,
+        let here = At::Key(at, &f.name);
+        match obj.get(&f.name) {
+            None if f.optional => {}
+            None => return Err(format!("missing field \"{here}\"")),
+            Some(Value::Null) if f.optional => {}
+            Some(v) => check_value(&f.ty, v, &here)?,
         }
     }
     Ok(())
 }
 
 /// Checks one value against a type.
-fn check_value(ty: &Value, v: &Value, at: &str) -> Result<(), String> {
-    let kind = ty.get("type").and_then(Value::as_str).unwrap_or("opaque");
-    let max = |k: &str| ty.get(k).and_then(Value::as_u64).unwrap_or(u64::MAX);
-    let ok = match kind {
-        "uint" => v.is_u64(),
-        "int" => v.is_i64() || v.is_u64(),
-        "bool" => v.is_boolean(),
+fn check_value(ty: &Ty, v: &Value, at: &At<'_>) -> Result<(), String> {
+    let ok = match ty {
+        Ty::Uint => v.is_u64(),
+        Ty::Int => v.is_i64() || v.is_u64(),
+        Ty::Bool => v.is_boolean(),
         // NaN and the infinities are null in the JSON.
-        "float" => v.is_number() || v.is_null(),
-        "text" => v.as_str().is_some_and(|s| s.len() as u64 <= max("max_len")),
-        "bytes" => v.is_string(),
-        "array" | "tuple" => {
-            let Some(items) = v.as_array() else {
-                return Err(format!("field {at:?} is not an array"));
-            };
-            if kind == "array" {
-                let n = items.len() as u64;
-                if n < ty.get("min_items").and_then(Value::as_u64).unwrap_or(0)
-                    || n > max("max_items")
-                {
-                    return Err(format!("field {at:?} has {n} items"));
-                }
-                let item = ty.get("items").cloned().unwrap_or(Value::Null);
-                for (i, x) in items.iter().enumerate() {
-                    check_value(&item, x, &format!("{at}[{i}]"))?;
-                }
+        Ty::Float => v.is_number() || v.is_null(),
+        Ty::Text { max_len } => v
+            .as_str()
+            .is_some_and(|s| s.len() as u64 <= max_len.unwrap_or(u64::MAX)),
+        Ty::Bytes { .. } => v.is_string(),
+        Ty::Tuple { .. } => {
+            if !v.is_array() {
+                return Err(format!("field \"{at}\" is not an array"));
             }
             true
         }
-        "one_of" => ty
-            .get("types")
-            .and_then(Value::as_array)
-            .is_some_and(|ts| ts.iter().any(|t| check_value(t, v, at).is_ok())),
-        "map" => match v.as_object() {
-            Some(obj) => return check_map(ty, obj, &format!("{at}.")),
+        Ty::Array {
+            items,
+            min_items,
+            max_items,
+        } => {
+            let Some(xs) = v.as_array() else {
+                return Err(format!("field \"{at}\" is not an array"));
+            };
+            let n = xs.len() as u64;
+            if n < min_items.unwrap_or(0) || n > max_items.unwrap_or(u64::MAX) {
+                return Err(format!("field \"{at}\" has {n} items"));
+            }
+            for (i, x) in xs.iter().enumerate() {
+                check_value(items, x, &At::Index(at, i))?;
+            }
+            true
+        }
+        Ty::OneOf { types } => types.iter().any(|t| check_value(t, v, at).is_ok()),
+        Ty::Map { fields } => match v.as_object() {
+            Some(obj) => return check_fields(fields, obj, at),
             None => false,
         },
-        "enum" => {
-            let names: Vec<&str> = ty
-                .get("variants")
-                .and_then(Value::as_array)
-                .map(|vs| {
-                    vs.iter()
-                        .filter_map(|x| x.get("name").and_then(Value::as_str))
-                        .collect()
-                })
-                .unwrap_or_default();
+        Ty::Enum {
+            variant_id,
+            variants,
+        } => {
+            let known = |n: &str| variants.iter().any(|x| x.name == n);
             match v {
-                Value::String(s) => names.contains(&s.as_str()),
-                Value::Object(o) => match ty.get("variant_id").and_then(Value::as_str) {
-                    Some(id) => o
-                        .get(id)
-                        .and_then(Value::as_str)
-                        .is_some_and(|n| names.contains(&n)),
-                    None => o.keys().next().is_some_and(|k| names.contains(&k.as_str())),
+                Value::String(s) => known(s),
+                Value::Object(o) => match variant_id {
+                    Some(id) => o.get(id).and_then(Value::as_str).is_some_and(known),
+                    None => o.keys().next().is_some_and(|k| known(k)),
                 },
                 _ => false,
             }
         }
-        _ => true,
+        Ty::Opaque => true,
     };
     if ok {
         Ok(())
     } else {
-        Err(format!("field {at:?} is not {}", describe(ty)))
+        Err(format!("field \"{at}\" is not {}", describe(ty)))
     }
 }
 
-fn describe(ty: &Value) -> String {
-    let kind = ty.get("type").and_then(Value::as_str).unwrap_or("opaque");
-    match (kind, ty.get("max_len").and_then(Value::as_u64)) {
-        ("text", Some(n)) => format!("text of at most {n} bytes"),
-        ("uint", _) => "an unsigned integer".into(),
-        ("int", _) => "an integer".into(),
-        ("enum", _) => "one of its enum's variants".into(),
-        ("one_of", _) => {
-            let alternatives: Vec<String> = ty
-                .get("types")
-                .and_then(Value::as_array)
-                .map(|ts| ts.iter().map(describe).collect())
-                .unwrap_or_default();
-            alternatives.join(" or ")
-        }
-        (k, _) => format!("a {k}"),
+fn describe(ty: &Ty) -> String {
+    match ty {
+        Ty::Text { max_len: Some(n) } => format!("text of at most {n} bytes"),
+        Ty::Text { max_len: None } => "a text".into(),
+        Ty::Uint => "an unsigned integer".into(),
+        Ty::Int => "an integer".into(),
+        Ty::Bool => "a bool".into(),
+        Ty::Float => "a float".into(),
+        Ty::Bytes { .. } => "a bytes".into(),
+        Ty::Array { .. } => "an array".into(),
+        Ty::Tuple { .. } => "a tuple".into(),
+        Ty::Map { .. } => "a map".into(),
+        Ty::Enum { .. } => "one of its enum's variants".into(),
+        Ty::OneOf { types } => types.iter().map(describe).collect::<Vec<_>>().join(" or "),
+        Ty::Opaque => "an opaque value".into(),
     }
 }
 
@@ -287,5 +379,33 @@ mod tests {
         );
         assert_eq!(c.check(&json!({"lost": null})), None);
         assert_eq!(c.check(&json!({"lost": 12})), None);
+    }
+
+    #[test]
+    fn nested_paths_are_named_and_foreign_files_refused() {
+        let c = Catalog::from_json(&json!({"catalog_version": 1, "classes": [
+            {"class": "hw.n", "version": 1, "max_len": 99, "body": {"type": "map", "fields": [
+                {"name": "rails", "optional": false, "max_len": 50, "type": {
+                    "type": "array", "min_items": 0, "max_items": 4, "items": {
+                        "type": "map", "fields": [
+                            {"name": "mv", "type": {"type": "uint"}, "optional": false, "max_len": 3}]}}}
+            ]}}
+        ]}))
+        .unwrap();
+        assert_eq!(
+            c.check(&json!({"k": "hw.n", "v": 1, "rails": [{"mv": 1}, {"mv": -1}]}))
+                .unwrap(),
+            "field \"rails[1].mv\" is not an unsigned integer"
+        );
+        assert!(
+            Catalog::from_json(&json!({"catalog_version": 1, "classes": [], "extra": 1}))
+                .unwrap_err()
+                .contains("unknown field `extra`")
+        );
+        assert!(
+            Catalog::from_json(&json!({"catalog_version": 1, "classes": [
+                {"class": "x", "version": 0, "body": {"type": "quaternion"}}]}))
+            .is_err()
+        );
     }
 }
