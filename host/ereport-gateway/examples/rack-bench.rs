@@ -239,6 +239,18 @@ fn idle(sps: usize, db: &Path) -> f64 {
         .and_then(Path::parent)
         .map(|d| d.join("ereport-gateway"))
         .expect("dir");
+    if !gateway.exists() {
+        // `cargo run --example` builds the example, not the crate's
+        // binary: build it, with the profile this example was built with.
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut build = Command::new(cargo);
+        build.args(["build", "-p", "ereport-gateway", "--bin", "ereport-gateway"]);
+        if !cfg!(debug_assertions) {
+            build.arg("--release");
+        }
+        let built = build.status().expect("cargo runs");
+        assert!(built.success(), "building ereport-gateway failed");
+    }
     let mut child = Command::new(&gateway)
         .args([
             "--follow",
