@@ -160,8 +160,3 @@ pub const SUPPRESSED_SCHEMA: ClassSchema = ClassSchema {
     },
     max_len: crate::MAX_EREPORT_LEN,
 };
-
-#[cfg(feature = "std")]
-mod json;
-#[cfg(feature = "std")]
-pub use json::{CatalogProblem, catalog_json, catalog_markdown, check_catalog, class_json};

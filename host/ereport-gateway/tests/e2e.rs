@@ -178,8 +178,11 @@ fn gateway_restart_resumes_without_duplicates_or_gaps() {
             ereport_gateway::store::open(&db).unwrap(),
         )
         .unwrap();
+        // At least 700 ms of polling, and on until something is committed
+        // however loaded the machine is (bounded).
         let end = Instant::now() + Duration::from_millis(700);
-        while Instant::now() < end {
+        let give_up = Instant::now() + Duration::from_secs(30);
+        while (Instant::now() < end || gw.committed() <= Ena(5)) && Instant::now() < give_up {
             let _ = gw.poll().unwrap();
             std::thread::sleep(Duration::from_millis(40));
         }
@@ -211,12 +214,16 @@ fn gateway_restart_resumes_without_duplicates_or_gaps() {
     );
     let delivered = s.delivered();
     let st = s.stop();
-    assert_eq!(st.lost_full, 0);
-    check_restart(
+    // Whether the store overflowed while no gateway ran depends on how
+    // loaded the machine is; that every loss is a loss record, and every
+    // delivered ereport is stored once with no gap, does not.
+    let lost = check_restart(
         &rusqlite::Connection::open(gw.db().name()).unwrap(),
         &format!("{:032x}", s_rid(&gw)),
         &delivered,
     );
+    assert_eq!(lost, st.lost_full, "every loss is a loss record");
+    assert!(gw.db().gaps().unwrap().is_empty(), "no gap");
     common::remove_db(&db);
 }
 

@@ -6,7 +6,8 @@
 //!   collector notices, its counters);
 //! - [`validate`]: is a datagram the answer to the request just sent?
 //! - [`json`]: ereports as the JSON objects the control plane stores;
-//! - [`catalog`]: checking them against a class catalog;
+//! - [`catalog`]: checking them against a class catalog; [`catalog_file`]:
+//!   writing the catalog out from the derive's schemas;
 //! - [`output`]: what people see: escaped, aligned, counted in words;
 //! - [`addr`]: SP addresses as people type them.
 //!
@@ -15,6 +16,7 @@
 
 pub mod addr;
 pub mod catalog;
+pub mod catalog_file;
 pub mod json;
 pub mod output;
 pub mod record;

@@ -23,5 +23,5 @@ pub fn workspace_classes() -> Vec<ClassSchema> {
 
 /// The catalog as JSON.
 pub fn workspace_catalog() -> serde_json::Value {
-    ereport_sdk::schema::catalog_json(&workspace_classes())
+    ereport_host::catalog_file::catalog_json(&workspace_classes())
 }

@@ -2,7 +2,7 @@
 //! catalog of the classes as built, and a class cannot change its fields
 //! without changing its version.
 
-use ereport_sdk::schema::{CatalogProblem, catalog_markdown, check_catalog};
+use ereport_host::catalog_file::{CatalogProblem, catalog_markdown, check_catalog};
 use serde_json::Value;
 use sp_sim::catalog::workspace_catalog;
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use ereport_sdk::schema::{catalog_markdown, check_catalog};
+use ereport_host::catalog_file::{catalog_markdown, check_catalog};
 use sp_sim::catalog::workspace_catalog;
 
 /// Prints the catalog of every ereport class the simulated SP can send

@@ -1,15 +1,13 @@
-//! The catalog as JSON and Markdown (feature `std`), and the check that
-//! keeps a committed catalog honest.
+//! The class catalog written out: the derive's schemas
+//! (`ereport_sdk::schema`) as the JSON `ereport-catalog` prints and
+//! `--catalog` reads, as Markdown for people, and the check that keeps a
+//! committed catalog honest (a changed class must bump its version).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::format;
-use std::string::{String, ToString};
-use std::vec::Vec;
 
+use ereport_sdk::schema::{ClassSchema, FieldSchema, TypeSchema, VariantSchema};
 use serde_json::{Value, json};
-
-use super::{ClassSchema, FieldSchema, TypeSchema, VariantSchema};
 
 /// The catalog format's version (the `catalog_version` key).
 pub const CATALOG_VERSION: u64 = 1;
