@@ -327,3 +327,40 @@ fn a_thousand_sps_work_under_the_default_limit() {
     assert_eq!(lines.len(), 2000, "{err}");
     sps.iter().for_each(common::TinySp::signal);
 }
+
+#[test]
+fn with_several_sps_every_human_line_names_its_sp() {
+    let dir = tempfile::tempdir().unwrap();
+    let sps = [common::TinySp::start(1), common::TinySp::start(2)];
+    let out = gateway()
+        .args(["--once", "--timeout", "200ms"])
+        .args(["--sp", &format!("left-sled={}", sps[0].addr)])
+        .args(["--sp", &format!("right-sled={}", sps[1].addr)])
+        .arg("--db")
+        .arg(dir.path().join("db.sqlite"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    for l in &lines {
+        assert!(
+            l.starts_with("left-sled ") || l.starts_with("right-sled"),
+            "{l}"
+        );
+    }
+    // Events on standard error name their SP too.
+    assert!(err.lines().any(|l| l.contains("left-sled: SP restart id")), "{err}");
+}
+
+#[test]
+fn help_says_postgresql_as_well_as_sqlite() {
+    for args in [&["--help"][..], &["query", "--help"], &["summary", "--help"]] {
+        let out = gateway().args(args).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("PostgreSQL"), "{args:?}: {text}");
+        assert!(text.contains("SQLite"), "{args:?}: {text}");
+    }
+}
