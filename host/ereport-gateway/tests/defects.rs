@@ -352,12 +352,19 @@ fn with_several_sps_every_human_line_names_its_sp() {
         );
     }
     // Events on standard error name their SP too.
-    assert!(err.lines().any(|l| l.contains("left-sled: SP restart id")), "{err}");
+    assert!(
+        err.lines().any(|l| l.contains("left-sled: SP restart id")),
+        "{err}"
+    );
 }
 
 #[test]
 fn help_says_postgresql_as_well_as_sqlite() {
-    for args in [&["--help"][..], &["query", "--help"], &["summary", "--help"]] {
+    for args in [
+        &["--help"][..],
+        &["query", "--help"],
+        &["summary", "--help"],
+    ] {
         let out = gateway().args(args).output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.contains("PostgreSQL"), "{args:?}: {text}");

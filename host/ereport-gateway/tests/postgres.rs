@@ -378,3 +378,43 @@ fn a_read_only_role_can_query_and_is_told_why_it_cannot_write() {
     assert!(!out.status.success());
     assert!(err.contains("permission denied"), "{err}");
 }
+
+/// A collector's connections are bounded by its pool, whatever the number
+/// of sessions using it at once.
+#[test]
+#[cfg_attr(
+    not(postgres_installed),
+    ignore = "PostgreSQL is not installed (apt-get install postgresql)"
+)]
+fn sessions_share_a_bounded_pool() {
+    let pg = PgCluster::start();
+    let db = ereport_gateway::store::open_with(
+        Path::new(&pg.url),
+        &ereport_gateway::store::OpenOptions {
+            read_only: false,
+            pg_connections: 3,
+        },
+    )
+    .unwrap();
+    std::thread::scope(|s| {
+        for _ in 0..32 {
+            let db = db.clone();
+            s.spawn(move || {
+                for i in 0..20 {
+                    db.shared_cursor(&format!("sp-{i}")).unwrap();
+                }
+            });
+        }
+    });
+    let mut admin = postgres::Client::connect(&pg.url, postgres::NoTls).unwrap();
+    let backends: i64 = admin
+        .query_one(
+            "SELECT COUNT(*) FROM pg_stat_activity
+             WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(backends <= 3, "{backends} connections for a pool of 3");
+    assert!(backends >= 1);
+}

@@ -168,26 +168,14 @@ pub enum DbError {
         /// What PostgreSQL said.
         error: ::postgres::Error,
     },
-    /// No PostgreSQL connection could be had: the server is down or
-    /// refusing, and the pool waits before trying again.
-    #[error("{url}: database unavailable ({last}); next connection attempt in {retry_in:?}")]
+    /// No PostgreSQL connection could be had within the pool's wait: the
+    /// server is down or refusing, or every connection stayed busy.
+    #[error("{url}: database unavailable: {reason}")]
     Unavailable {
         /// The connection string, password redacted.
         url: String,
-        /// Why the last attempt failed, with its causes.
-        last: String,
-        /// When the pool tries again.
-        retry_in: Duration,
-    },
-    /// Every pooled connection stayed busy for the whole wait.
-    #[error("{url}: no database connection free within {waited:?} ({size} in the pool)")]
-    PoolExhausted {
-        /// The connection string, password redacted.
-        url: String,
-        /// How long it waited.
-        waited: Duration,
-        /// The pool's size.
-        size: usize,
+        /// The pool's reason, with the server's last refusal.
+        reason: String,
     },
     /// SQLite failed.
     #[error("{path}: {source}")]
@@ -201,7 +189,7 @@ pub enum DbError {
 
 /// A PostgreSQL error with the server's own message: the driver's display
 /// is only "db error" for everything the server says.
-fn describe_pg(e: &::postgres::Error) -> String {
+pub(crate) fn describe_pg(e: &::postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => {
             let mut s = format!("{}: {}", db.severity(), db.message());
@@ -232,7 +220,7 @@ impl DbError {
     /// failing: what a collector rides out while it keeps polling.
     pub fn is_unavailable(&self) -> bool {
         match self {
-            DbError::Unavailable { .. } | DbError::PoolExhausted { .. } => true,
+            DbError::Unavailable { .. } => true,
             DbError::Postgres { error, .. } => postgres::is_connection_error(error),
             _ => false,
         }

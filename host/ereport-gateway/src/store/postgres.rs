@@ -4,11 +4,13 @@
 //! stored procedures, no advisory locks). The report is JSONB, times
 //! TIMESTAMPTZ, the body BYTEA.
 //!
-//! Connections come from a small pool shared by every SP session of a
-//! collector. A connection the server dropped (a restart, a network
-//! failure) is discarded and replaced on demand; while the server refuses
-//! connections, attempts back off (100 ms doubling to 5 s) and callers get
-//! [`DbError::Unavailable`] at once rather than waiting on a dead socket.
+//! Connections come from a bounded `r2d2` pool shared by every SP session
+//! of a collector, sized by the caller (not by the inventory). A
+//! connection the server dropped (a restart, a network failure) is found
+//! broken when it is handed back and discarded; new ones are made on
+//! demand, and while the server refuses them a session gets
+//! [`DbError::Unavailable`] with the server's reason after [`POOL_WAIT`]
+//! rather than waiting on a dead socket.
 //!
 //! Several collectors may share the database: every insert is idempotent,
 //! a gap is recorded only for ENAs no collector stored, and the cursor per
@@ -16,8 +18,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
-use std::sync::{Condvar, Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use ::postgres::types::ToSql;
 use ::postgres::{Client, Config, NoTls, Statement};
@@ -25,19 +26,16 @@ use ereport_host::{Gap, StoredEreport};
 use ereport_sdk::{Ena, RestartId};
 use serde_json::{Map, Value as Json};
 
-use super::migrations::{self, Dialect, HISTORY_TABLE, LATEST, LEGACY_LATEST};
+use super::migrations::{self, Dialect, HISTORY_TABLE, LATEST};
 use super::{
     DbError, EreportStore, Filter, OpenOptions, RECENT_STORE, RETENTION_BATCH, SharedCursor, SpRow,
     SummaryRow, check_cutoff, gap_kind, gap_kind_text, glob_to_like, parse_rid, query_row,
     row_class, sql, unsql,
 };
 
-/// The first wait before reconnecting after a failed attempt.
-pub const BACKOFF_FIRST: Duration = Duration::from_millis(100);
-/// The longest wait between connection attempts.
-pub const BACKOFF_MAX: Duration = Duration::from_secs(5);
-/// How long a session waits for a pooled connection when all are busy.
-pub const POOL_WAIT: Duration = Duration::from_secs(30);
+/// How long a session waits for a pooled connection (all busy, or the
+/// server refusing new ones) before it gets [`DbError::Unavailable`].
+pub const POOL_WAIT: Duration = Duration::from_secs(5);
 /// The connect timeout when the connection string sets none.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -236,92 +234,91 @@ impl Conn {
     }
 }
 
-struct PoolState {
-    idle: Vec<Conn>,
-    /// Connections open, idle or lent.
-    open: usize,
-    /// No attempt before this (after a failed one).
-    next_attempt: Option<Instant>,
-    backoff: Duration,
-    last_error: Option<String>,
+/// Why the pool could not make a connection: the server's own message
+/// (the driver's display of a server error is only "db error").
+#[derive(Debug)]
+pub struct ConnectError(String);
+
+impl std::fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConnectError {}
+
+/// Makes the pool's connections.
+struct Manager {
+    config: Config,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = Conn;
+    type Error = ConnectError;
+
+    fn connect(&self) -> Result<Conn, ConnectError> {
+        let mut client = self
+            .config
+            .connect(NoTls)
+            .map_err(|e| ConnectError(super::describe_pg(&e)))?;
+        // The statements' plans do not depend on their values: plan each
+        // once per connection rather than five times (PostgreSQL's default
+        // before it settles on a generic plan). Where the server has no
+        // such setting, its default stands.
+        let _ = client.batch_execute("SET plan_cache_mode = force_generic_plan");
+        Ok(Conn {
+            client,
+            prepared: None,
+        })
+    }
+
+    fn is_valid(&self, conn: &mut Conn) -> Result<(), ConnectError> {
+        conn.client
+            .simple_query("")
+            .map(|_| ())
+            .map_err(|e| ConnectError(super::describe_pg(&e)))
+    }
+
+    fn has_broken(&self, conn: &mut Conn) -> bool {
+        conn.client.is_closed()
+    }
 }
 
 /// The PostgreSQL store.
 pub struct PgStore {
-    config: Config,
+    pool: r2d2::Pool<Manager>,
     /// The connection string, password redacted.
     shown: String,
-    size: usize,
-    read_only: bool,
-    state: Mutex<PoolState>,
-    freed: Condvar,
-}
-
-/// A connection lent by the pool; back to it when dropped, unless it broke.
-struct Lent<'a> {
-    pool: &'a PgStore,
-    conn: Option<Conn>,
-}
-
-impl Drop for Lent<'_> {
-    fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            let mut st = self.pool.lock();
-            if conn.client.is_closed() {
-                st.open = st.open.saturating_sub(1);
-            } else {
-                st.idle.push(conn);
-            }
-            drop(st);
-            self.pool.freed.notify_one();
-        }
-    }
 }
 
 impl PgStore {
-    /// Connects (one connection, at once, so a wrong address or password
-    /// is reported by `open`), then creates or migrates the schema, or,
-    /// read only, checks it.
+    /// Connects once (so a wrong address or password is reported by
+    /// `open`, with the server's reason), creates or migrates the schema
+    /// or, read only, checks it; then sessions draw on a pool of at most
+    /// `options.pg_connections`.
     pub fn open(target: &str, options: &OpenOptions) -> Result<Self, DbError> {
         let shown = redact(target);
-        let mut config = Config::from_str(target).map_err(|error| DbError::Postgres {
+        let pg = |error| DbError::Postgres {
             url: shown.clone(),
             error,
-        })?;
+        };
+        let mut config = Config::from_str(target).map_err(pg)?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
-        let store = PgStore {
-            config,
-            shown,
-            size: options.pg_connections.max(1),
-            read_only: options.read_only,
-            state: Mutex::new(PoolState {
-                idle: Vec::new(),
-                open: 0,
-                next_attempt: None,
-                backoff: BACKOFF_FIRST,
-                last_error: None,
-            }),
-            freed: Condvar::new(),
-        };
-        let mut client = store.config.connect(NoTls).map_err(|e| store.err(e))?;
-        store.prepare_schema(&mut client)?;
-        let prepared = if store.read_only {
-            None
-        } else {
-            Some(Prepared::new(&mut client).map_err(|e| store.err(e))?)
-        };
-        {
-            let mut st = store.lock();
-            st.open = 1;
-            st.idle.push(Conn { client, prepared });
-        }
-        Ok(store)
-    }
-
-    fn lock(&self) -> MutexGuard<'_, PoolState> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        let mut client = config.connect(NoTls).map_err(pg)?;
+        prepare_schema(&mut client, &shown, options.read_only)?;
+        drop(client);
+        let pool = r2d2::Pool::builder()
+            .max_size(u32::try_from(options.pg_connections.max(1)).unwrap_or(u32::MAX))
+            .min_idle(Some(0))
+            .connection_timeout(POOL_WAIT)
+            // A broken connection is found when it is handed back; testing
+            // each on the way out would cost a round trip per statement.
+            .test_on_check_out(false)
+            .error_handler(Box::new(r2d2::NopErrorHandler))
+            .build_unchecked(Manager { config });
+        Ok(PgStore { pool, shown })
     }
 
     fn err(&self, error: ::postgres::Error) -> DbError {
@@ -331,201 +328,97 @@ impl PgStore {
         }
     }
 
-    /// The schema version: the history's newest, else the legacy
-    /// `schema_version` table's (0: no gateway tables).
-    fn version(&self, client: &mut Client) -> Result<i64, DbError> {
-        let has = |client: &mut Client, table: &str| -> Result<bool, ::postgres::Error> {
-            Ok(client
-                .query_one(
-                    "SELECT COUNT(*) > 0 FROM information_schema.tables
-                     WHERE table_name = $1 AND table_schema = current_schema()",
-                    &[&table],
-                )?
-                .get(0))
-        };
-        let run = |client: &mut Client| -> Result<i64, ::postgres::Error> {
-            if has(client, HISTORY_TABLE)? {
-                let v: i64 = client
-                    .query_one(
-                        &format!("SELECT COALESCE(MAX(version), 0)::INT8 FROM {HISTORY_TABLE}"),
-                        &[],
-                    )?
-                    .get(0);
-                return Ok(v);
-            }
-            if has(client, "schema_version")? {
-                let v: Option<i64> = client
-                    .query_opt("SELECT version FROM schema_version WHERE id = 0", &[])?
-                    .map(|r| r.get(0));
-                return Ok(v.unwrap_or(0));
-            }
-            Ok(0)
-        };
-        run(client).map_err(|e| self.err(e))
-    }
-
-    fn prepare_schema(&self, client: &mut Client) -> Result<(), DbError> {
-        let found = self.version(client)?;
-        if found > LATEST {
-            return Err(DbError::NewerSchema {
-                db: self.shown.clone(),
-                found,
-            });
-        }
-        if self.read_only {
-            if found < LATEST {
-                return Err(DbError::OlderSchema {
-                    db: self.shown.clone(),
-                    found,
-                });
-            }
-            return Ok(());
-        }
-        if found > LEGACY_LATEST && found == LATEST {
-            return Ok(());
-        }
-        // The statements' plans do not depend on their values: plan each
-        // once per connection rather than five times (PostgreSQL's default
-        // before it settles on a generic plan). Where the server has no
-        // such setting, its default stands.
-        let runner =
-            migrations::runner(Dialect::Postgres).map_err(|source| DbError::Migration {
-                db: self.shown.clone(),
-                source,
-            })?;
-        // Two collectors starting together on a new database can both find
-        // a table missing, and the second to create it fails on the
-        // catalog's unique index (`IF NOT EXISTS` is not safe against
-        // itself). Each migration is one transaction, so a failed one left
-        // nothing behind: the next attempt finds the other's work.
-        let mut attempt = 0;
-        loop {
-            match runner.run(client) {
-                Ok(_) => return Ok(()),
-                Err(_) if attempt < 5 => {
-                    attempt += 1;
-                    std::thread::sleep(Duration::from_millis(20 * attempt));
-                }
-                Err(source) => {
-                    return Err(DbError::Migration {
-                        db: self.shown.clone(),
-                        source,
-                    });
-                }
-            }
-        }
-    }
-
-    fn connect(&self) -> Result<Conn, ::postgres::Error> {
-        let mut client = self.config.connect(NoTls)?;
-        let _ = client.batch_execute("SET plan_cache_mode = force_generic_plan");
-        let prepared = if self.read_only {
-            None
-        } else {
-            Some(Prepared::new(&mut client)?)
-        };
-        Ok(Conn { client, prepared })
-    }
-
-    /// A connection: an idle one, a new one (unless the pool is backing
-    /// off after a failed attempt), or the next one freed.
-    fn lend(&self) -> Result<Lent<'_>, DbError> {
-        let deadline = Instant::now() + POOL_WAIT;
-        let mut st = self.lock();
-        loop {
-            if let Some(conn) = st.idle.pop() {
-                return Ok(Lent {
-                    pool: self,
-                    conn: Some(conn),
-                });
-            }
-            if st.open < self.size {
-                let now = Instant::now();
-                if let Some(at) = st.next_attempt
-                    && now < at
-                {
-                    return Err(DbError::Unavailable {
-                        url: self.shown.clone(),
-                        last: st.last_error.clone().unwrap_or_default(),
-                        retry_in: at - now,
-                    });
-                }
-                st.open += 1;
-                drop(st);
-                let attempt = self.connect();
-                let mut st = self.lock();
-                return match attempt {
-                    Ok(conn) => {
-                        st.next_attempt = None;
-                        st.backoff = BACKOFF_FIRST;
-                        st.last_error = None;
-                        Ok(Lent {
-                            pool: self,
-                            conn: Some(conn),
-                        })
-                    }
-                    Err(e) => {
-                        st.open -= 1;
-                        st.next_attempt = Some(Instant::now() + st.backoff);
-                        st.backoff = (st.backoff * 2).min(BACKOFF_MAX);
-                        let err = self.err(e);
-                        st.last_error = Some(err.to_string());
-                        drop(st);
-                        self.freed.notify_all();
-                        Err(err)
-                    }
-                };
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return Err(DbError::PoolExhausted {
-                    url: self.shown.clone(),
-                    waited: POOL_WAIT,
-                    size: self.size,
-                });
-            }
-            st = self
-                .freed
-                .wait_timeout(st, deadline - now)
-                .map(|(g, _)| g)
-                .unwrap_or_else(|p| p.into_inner().0);
-        }
-    }
-
-    /// Runs `f` on a lent connection. A connection that failed because it
-    /// (or the server) is gone is dropped from the pool, so the next
-    /// caller gets a new one.
+    /// Runs `f` on a pooled connection. A connection that failed because
+    /// it (or the server) is gone is closed, so the pool discards it when
+    /// it comes back and the next caller gets a new one.
     fn with<T>(
         &self,
         f: impl FnOnce(&mut Conn) -> Result<T, ::postgres::Error>,
     ) -> Result<T, DbError> {
-        let mut lent = self.lend()?;
-        let Some(conn) = lent.conn.as_mut() else {
-            return Err(DbError::PoolExhausted {
-                url: self.shown.clone(),
-                waited: Duration::ZERO,
-                size: self.size,
-            });
-        };
-        match f(conn) {
-            Ok(v) => Ok(v),
-            Err(e) => {
-                if is_connection_error(&e) {
-                    // Dropped rather than lent again.
-                    lent.conn = None;
-                    let mut st = self.lock();
-                    st.open = st.open.saturating_sub(1);
-                    drop(st);
-                    self.freed.notify_one();
-                }
-                Err(self.err(e))
-            }
-        }
+        let mut conn = self.pool.get().map_err(|e| DbError::Unavailable {
+            url: self.shown.clone(),
+            reason: e.to_string(),
+        })?;
+        f(&mut conn).map_err(|e| self.err(e))
     }
 
     /// Connections open now (idle or lent): for tests and status.
     pub fn connections_open(&self) -> usize {
-        self.lock().open
+        self.pool.state().connections as usize
+    }
+}
+
+/// The schema version: the history's newest, else the legacy
+/// `schema_version` table's (0: no gateway tables).
+fn version(client: &mut Client) -> Result<i64, ::postgres::Error> {
+    let has = |client: &mut Client, table: &str| -> Result<bool, ::postgres::Error> {
+        Ok(client
+            .query_one(
+                "SELECT COUNT(*) > 0 FROM information_schema.tables
+                 WHERE table_name = $1 AND table_schema = current_schema()",
+                &[&table],
+            )?
+            .get(0))
+    };
+    if has(client, HISTORY_TABLE)? {
+        return Ok(client
+            .query_one(
+                &format!("SELECT COALESCE(MAX(version), 0)::INT8 FROM {HISTORY_TABLE}"),
+                &[],
+            )?
+            .get(0));
+    }
+    if has(client, "schema_version")? {
+        let v: Option<i64> = client
+            .query_opt("SELECT version FROM schema_version WHERE id = 0", &[])?
+            .map(|r| r.get(0));
+        return Ok(v.unwrap_or(0));
+    }
+    Ok(0)
+}
+
+/// Creates or migrates the schema (or, `read_only`, checks it is this
+/// gateway's).
+fn prepare_schema(client: &mut Client, shown: &str, read_only: bool) -> Result<(), DbError> {
+    let found = version(client).map_err(|error| DbError::Postgres {
+        url: shown.to_string(),
+        error,
+    })?;
+    if found > LATEST {
+        return Err(DbError::NewerSchema {
+            db: shown.to_string(),
+            found,
+        });
+    }
+    if found == LATEST {
+        return Ok(());
+    }
+    if read_only {
+        return Err(DbError::OlderSchema {
+            db: shown.to_string(),
+            found,
+        });
+    }
+    let migration = |source| DbError::Migration {
+        db: shown.to_string(),
+        source,
+    };
+    let runner = migrations::runner(Dialect::Postgres).map_err(migration)?;
+    // Two collectors starting together on a new database can both find a
+    // table missing, and the second to create it fails on the catalog's
+    // unique index (`IF NOT EXISTS` is not safe against itself). Each
+    // migration is one transaction, so a failed one left nothing behind:
+    // the next attempt finds the other's work.
+    let mut attempt = 0;
+    loop {
+        match runner.run(client) {
+            Ok(_) => return Ok(()),
+            Err(_) if attempt < 5 => {
+                attempt += 1;
+                std::thread::sleep(Duration::from_millis(20 * attempt));
+            }
+            Err(source) => return Err(migration(source)),
+        }
     }
 }
 
