@@ -231,6 +231,9 @@ pub struct Collector {
     /// sharing a database start at different SPs (the offset comes from
     /// the collector's id), so they seldom drain the same SP at once.
     offset: usize,
+    /// The longest wait between an idle SP's drains
+    /// ([`set_quiet_backoff`](Self::set_quiet_backoff)).
+    max_interval: Duration,
 }
 
 /// An SP's place in [`Collector::follow`]'s schedule.
@@ -241,6 +244,9 @@ struct Turn {
     rank: usize,
     /// Whether a worker is draining it.
     busy: bool,
+    /// How long after its drain ends its next turn comes: the interval,
+    /// doubled after each drain that found nothing, up to the bound.
+    wait: Duration,
 }
 
 /// [`Collector::follow`]'s turns, and when the worker waiting for the next
@@ -410,7 +416,17 @@ impl Collector {
             pool,
             parallel: parallel.max(1),
             offset,
+            max_interval: Duration::ZERO,
         })
+    }
+
+    /// With [`follow`](Self::follow), an SP whose drain found nothing waits
+    /// twice as long for its next turn as last time, up to `max`, and goes
+    /// back to the interval as soon as a drain stores something: a quiet
+    /// rack costs few requests and transactions, a busy SP is drained at
+    /// the interval. Off (every turn at the interval) unless set.
+    pub fn set_quiet_backoff(&mut self, max: Duration) {
+        self.max_interval = max;
     }
 
     /// Starts this collector's rounds at inventory position `offset` (modulo
@@ -451,9 +467,9 @@ impl Collector {
         &self,
         i: usize,
         on_poll: &(dyn Fn(&str, &Poll) + Sync),
-    ) -> Result<String, (String, GatewayError)> {
+    ) -> Result<(String, u64), (String, GatewayError)> {
         let Some(sp) = self.sps.get(i) else {
-            return Ok(String::new());
+            return Ok((String::new(), 0));
         };
         let mut gw = sp.gateway.lock().unwrap_or_else(|p| p.into_inner());
         let name = sp
@@ -467,11 +483,11 @@ impl Collector {
         status.stats = gw.stats();
         status.restart_id = gw.restart_id().map(|r| r.to_string());
         match result {
-            Ok(_) => {
+            Ok(stored) => {
                 status.last_success_ms = Some(now_ms());
                 status.consecutive_failures = 0;
                 status.last_error = None;
-                Ok(name)
+                Ok((name, stored))
             }
             Err(e) => {
                 status.consecutive_failures = status.consecutive_failures.saturating_add(1);
@@ -483,7 +499,8 @@ impl Collector {
 
     /// Keeps every SP drained until `stop` is set: `parallel` workers, each
     /// taking the SP whose turn is earliest, draining it, and giving it its
-    /// next turn `interval` after that drain ended. Each SP keeps its own
+    /// next turn `interval` after that drain ended (longer for a quiet SP
+    /// with [`set_quiet_backoff`](Self::set_quiet_backoff)). Each SP keeps its own
     /// pace: a dead or slow SP costs only its own timeouts, and no SP
     /// waits for the slowest of a round. `on_drained` hears of every drain
     /// (the SP's name, and the error if it failed). Returns once `stop` is
@@ -507,6 +524,7 @@ impl Collector {
                 due: now,
                 rank: (i + n - self.offset % n.max(1)) % n.max(1),
                 busy: false,
+                wait: Duration::ZERO,
             })
             .collect();
         let schedule = (Mutex::new(Schedule { turns, timer: None }), Condvar::new());
@@ -516,14 +534,29 @@ impl Collector {
                 let worker = move || {
                     while let Some(i) = next_turn(schedule, stop) {
                         let result = self.drain_one(i, on_poll);
-                        match &result {
-                            Ok(name) => on_drained(name, None),
-                            Err((name, e)) => on_drained(name, Some(e)),
-                        }
+                        let quiet = match &result {
+                            Ok((name, stored)) => {
+                                on_drained(name, None);
+                                *stored == 0
+                            }
+                            Err((name, e)) => {
+                                on_drained(name, Some(e));
+                                false
+                            }
+                        };
                         let (sched, wake) = schedule;
                         let mut sched = sched.lock().unwrap_or_else(|p| p.into_inner());
-                        let due = later(Instant::now(), interval);
+                        let mut due = later(Instant::now(), interval);
                         if let Some(t) = sched.turns.get_mut(i) {
+                            // Quiet: wait twice as long as last time, up
+                            // to the bound; anything new (or a failure to
+                            // retry) brings the SP back to the interval.
+                            t.wait = if quiet {
+                                (t.wait * 2).clamp(interval, self.max_interval.max(interval))
+                            } else {
+                                interval
+                            };
+                            due = later(Instant::now(), t.wait);
                             t.busy = false;
                             t.due = due;
                         }

@@ -28,6 +28,11 @@ macro_rules! say {
 const DEFAULT_DB: &str = "ereports.sqlite";
 /// Default wait between polls with --follow when nothing is new.
 const DEFAULT_INTERVAL: Duration = Duration::from_millis(500);
+/// How often --follow applies --retain-days after the start: retention is
+/// by the day, and each pass is a statement per thousand rows.
+const RETAIN_EVERY: Duration = Duration::from_secs(3600);
+/// Default longest wait between a quiet SP's drains with --follow.
+const DEFAULT_MAX_INTERVAL: Duration = Duration::from_secs(30);
 /// Default consecutive database failures --follow tolerates.
 const DEFAULT_MAX_DB_FAILURES: u32 = 5;
 /// Default time --follow waits for an unreachable database server.
@@ -109,6 +114,13 @@ struct Args {
     #[arg(long, default_value_t = DEFAULT_INTERVAL.into(), value_name = "DURATION")]
     interval: humantime::Duration,
 
+    /// With --follow, an SP that had nothing waits twice as long for its
+    /// next drain as last time, up to this (e.g. 30s; the control plane
+    /// polls every 30 s), and is back at --interval once it has ereports.
+    /// Give the same value as --interval to poll at a fixed pace.
+    #[arg(long, default_value_t = DEFAULT_MAX_INTERVAL.into(), value_name = "DURATION")]
+    max_interval: humantime::Duration,
+
     /// Per-attempt timeout (e.g. 250ms).
     #[arg(long, default_value_t = gateway::DEFAULT_TIMEOUT.into(), value_name = "DURATION")]
     timeout: humantime::Duration,
@@ -132,7 +144,8 @@ struct Args {
     catalog: Option<PathBuf>,
 
     /// Delete ereports (and gaps) collected more than this many days ago
-    /// (1 to 36500), in bounded batches, at start and every interval.
+    /// (1 to 36500), in bounded batches, at start and, with --follow, every
+    /// hour.
     #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..=MAX_RETAIN_DAYS))]
     retain_days: Option<u32>,
 
@@ -291,6 +304,11 @@ impl Printer {
                 );
             }
         }
+        self.stored(sp, p);
+        self.out.flush();
+    }
+
+    fn stored(&mut self, sp: &str, p: &Poll) {
         for e in &p.stored {
             if self.json {
                 self.out.line(&e.json.to_string());
@@ -345,6 +363,7 @@ fn run(args: &Args) -> Result<(), String> {
     // Draining once means to the end: no leaving an SP to another
     // collector that may stop before it is done.
     collector.set_yield_to_others(args.follow);
+    collector.set_quiet_backoff(*args.max_interval);
     let several = collector.len() > 1;
     for st in collector.status() {
         if let Some(rid) = &st.restart_id {
@@ -613,6 +632,8 @@ fn follow(
         // keeps failing.
         let mut db_failures = 0u32;
         let mut outage_since: Option<Instant> = None;
+        // Retention ran at the start.
+        let mut next_retention = collector::later(Instant::now(), RETAIN_EVERY);
         let mut next = collector::later(Instant::now(), tick);
         let result = loop {
             if stop.load(Ordering::SeqCst)
@@ -630,11 +651,14 @@ fn follow(
             if args.status {
                 print_status(collector);
             }
-            match retain(args, db) {
-                Ok(()) => {}
-                // The server being away is an outage like any other.
-                Err(e) if outage_since.is_some() => say!("retention: {e}"),
-                Err(e) => break Err(e),
+            if now >= next_retention {
+                next_retention = collector::later(now, RETAIN_EVERY);
+                match retain(args, db) {
+                    Ok(()) => {}
+                    // The server being away is an outage like any other.
+                    Err(e) if outage_since.is_some() => say!("retention: {e}"),
+                    Err(e) => break Err(e),
+                }
             }
             let seen = std::mem::take(&mut *lock(&health));
             if seen.fine && seen.failed.is_none() && seen.unavailable.is_none() {

@@ -371,3 +371,37 @@ fn help_says_postgresql_as_well_as_sqlite() {
         assert!(text.contains("SQLite"), "{args:?}: {text}");
     }
 }
+
+/// A quiet SP is drained less and less often, up to the bound (issue 22:
+/// a quiet rack should cost little). Over one second at a 5 ms interval a
+/// fixed pace drains it about 200 times; backing off to 400 ms, about 10.
+#[test]
+fn a_quiet_sp_is_drained_less_and_less_often() {
+    use ereport_gateway::collector::{Collector, Target};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let sp = common::TinySp::start(5);
+    let db = ereport_gateway::store::open(dir.path().join("db.sqlite")).unwrap();
+    let targets = [Target {
+        name: "quiet".into(),
+        kind: None,
+        slot: None,
+        addr: sp.addr,
+    }];
+    let base = ereport_gateway::gateway::GatewayConfig {
+        timeout: Duration::from_millis(500),
+        ..common::gateway_cfg(sp.addr)
+    };
+    let mut c = Collector::new(&targets, &base, &db, None, 1).unwrap();
+    c.set_quiet_backoff(Duration::from_millis(400));
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| c.follow(Duration::from_millis(5), &stop, &|_, _| {}, &|_, _| {}));
+        std::thread::sleep(Duration::from_secs(1));
+        stop.store(true, Ordering::SeqCst);
+    });
+    let st = c.stats();
+    assert_eq!(st.stored, 2, "what the SP had was taken");
+    // Load can only make it fewer.
+    assert!(st.requests < 40, "{} requests in a second", st.requests);
+}

@@ -248,16 +248,19 @@ macro_rules! errln {
     };
 }
 
-/// Standard output that reports a closed pipe instead of panicking.
+/// Standard output, buffered, that reports a closed pipe instead of
+/// panicking. Lines are written out by [`flush`](Self::flush) (a program
+/// calls it after each batch, so a follower sees each poll's lines at
+/// once) and when it is dropped.
 pub struct Out {
-    out: io::Stdout,
+    out: io::BufWriter<io::Stdout>,
     closed: bool,
 }
 
 impl Default for Out {
     fn default() -> Self {
         Self {
-            out: io::stdout(),
+            out: io::BufWriter::with_capacity(64 * 1024, io::stdout()),
             closed: false,
         }
     }
@@ -270,20 +273,37 @@ impl Out {
         if self.closed {
             return;
         }
-        let mut lock = self.out.lock();
-        if let Err(e) = writeln!(lock, "{text}").and_then(|()| lock.flush()) {
-            if e.kind() == io::ErrorKind::BrokenPipe {
-                self.closed = true;
-            } else {
-                stderr_line(&format!("cannot write to standard output: {e}"));
-                self.closed = true;
-            }
+        if let Err(e) = writeln!(self.out, "{text}") {
+            self.failed(&e);
+        }
+    }
+
+    /// Writes out what is buffered.
+    pub fn flush(&mut self) {
+        if self.closed {
+            return;
+        }
+        if let Err(e) = self.out.flush() {
+            self.failed(&e);
+        }
+    }
+
+    fn failed(&mut self, e: &io::Error) {
+        self.closed = true;
+        if e.kind() != io::ErrorKind::BrokenPipe {
+            stderr_line(&format!("cannot write to standard output: {e}"));
         }
     }
 
     /// Whether standard output has been closed.
     pub fn closed(&self) -> bool {
         self.closed
+    }
+}
+
+impl Drop for Out {
+    fn drop(&mut self) {
+        self.flush();
     }
 }
 

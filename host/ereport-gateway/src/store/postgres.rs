@@ -261,11 +261,12 @@ impl r2d2::ManageConnection for Manager {
             .config
             .connect(NoTls)
             .map_err(|e| ConnectError(super::describe_pg(&e)))?;
-        // The statements' plans do not depend on their values: plan each
-        // once per connection rather than five times (PostgreSQL's default
-        // before it settles on a generic plan). Where the server has no
-        // such setting, its default stands.
-        let _ = client.batch_execute("SET plan_cache_mode = force_generic_plan");
+        // Every statement is planned with its values, so the time and
+        // restart-id indexes serve retention, `query` and the conflict
+        // check however large the table, and no plan made while the table
+        // was empty (a new database) lingers once it is not. Where the
+        // server has no such setting, its default stands.
+        let _ = client.batch_execute("SET plan_cache_mode = force_custom_plan");
         Ok(Conn {
             client,
             prepared: None,
