@@ -188,6 +188,10 @@ pub struct SpStatus {
     pub last_error: Option<String>,
     /// Its gateway's counters.
     pub stats: GatewayStats,
+    /// Whether this collector holds the SP's claim (with claims on).
+    pub held: bool,
+    /// Turns skipped because another collector held the SP.
+    pub held_elsewhere: u64,
 }
 
 impl SpStatus {
@@ -209,6 +213,8 @@ impl SpStatus {
             "restarts_seen": self.stats.restarts_seen,
             "yielded": self.stats.yielded,
             "already_stored": self.stats.already_stored,
+            "held": self.held,
+            "held_elsewhere": self.held_elsewhere,
         }})
     }
 }
@@ -234,6 +240,12 @@ pub struct Collector {
     /// The longest wait between an idle SP's drains
     /// ([`set_quiet_backoff`](Self::set_quiet_backoff)).
     max_interval: Duration,
+    /// The store, for claims.
+    db: Db,
+    /// This collector's id, for claims.
+    collector_id: String,
+    /// How long a claim on an SP lasts ([`set_claims`](Self::set_claims)).
+    claim_ttl: Option<Duration>,
 }
 
 /// An SP's place in [`Collector::follow`]'s schedule.
@@ -417,6 +429,9 @@ impl Collector {
             parallel: parallel.max(1),
             offset,
             max_interval: Duration::ZERO,
+            db: db.clone(),
+            collector_id: base.collector_id.clone(),
+            claim_ttl: None,
         })
     }
 
@@ -427,6 +442,20 @@ impl Collector {
     /// the interval. Off (every turn at the interval) unless set.
     pub fn set_quiet_backoff(&mut self, max: Duration) {
         self.max_interval = max;
+    }
+
+    /// With [`follow`](Self::follow), drain an SP only while holding its
+    /// claim in the database ([`EreportStore::claim`], renewed at each
+    /// turn, lasting `ttl`): collectors sharing a database divide the SPs
+    /// between them instead of fetching the same records, and an SP whose
+    /// collector dies is taken over once its claim expires. `ttl` should
+    /// outlast the longest wait between turns (`set_quiet_backoff`), or a
+    /// quiet SP's claim lapses between its holder's turns. Claims held are
+    /// given up when `follow` returns. Off unless set.
+    ///
+    /// [`EreportStore::claim`]: crate::store::EreportStore::claim
+    pub fn set_claims(&mut self, ttl: Option<Duration>) {
+        self.claim_ttl = ttl;
     }
 
     /// Starts this collector's rounds at inventory position `offset` (modulo
@@ -478,6 +507,23 @@ impl Collector {
             .unwrap_or_else(|p| p.into_inner())
             .name
             .clone();
+        if let Some(ttl) = self.claim_ttl {
+            let held = self.db.claim(&name, &self.collector_id, ttl);
+            let mut status = sp.status.lock().unwrap_or_else(|p| p.into_inner());
+            match held {
+                Ok(true) => status.held = true,
+                Ok(false) => {
+                    status.held = false;
+                    status.held_elsewhere = status.held_elsewhere.saturating_add(1);
+                    return Ok((name, 0));
+                }
+                Err(e) => {
+                    status.consecutive_failures = status.consecutive_failures.saturating_add(1);
+                    status.last_error = Some(e.to_string());
+                    return Err((name, GatewayError::Db(e)));
+                }
+            }
+        }
         let result = gw.drain(&mut |p| on_poll(&name, p));
         let mut status = sp.status.lock().unwrap_or_else(|p| p.into_inner());
         status.stats = gw.stats();
@@ -583,6 +629,16 @@ impl Collector {
             let _guard = schedule.0.lock().unwrap_or_else(|p| p.into_inner());
             schedule.1.notify_all();
         });
+        // Hand the SPs over at once rather than when the claims expire.
+        if self.claim_ttl.is_some() {
+            for sp in &self.sps {
+                let mut status = sp.status.lock().unwrap_or_else(|p| p.into_inner());
+                if status.held {
+                    let _ = self.db.release(&status.name, &self.collector_id);
+                    status.held = false;
+                }
+            }
+        }
     }
 
     /// Every SP's status, in inventory order.

@@ -33,6 +33,8 @@ const DEFAULT_INTERVAL: Duration = Duration::from_millis(500);
 const RETAIN_EVERY: Duration = Duration::from_secs(3600);
 /// Default longest wait between a quiet SP's drains with --follow.
 const DEFAULT_MAX_INTERVAL: Duration = Duration::from_secs(30);
+/// Default length of a claim on an SP: twice the longest quiet wait.
+const DEFAULT_CLAIM: Duration = Duration::from_secs(60);
 /// Default consecutive database failures --follow tolerates.
 const DEFAULT_MAX_DB_FAILURES: u32 = 5;
 /// Default time --follow waits for an unreachable database server.
@@ -120,6 +122,16 @@ struct Args {
     /// Give the same value as --interval to poll at a fixed pace.
     #[arg(long, default_value_t = DEFAULT_MAX_INTERVAL.into(), value_name = "DURATION")]
     max_interval: humantime::Duration,
+
+    /// With --follow, collectors sharing a database divide the SPs by
+    /// claims in it: this collector drains an SP only while it holds the
+    /// SP's claim, renewed at each drain and lasting this long (it must
+    /// outlast --max-interval), and takes over SPs whose collector stopped
+    /// once their claims expire. A collector that exits normally gives its
+    /// claims up at once. 0s turns claims off (every collector drains every
+    /// SP, taking turns when it finds another at work).
+    #[arg(long, default_value_t = DEFAULT_CLAIM.into(), value_name = "DURATION")]
+    claim: humantime::Duration,
 
     /// Per-attempt timeout (e.g. 250ms).
     #[arg(long, default_value_t = gateway::DEFAULT_TIMEOUT.into(), value_name = "DURATION")]
@@ -364,6 +376,15 @@ fn run(args: &Args) -> Result<(), String> {
     // collector that may stop before it is done.
     collector.set_yield_to_others(args.follow);
     collector.set_quiet_backoff(*args.max_interval);
+    if args.follow && !args.claim.is_zero() {
+        if *args.claim <= *args.max_interval {
+            return Err(format!(
+                "--claim {} must outlast --max-interval {}: a quiet SP's claim would lapse between its drains",
+                args.claim, args.max_interval
+            ));
+        }
+        collector.set_claims(Some(*args.claim));
+    }
     let several = collector.len() > 1;
     for st in collector.status() {
         if let Some(rid) = &st.restart_id {

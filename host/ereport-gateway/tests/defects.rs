@@ -405,3 +405,67 @@ fn a_quiet_sp_is_drained_less_and_less_often() {
     // Load can only make it fewer.
     assert!(st.requests < 40, "{} requests in a second", st.requests);
 }
+
+/// Collectors sharing a database divide the SPs by claims: each SP is
+/// drained by one collector, and no record is fetched by two (issue 22).
+#[test]
+fn collectors_with_claims_divide_the_sps() {
+    use ereport_gateway::collector::{Collector, Target};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let sps: Vec<common::TinySp> = (0..6).map(|i| common::TinySp::start(100 + i)).collect();
+    let db = ereport_gateway::store::open(dir.path().join("db.sqlite")).unwrap();
+    let targets: Vec<Target> = sps
+        .iter()
+        .enumerate()
+        .map(|(i, sp)| Target {
+            name: format!("sp-{i}"),
+            kind: None,
+            slot: None,
+            addr: sp.addr,
+        })
+        .collect();
+    let collectors: Vec<Collector> = ["a", "b"]
+        .iter()
+        .map(|id| {
+            let base = ereport_gateway::gateway::GatewayConfig {
+                collector_id: (*id).into(),
+                ..common::gateway_cfg(sps[0].addr)
+            };
+            let mut c = Collector::new(&targets, &base, &db, None, 3).unwrap();
+            c.set_claims(Some(Duration::from_secs(60)));
+            c.set_yield_to_others(false);
+            c
+        })
+        .collect();
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        for c in &collectors {
+            let stop = &stop;
+            s.spawn(move || c.follow(Duration::from_millis(20), stop, &|_, _| {}, &|_, _| {}));
+        }
+        // Until every SP's two records are stored (bounded).
+        let end = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < end && collectors.iter().map(|c| c.stats().stored).sum::<u64>() < 12
+        {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        stop.store(true, Ordering::SeqCst);
+    });
+    let a = collectors[0].status();
+    let b = collectors[1].status();
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(
+            (x.stats.stored, y.stats.stored),
+            if x.stats.stored > 0 { (2, 0) } else { (0, 2) },
+            "{}: one collector took it all",
+            x.name
+        );
+        assert_eq!(x.stats.already_stored + y.stats.already_stored, 0);
+        assert!(x.held_elsewhere + y.held_elsewhere > 0, "{}", x.name);
+    }
+    // Both gave their claims up on stopping: a third takes any SP at once.
+    for t in &targets {
+        assert!(db.claim(&t.name, "c", Duration::from_secs(60)).unwrap());
+    }
+}

@@ -58,6 +58,12 @@ fn collector(id: &str, inventory: &Path, db: &str) -> Child {
             "40ms",
             "--attempts",
             "30",
+            // Claims short enough that a collector killed for good hands
+            // its SPs over within the test.
+            "--max-interval",
+            "500ms",
+            "--claim",
+            "2s",
         ])
         .args(["--collector-id", id, "--db", db])
         .arg("--inventory")
@@ -130,6 +136,13 @@ fn run_rack(db_target: &str, collectors: usize) {
             sp.done.push((rid, delivered, st.store.lost.into()));
             sp.sim = Some(start_sim(round, addr, 1000 + round as u64));
         }
+    }
+    // One collector killed for good (SIGKILL: its claims are not given up):
+    // the others take its SPs over once its claims expire.
+    if children.len() > 1 {
+        let mut gone = children.remove(0);
+        let _ = gone.kill();
+        let _ = gone.wait();
     }
     // Stop producing; let the collectors take what is left.
     for sp in &sps {

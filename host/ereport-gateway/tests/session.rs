@@ -505,6 +505,12 @@ impl EreportStore for OthersJustStored {
     fn set_cursor(&self, sp: &str, rid: RestartId, committed: Ena) -> Result<(), store::DbError> {
         self.0.set_cursor(sp, rid, committed)
     }
+    fn claim(&self, sp: &str, collector: &str, ttl: Duration) -> Result<bool, store::DbError> {
+        self.0.claim(sp, collector, ttl)
+    }
+    fn release(&self, sp: &str, collector: &str) -> Result<(), store::DbError> {
+        self.0.release(sp, collector)
+    }
     fn gaps(&self) -> Result<Vec<Gap>, store::DbError> {
         self.0.gaps()
     }

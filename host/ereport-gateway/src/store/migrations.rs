@@ -20,7 +20,7 @@ use refinery::{Migration, Runner};
 pub const HISTORY_TABLE: &str = "gateway_schema_history";
 
 /// The newest schema version this gateway knows.
-pub const LATEST: i64 = 5;
+pub const LATEST: i64 = 6;
 
 /// The last version from before the history table.
 pub const LEGACY_LATEST: i64 = 4;
@@ -82,6 +82,16 @@ ALTER TABLE gaps ADD COLUMN kind TEXT NOT NULL DEFAULT 'skipped';
 CREATE INDEX IF NOT EXISTS ereports_by_time ON ereports (time_collected);
 ";
 
+/// Version 6 for SQLite: which collector holds each SP, until when
+/// (milliseconds since 1970).
+const SQLITE_V6: &str = "
+CREATE TABLE IF NOT EXISTS sp_leases (
+    sp_name TEXT PRIMARY KEY,
+    collector_id TEXT NOT NULL,
+    expires INTEGER NOT NULL
+);
+";
+
 /// Version 4 for PostgreSQL (its first schema was version 3; 4 changed
 /// only SQLite).
 const POSTGRES_V4: &str = "
@@ -133,6 +143,15 @@ const POSTGRES_V5: &str = "
 ALTER TABLE gaps ADD COLUMN IF NOT EXISTS kind TEXT NOT NULL DEFAULT 'skipped';
 ";
 
+/// Version 6 for PostgreSQL: which collector holds each SP, until when.
+const POSTGRES_V6: &str = "
+CREATE TABLE IF NOT EXISTS sp_leases (
+    sp_name TEXT PRIMARY KEY,
+    collector_id TEXT NOT NULL,
+    expires TIMESTAMPTZ NOT NULL
+);
+";
+
 /// Which database a runner is for.
 #[derive(Clone, Copy, Debug)]
 pub enum Dialect {
@@ -145,12 +164,17 @@ pub enum Dialect {
 /// The migrations for `dialect`, in order, as a runner that refuses a
 /// database whose history holds a version it does not know.
 pub fn runner(dialect: Dialect) -> Result<Runner, refinery::Error> {
-    let steps: [(&str, &str); 2] = match dialect {
+    let steps: [(&str, &str); 3] = match dialect {
         Dialect::Sqlite => [
             ("V4__tables", SQLITE_V4),
             ("V5__one_set_of_columns", SQLITE_V5),
+            ("V6__sp_leases", SQLITE_V6),
         ],
-        Dialect::Postgres => [("V4__tables", POSTGRES_V4), ("V5__gap_kinds", POSTGRES_V5)],
+        Dialect::Postgres => [
+            ("V4__tables", POSTGRES_V4),
+            ("V5__gap_kinds", POSTGRES_V5),
+            ("V6__sp_leases", POSTGRES_V6),
+        ],
     };
     let migrations = steps
         .iter()

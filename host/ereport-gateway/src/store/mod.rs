@@ -287,6 +287,17 @@ pub trait EreportStore: Send + Sync {
     /// Ereports stored, by SP and class.
     fn summary(&self) -> Result<Vec<SummaryRow>, DbError>;
 
+    /// Claims the SP for `collector` until `ttl` from now (by the
+    /// database's clock), or renews its claim: granted if no collector
+    /// holds it, this one does, or the holder's claim has expired. Returns
+    /// whether `collector` holds it now. Collectors sharing a database
+    /// divide the SPs this way; one that dies hands its SPs over once its
+    /// claims expire.
+    fn claim(&self, sp: &str, collector: &str, ttl: Duration) -> Result<bool, DbError>;
+
+    /// Gives up `collector`'s claim on the SP, if it holds one.
+    fn release(&self, sp: &str, collector: &str) -> Result<(), DbError>;
+
     /// The committed ENA of an SP's cursor and its restart.
     fn committed(&self, sp: &str) -> Result<Option<(RestartId, Ena)>, DbError> {
         Ok(self.shared_cursor(sp)?.map(|c| (c.restart_id, c.committed)))

@@ -594,6 +594,33 @@ impl EreportStore for PgStore {
         Ok(())
     }
 
+    fn claim(&self, sp: &str, collector: &str, ttl: Duration) -> Result<bool, DbError> {
+        let ttl = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+        let row = self.with(|c| {
+            c.client.query_opt(
+                "INSERT INTO sp_leases (sp_name, collector_id, expires)
+                 VALUES ($1, $2, now() + $3::INT8 * INTERVAL '1 millisecond')
+                 ON CONFLICT (sp_name) DO UPDATE SET collector_id = excluded.collector_id,
+                                                     expires = excluded.expires
+                 WHERE sp_leases.collector_id = excluded.collector_id
+                    OR sp_leases.expires < now()
+                 RETURNING collector_id",
+                &[&sp, &collector, &ttl],
+            )
+        })?;
+        Ok(row.is_some())
+    }
+
+    fn release(&self, sp: &str, collector: &str) -> Result<(), DbError> {
+        self.with(|c| {
+            c.client.execute(
+                "DELETE FROM sp_leases WHERE sp_name = $1 AND collector_id = $2",
+                &[&sp, &collector],
+            )
+        })?;
+        Ok(())
+    }
+
     fn gaps(&self) -> Result<Vec<Gap>, DbError> {
         let rows = self.with(|c| {
             c.client.query(

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use ereport_host::{Gap, StoredEreport};
 use ereport_sdk::{Ena, RestartId};
@@ -82,8 +82,7 @@ impl SqliteStore {
         };
         // Collectors' threads and processes share the file: wait for each
         // other's transactions rather than fail.
-        conn.busy_timeout(std::time::Duration::from_secs(30))
-            .map_err(err)?;
+        conn.busy_timeout(Duration::from_secs(30)).map_err(err)?;
         let found = version(&conn).map_err(err)?;
         if found > LATEST {
             return Err(DbError::NewerSchema { db: text, found });
@@ -320,6 +319,39 @@ impl EreportStore for SqliteStore {
                  ON CONFLICT (sp_name) DO UPDATE SET restart_id = excluded.restart_id,
                                                      committed_ena = excluded.committed_ena",
                 params![sp, rid.to_string(), sql(committed.0)],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    fn claim(&self, sp: &str, collector: &str, ttl: Duration) -> Result<bool, DbError> {
+        let now = now_ms();
+        let ttl = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+        let held: Option<String> = self
+            .conn()
+            .prepare_cached(
+                "INSERT INTO sp_leases (sp_name, collector_id, expires) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (sp_name) DO UPDATE SET collector_id = excluded.collector_id,
+                                                     expires = excluded.expires
+                 WHERE sp_leases.collector_id = excluded.collector_id
+                    OR sp_leases.expires < ?4
+                 RETURNING collector_id",
+            )
+            .and_then(|mut st| {
+                st.query_row(params![sp, collector, now.saturating_add(ttl), now], |r| {
+                    r.get(0)
+                })
+                .optional()
+            })
+            .map_err(|e| self.err(e))?;
+        Ok(held.is_some())
+    }
+
+    fn release(&self, sp: &str, collector: &str) -> Result<(), DbError> {
+        self.conn()
+            .execute(
+                "DELETE FROM sp_leases WHERE sp_name = ?1 AND collector_id = ?2",
+                params![sp, collector],
             )
             .map_err(|e| self.err(e))?;
         Ok(())
@@ -626,6 +658,27 @@ mod tests {
     }
 
     #[test]
+    fn a_claim_is_exclusive_until_it_expires_or_is_released() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = SqliteStore::open(&dir.path().join("db.sqlite"), false).unwrap();
+        let long = Duration::from_secs(3600);
+        assert!(db.claim("sled-0", "a", long).unwrap());
+        assert!(!db.claim("sled-0", "b", long).unwrap(), "a holds it");
+        assert!(db.claim("sled-0", "a", long).unwrap(), "renewed");
+        assert!(db.claim("sled-1", "b", long).unwrap(), "another SP");
+        db.release("sled-0", "b").unwrap();
+        assert!(!db.claim("sled-0", "b", long).unwrap(), "b held nothing");
+        db.release("sled-0", "a").unwrap();
+        assert!(db.claim("sled-0", "b", long).unwrap(), "released");
+        // An expired claim is anyone's.
+        assert!(db.claim("sled-2", "a", Duration::ZERO).unwrap());
+        let conn = Connection::open(dir.path().join("db.sqlite")).unwrap();
+        conn.execute("UPDATE sp_leases SET expires = expires - 10", [])
+            .unwrap();
+        assert!(db.claim("sled-2", "b", long).unwrap(), "expired");
+    }
+
+    #[test]
     fn retention_refuses_cutoffs_it_cannot_mean() {
         let dir = tempfile::tempdir().unwrap();
         let db = SqliteStore::open(&dir.path().join("db.sqlite"), false).unwrap();
@@ -633,7 +686,7 @@ mod tests {
         let rid = RestartId(1);
         db.save_restart(rid, &Map::new()).unwrap();
         db.store(&sp, rid, &[row(rid, 1)], None, Ena(1)).unwrap();
-        let future = SystemTime::now() + std::time::Duration::from_secs(3600);
+        let future = SystemTime::now() + Duration::from_secs(3600);
         assert!(matches!(db.retain(future), Err(DbError::Cutoff(_))));
         assert!(matches!(
             db.retain(std::time::UNIX_EPOCH),
