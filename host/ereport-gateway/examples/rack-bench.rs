@@ -54,7 +54,15 @@ struct Args {
     /// Skip the idle measurement.
     #[arg(long)]
     no_idle: bool,
+    /// Sustained run without claims (every collector drains every SP,
+    /// taking turns), to compare with the default, where collectors divide
+    /// the SPs by claims as `ereport-gateway --follow` does.
+    #[arg(long)]
+    no_claims: bool,
 }
+
+/// Whether the collectors of the sustained run divide the SPs by claims.
+static CLAIMS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
 
 fn rack(sps: usize, rate: f64) -> Rack {
     Rack::start(
@@ -95,6 +103,9 @@ fn collectors(n: usize, targets: &[Target], db: &str) -> Vec<Collector> {
             // Collectors spread evenly over the rack: each starts its
             // rounds a third (for three) of the way along.
             c.set_start_offset(i * targets.len() / n.max(1));
+            if CLAIMS.load(std::sync::atomic::Ordering::Relaxed) {
+                c.set_claims(Some(Duration::from_secs(60)));
+            }
             c
         })
         .collect()
@@ -286,6 +297,7 @@ fn idle(sps: usize, db: &Path) -> f64 {
 
 fn main() {
     let a = Args::parse();
+    CLAIMS.store(!a.no_claims, std::sync::atomic::Ordering::Relaxed);
     let pg = TempCluster::start();
     let dir = tempfile::tempdir().expect("tempdir");
     let sqlite = dir.path().join("bench.sqlite");
