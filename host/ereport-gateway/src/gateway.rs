@@ -218,6 +218,10 @@ impl Clock for SystemClock {
 pub struct UdpTransport {
     socket: UdpSocket,
     sp: SocketAddr,
+    /// The receive timeout the socket has now: set again only when a wait
+    /// must end sooner (the common exchange, one request and its answer,
+    /// configures nothing).
+    read_timeout: Option<Duration>,
 }
 
 impl UdpTransport {
@@ -226,6 +230,7 @@ impl UdpTransport {
         Ok(UdpTransport {
             socket: UdpSocket::bind(bind)?,
             sp,
+            read_timeout: None,
         })
     }
 }
@@ -245,7 +250,15 @@ impl Transport for UdpTransport {
             if left.is_zero() {
                 return Ok(None);
             }
-            self.socket.set_read_timeout(Some(left))?;
+            // The timeout set stays while it is within a millisecond of the
+            // time left: requests of one timeout each cost no
+            // reconfiguration. A receive that times out a little before
+            // the deadline just loops.
+            let set = self.read_timeout;
+            if set.is_none_or(|t| t.abs_diff(left) > Duration::from_millis(1)) {
+                self.socket.set_read_timeout(Some(left))?;
+                self.read_timeout = Some(left);
+            }
             match self.socket.recv_from(buf) {
                 Ok(r) => return Ok(Some(r)),
                 Err(e)
