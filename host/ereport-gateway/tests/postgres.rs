@@ -418,3 +418,80 @@ fn sessions_share_a_bounded_pool() {
     assert!(backends <= 3, "{backends} connections for a pool of 3");
     assert!(backends >= 1);
 }
+
+/// Ten racks' worth of SPs (360) and three collectors against a server
+/// with PostgreSQL's default `max_connections` of 100: each collector's
+/// connections are its pool's, not one per SP, and every ereport is
+/// stored once (issue 22).
+#[test]
+#[cfg_attr(
+    not(postgres_installed),
+    ignore = "PostgreSQL is not installed (apt-get install postgresql)"
+)]
+fn ten_racks_and_three_collectors_fit_the_default_connection_limit() {
+    use ereport_gateway::collector::{Collector, Target, check_open_files};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    // 360 fake SPs and three collectors' sockets live in this process.
+    check_open_files(360 * 4).unwrap();
+    let pg = PgCluster::start();
+    let sps: Vec<common::TinySp> = (0..360).map(|i| common::TinySp::start(1000 + i)).collect();
+    let targets: Vec<Target> = sps
+        .iter()
+        .enumerate()
+        .map(|(i, sp)| Target {
+            name: format!("sp-{i:03}"),
+            kind: None,
+            slot: None,
+            addr: sp.addr,
+        })
+        .collect();
+    let collectors: Vec<Collector> = (0..3)
+        .map(|i| {
+            let db = ereport_gateway::store::open(Path::new(&pg.url)).unwrap();
+            let base = ereport_gateway::gateway::GatewayConfig {
+                collector_id: format!("c{i}"),
+                ..gateway_cfg(sps[0].addr)
+            };
+            let mut c = Collector::new(&targets, &base, &db, None, 16).unwrap();
+            c.set_claims(Some(Duration::from_secs(60)));
+            c
+        })
+        .collect();
+    let stop = AtomicBool::new(false);
+    let mut peak = 0i64;
+    let mut admin = postgres::Client::connect(&pg.url, postgres::NoTls).unwrap();
+    let mut backends = || -> i64 {
+        admin
+            .query_one(
+                "SELECT COUNT(*) FROM pg_stat_activity
+                 WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()",
+                &[],
+            )
+            .unwrap()
+            .get(0)
+    };
+    std::thread::scope(|s| {
+        for c in &collectors {
+            let stop = &stop;
+            s.spawn(move || c.follow(Duration::from_millis(50), stop, &|_, _| {}, &|_, _| {}));
+        }
+        let end = std::time::Instant::now() + Duration::from_secs(120);
+        while std::time::Instant::now() < end
+            && collectors.iter().map(|c| c.stats().stored).sum::<u64>() < 720
+        {
+            peak = peak.max(backends());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        peak = peak.max(backends());
+        stop.store(true, Ordering::SeqCst);
+    });
+    sps.iter().for_each(common::TinySp::signal);
+    let stored: i64 = stored_rows(&pg.url);
+    assert_eq!(stored, 720, "two records from each of 360 SPs, once");
+    let twice: u64 = collectors.iter().map(|c| c.stats().already_stored).sum();
+    assert_eq!(twice, 0, "no collector fetched what another had stored");
+    assert!(
+        peak <= 3 * ereport_gateway::store::DEFAULT_PG_CONNECTIONS as i64,
+        "{peak} connections"
+    );
+}
