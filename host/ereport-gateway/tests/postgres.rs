@@ -495,3 +495,79 @@ fn ten_racks_and_three_collectors_fit_the_default_connection_limit() {
         "{peak} connections"
     );
 }
+
+/// On a table of a million rows, a following collector with retention on
+/// scans no part of the ereport table sequentially: retention, the
+/// conflict check, the cursor and the claims all go by index (issue 22).
+#[test]
+#[cfg_attr(
+    not(postgres_installed),
+    ignore = "PostgreSQL is not installed (apt-get install postgresql)"
+)]
+fn a_following_collector_never_scans_a_large_table() {
+    use std::process::{Command, Stdio};
+    let pg = PgCluster::start();
+    drop(ereport_gateway::store::open(Path::new(&pg.url)).unwrap());
+    let mut admin = postgres::Client::connect(&pg.url, postgres::NoTls).unwrap();
+    admin
+        .batch_execute(
+            "INSERT INTO ereports (restart_id, ena, task_name, task_gen, uptime_ms, body,
+                                   report, time_collected, collector_id, sp_name, class)
+             SELECT lpad(to_hex(i / 1000), 32, '0'), i % 1000 + 1, 't', 0, i, '\\xa0',
+                    '{}', now() - (i || ' seconds')::INTERVAL, 'loader', 'sp-' || (i % 36), 'hw.x'
+             FROM generate_series(0, 999999) AS i;
+             ANALYZE ereports;",
+        )
+        .unwrap();
+    let seq_scans = |admin: &mut postgres::Client| -> i64 {
+        admin
+            .query_one(
+                "SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'ereports'",
+                &[],
+            )
+            .unwrap()
+            .get(0)
+    };
+    // Statistics reach the view within the server's reporting delay.
+    std::thread::sleep(Duration::from_millis(700));
+    let before = seq_scans(&mut admin);
+    // A restart id the loaded rows do not use (theirs are 0 to 999).
+    let sp = common::TinySp::start(5000);
+    let out = Command::new(env!("CARGO_BIN_EXE_ereport-gateway"))
+        .args(["--follow", "--interval", "20ms", "--run-for", "2s"])
+        .args(["--retain-days", "30", "--max-interval", "100ms"])
+        .args(["--sp", &sp.addr.to_string(), "--db", &pg.url])
+        .stdout(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // And what an operator runs: the last hour's ereports, a day's window.
+    for args in [
+        vec!["query", "--since", "1h", "--limit", "20"],
+        vec![
+            "query",
+            "--after",
+            "2001-01-01T00:00:00Z",
+            "--before",
+            "2001-01-02T00:00:00Z",
+        ],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_ereport-gateway"))
+            .args(&args)
+            .args(["--json", "--db", &pg.url])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}");
+    }
+    std::thread::sleep(Duration::from_millis(700));
+    let after = seq_scans(&mut admin);
+    assert_eq!(
+        after, before,
+        "sequential scans of ereports while following and querying"
+    );
+    assert_eq!(stored_rows(&pg.url), 1_000_002, "nothing deleted, 2 stored");
+}
