@@ -456,6 +456,11 @@ impl Collector {
     /// [`EreportStore::claim`]: crate::store::EreportStore::claim
     pub fn set_claims(&mut self, ttl: Option<Duration>) {
         self.claim_ttl = ttl;
+        // Holding an SP, no other collector is at work on it: nothing to
+        // yield to.
+        if ttl.is_some() {
+            self.set_yield_to_others(false);
+        }
     }
 
     /// Starts this collector's rounds at inventory position `offset` (modulo
@@ -511,7 +516,12 @@ impl Collector {
             let held = self.db.claim(&name, &self.collector_id, ttl);
             let mut status = sp.status.lock().unwrap_or_else(|p| p.into_inner());
             match held {
-                Ok(true) => status.held = true,
+                Ok(true) => {
+                    // Held since the last drain too: no one else wrote the
+                    // cursor in between.
+                    gw.set_cursor_is_ours(status.held);
+                    status.held = true;
+                }
                 Ok(false) => {
                     status.held = false;
                     status.held_elsewhere = status.held_elsewhere.saturating_add(1);

@@ -291,6 +291,10 @@ pub struct Gateway<T: Transport = UdpTransport, C: Clock = SystemClock> {
     cursor_checked: bool,
     /// Whether a drain stops when another collector is draining the SP.
     yield_to_others: bool,
+    /// Whether the next drain may skip reading the shared cursor: this
+    /// session's own is the latest (it held the SP's claim since its last
+    /// drain; see [`Gateway::set_cursor_is_ours`]).
+    cursor_is_ours: bool,
     /// The receive buffer (see `exchange`).
     recv_buf: Vec<u8>,
     request_id: u8,
@@ -331,6 +335,7 @@ impl<X: Transport, C: Clock> Gateway<X, C> {
             committed,
             cursor_checked: false,
             yield_to_others: false,
+            cursor_is_ours: false,
             recv_buf: Vec::new(),
             request_id: 0,
             stats: GatewayStats::default(),
@@ -748,6 +753,14 @@ impl<X: Transport, C: Clock> Gateway<X, C> {
         }
     }
 
+    /// Tells the next drain that no other collector has written this SP's
+    /// cursor since this session's last drain (the caller held the SP's
+    /// claim throughout), so it need not read the shared cursor first.
+    /// Applies to one drain.
+    pub fn set_cursor_is_ours(&mut self, ours: bool) {
+        self.cursor_is_ours = ours;
+    }
+
     /// Whether a drain stops when it finds another collector draining the
     /// same SP (see [`drain`](Self::drain)). Off by default.
     pub fn set_yield_to_others(&mut self, on: bool) {
@@ -768,7 +781,9 @@ impl<X: Transport, C: Clock> Gateway<X, C> {
     pub fn drain(&mut self, on_poll: &mut dyn FnMut(&Poll)) -> Result<u64, GatewayError> {
         let mut restarts = 0u32;
         let mut stored = 0u64;
-        let mut first = true;
+        // No other collector wrote this SP's cursor since this session's
+        // last drain: its own is the latest, and a query saved.
+        let mut first = !std::mem::take(&mut self.cursor_is_ours);
         if self.yield_to_others && !self.metadata.is_empty() {
             if self.adopt_shared_cursor()? == Some(true) {
                 self.stats.yielded += 1;

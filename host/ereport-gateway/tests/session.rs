@@ -461,9 +461,9 @@ fn retries_run_out_with_no_answer_after_every_attempt() {
     assert_eq!(rig.db.committed("sp").unwrap(), None, "nothing committed");
 }
 
-/// A store that says another collector stored from every SP just now,
-/// around a real one.
-struct OthersJustStored(Db);
+/// A store around a real one that says another collector stored from
+/// every SP just now (if `.1`), and counts its cursor reads.
+struct OthersJustStored(Db, bool, std::sync::atomic::AtomicU64);
 
 impl EreportStore for OthersJustStored {
     fn name(&self) -> &str {
@@ -484,8 +484,9 @@ impl EreportStore for OthersJustStored {
         self.0.bodies(rid, first, last)
     }
     fn shared_cursor(&self, sp: &str) -> Result<Option<SharedCursor>, store::DbError> {
+        self.2.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Ok(self.0.shared_cursor(sp)?.map(|c| SharedCursor {
-            recently_stored: true,
+            recently_stored: self.1 || c.recently_stored,
             ..c
         }))
     }
@@ -529,7 +530,7 @@ impl EreportStore for OthersJustStored {
 fn a_drain_yields_to_a_collector_that_just_stored_past_it() {
     let dir = tempfile::tempdir().unwrap();
     let real = store::open(dir.path().join("db.sqlite")).unwrap();
-    let shared: Db = Arc::new(OthersJustStored(real.clone()));
+    let shared: Db = Arc::new(OthersJustStored(real.clone(), true, Default::default()));
     // This collector drains 1 to 2; "another" then stores through 5.
     let mut rig = Rig::with_db(Model::new(7, 1..=2), honest(), shared, dir);
     rig.gw.set_yield_to_others(true);
@@ -546,4 +547,29 @@ fn a_drain_yields_to_a_collector_that_just_stored_past_it() {
     let (stored, _) = rig.drain().unwrap();
     assert_eq!(stored, vec![6, 7]);
     assert_eq!(rig.seen()[0], seen(7, 6, 5, 255));
+}
+
+#[test]
+fn a_session_that_holds_the_sp_need_not_read_the_shared_cursor() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = store::open(dir.path().join("db.sqlite")).unwrap();
+    let counting = Arc::new(OthersJustStored(real, false, Default::default()));
+    let shared: Db = counting.clone();
+    let mut rig = Rig::with_db(Model::new(7, 1..=2), honest(), shared, dir);
+    let reads = || counting.2.load(std::sync::atomic::Ordering::SeqCst);
+    rig.drain().unwrap();
+    let after_first = reads();
+    assert!(after_first >= 1, "a drain reads the shared cursor");
+    rig.model.lock().unwrap().records = (3..=4).map(|e| (e, class_body("hw.x"))).collect();
+    rig.gw.set_cursor_is_ours(true);
+    let (stored, _) = rig.drain().unwrap();
+    assert_eq!(stored, vec![3, 4]);
+    assert_eq!(
+        reads(),
+        after_first,
+        "told the cursor is its own, it asks from it"
+    );
+    // Told once: the next drain reads it again.
+    rig.drain().unwrap();
+    assert!(reads() > after_first);
 }
