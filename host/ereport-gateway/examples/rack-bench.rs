@@ -239,7 +239,10 @@ fn cpu_ticks(pid: u32) -> Option<u64> {
 }
 
 /// Idle: a collector process polling an idle rack every second.
-fn idle(sps: usize, db: &Path) -> f64 {
+/// An idle collector following the rack (the binary, as shipped, polling
+/// every second and backing off to every 30 s): its CPU, and for PostgreSQL
+/// the server's transactions a second, over 10 s of its steady state.
+fn idle(sps: usize, db: &str) -> (f64, Option<f64>) {
     let r = rack(sps, 0.0);
     let dir = tempfile::tempdir().expect("tempdir");
     let inv = dir.path().join("rack.json");
@@ -250,9 +253,11 @@ fn idle(sps: usize, db: &Path) -> f64 {
         .and_then(Path::parent)
         .map(|d| d.join("ereport-gateway"))
         .expect("dir");
-    if !gateway.exists() {
+    {
         // `cargo run --example` builds the example, not the crate's
-        // binary: build it, with the profile this example was built with.
+        // binary: build it (a no-op when it is up to date, and never a
+        // stale one measured), with the profile this example was built
+        // with.
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut build = Command::new(cargo);
         build.args(["build", "-p", "ereport-gateway", "--bin", "ereport-gateway"]);
@@ -262,13 +267,33 @@ fn idle(sps: usize, db: &Path) -> f64 {
         let built = build.status().expect("cargo runs");
         assert!(built.success(), "building ereport-gateway failed");
     }
+    // Transactions the server has committed or rolled back (PostgreSQL).
+    let transactions = || -> Option<i64> {
+        if !ereport_gateway::store::postgres::is_postgres(db) {
+            return None;
+        }
+        let mut c = postgres::Client::connect(db, postgres::NoTls).ok()?;
+        c.query_one(
+            "SELECT (xact_commit + xact_rollback)::INT8 FROM pg_stat_database
+             WHERE datname = current_database()",
+            &[],
+        )
+        .ok()
+        .map(|r| r.get(0))
+    };
+    // What the server does on its own meanwhile (autovacuum after the
+    // sustained runs, statistics): measured first, and taken off.
+    let background = transactions().map(|a| {
+        std::thread::sleep(Duration::from_secs(10));
+        transactions().map_or(0.0, |b| (b - a - 1).max(0) as f64 / 10.0)
+    });
     let mut child = Command::new(&gateway)
         .args([
             "--follow",
             "--interval",
             "1s",
             "--run-for",
-            "12s",
+            "50s",
             "--inventory",
         ])
         .arg(&inv)
@@ -283,16 +308,23 @@ fn idle(sps: usize, db: &Path) -> f64 {
                 gateway.display()
             )
         });
-    // Past start-up, measure ten seconds.
-    std::thread::sleep(Duration::from_secs(1));
+    // Past start-up and the quiet back-off's climb to its 30 s bound
+    // (1, 2, 4, 8, 16, 30 s: the steady state), measure ten seconds.
+    std::thread::sleep(Duration::from_secs(35));
     let a = cpu_ticks(child.id()).unwrap_or(0);
+    let ta = transactions();
     std::thread::sleep(Duration::from_secs(10));
     let b = cpu_ticks(child.id()).unwrap_or(0);
+    let tb = transactions();
     let _ = child.kill();
     let _ = child.wait();
     r.stop();
-    // Ticks are 1/100 s: percent of one core over 10 s.
-    (b - a) as f64 / 10.0
+    // Ticks are 1/100 s: percent of one core over 10 s. The two reads of
+    // the counter are transactions too: not the collector's.
+    let tx = ta
+        .zip(tb)
+        .map(|(a, b)| ((b - a - 1).max(0) as f64 / 10.0 - background.unwrap_or(0.0)).max(0.0));
+    ((b - a) as f64 / 10.0, tx)
 }
 
 fn main() {
@@ -330,9 +362,15 @@ fn main() {
         println!("rack.sustained.{name}.{n}_collectors.commit_latency_p99_ms: {p99}");
     }
     if !a.no_idle {
-        println!(
-            "rack.idle.1_collector.cpu_percent_of_a_core: {:.2}",
-            idle(a.sps, Path::new(&sqlite))
-        );
+        for (name, db) in [("postgres", pg.url.as_str()), ("sqlite", sqlite.as_str())] {
+            if a.only.as_deref().is_some_and(|o| o != name) {
+                continue;
+            }
+            let (cpu, tx) = idle(a.sps, db);
+            println!("rack.idle.{name}.1_collector.cpu_percent_of_a_core: {cpu:.2}");
+            if let Some(tx) = tx {
+                println!("rack.idle.{name}.1_collector.transactions_per_second: {tx:.1}");
+            }
+        }
     }
 }
