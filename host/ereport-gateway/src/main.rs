@@ -126,7 +126,7 @@ struct Args {
     /// With --follow, collectors sharing a database divide the SPs by
     /// claims in it: this collector drains an SP only while it holds the
     /// SP's claim, renewed at each drain and lasting this long (it must
-    /// outlast --max-interval), and takes over SPs whose collector stopped
+    /// outlast --interval and --max-interval), and takes over SPs whose collector stopped
     /// once their claims expire. A collector that exits normally gives its
     /// claims up at once. 0s turns claims off (every collector drains every
     /// SP, taking turns when it finds another at work).
@@ -377,10 +377,13 @@ fn run(args: &Args) -> Result<(), String> {
     collector.set_yield_to_others(args.follow);
     collector.set_quiet_backoff(*args.max_interval);
     if args.follow && !args.claim.is_zero() {
-        if *args.claim <= *args.max_interval {
+        // The longest an SP waits between drains.
+        let longest = (*args.interval).max(*args.max_interval);
+        if *args.claim <= longest {
             return Err(format!(
-                "--claim {} must outlast --max-interval {}: a quiet SP's claim would lapse between its drains",
-                args.claim, args.max_interval
+                "--claim {} must outlast the longest wait between an SP's drains ({}, from --interval and --max-interval): its claim would lapse between them",
+                args.claim,
+                humantime::format_duration(longest)
             ));
         }
         collector.set_claims(Some(*args.claim));

@@ -469,3 +469,22 @@ fn collectors_with_claims_divide_the_sps() {
         assert!(db.claim(&t.name, "c", Duration::from_secs(60)).unwrap());
     }
 }
+
+#[test]
+fn a_claim_shorter_than_the_wait_between_drains_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["--follow", "--claim", "10s", "--max-interval", "30s"],
+        vec!["--follow", "--claim", "60s", "--interval", "90s"],
+    ] {
+        let out = gateway()
+            .args(&args)
+            .arg("--db")
+            .arg(dir.path().join("db.sqlite"))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(err.contains("--claim"), "{args:?}: {err}");
+    }
+}
