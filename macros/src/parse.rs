@@ -57,9 +57,11 @@ pub struct Variant {
 }
 
 /// Keys an ereport's own fields may not use, with the reason. `"k"` and
-/// `"v"` are the class and version; the others are the keys the control
-/// plane adds to every ereport's JSON object (the envelope and the SP's
-/// metadata), where a field of the same name would hide one or the other.
+/// `"v"` are the class and version; then the keys the control plane adds
+/// to every ereport's JSON object (the envelope and the SP's metadata),
+/// and the keys the collector adds beside them (where it came from, and
+/// why a body is flagged), where a field of the same name would hide one
+/// or the other.
 pub const RESERVED_KEYS: &[(&str, &str)] = &[
     ("k", "it holds the ereport's class"),
     ("v", "it holds the ereport's version"),
@@ -94,6 +96,24 @@ pub const RESERVED_KEYS: &[(&str, &str)] = &[
     (
         "hubris_caboose",
         "it is an SP metadata key, merged into every ereport",
+    ),
+    ("ena", "the collector adds the ereport's ENA under it"),
+    (
+        "restart_id",
+        "the collector adds the SP's restart id under it",
+    ),
+    ("sp_name", "the collector adds the SP's name under it"),
+    (
+        "invalid_ereport_error",
+        "the collector flags an invalid body under it",
+    ),
+    (
+        "invalid_ereport_body_bytes",
+        "the collector keeps an invalid body's bytes under it",
+    ),
+    (
+        "catalog_error",
+        "the collector flags a mismatch with the class catalog under it",
     ),
 ];
 

@@ -27,6 +27,20 @@ struct ThroughFlatten {
     inner: Envelope,
 }
 
+#[derive(Ereport)]
+#[ereport(class = "hw.test.d", version = 0)]
+struct CollectorKeys {
+    ena: u64,
+    #[ereport(rename = "sp_name")]
+    name: u8,
+}
+
+#[derive(Ereport)]
+#[ereport(class = "hw.test.e", version = 0)]
+struct Flagged {
+    invalid_ereport_error: u8,
+}
+
 fn main() {
     let _ = <ThroughFlatten as Ereport>::MAX_LEN;
 }
