@@ -38,7 +38,7 @@ fuzz_target!(|data: &[u8]| {
         }
         let _ = check_start(&p, request.start_ena());
         for e in &p.entries {
-            let _ = ereport_json(p.restart_id, e, &serde_json::Map::new());
+            let _ = ereport_json(e, &serde_json::Map::new());
         }
     }
 });

@@ -13,6 +13,7 @@ use clap::Parser;
 use ereport_gateway::StoredEreport;
 use ereport_gateway::gateway::{Gateway, GatewayConfig};
 use ereport_gateway::output::escape;
+use ereport_host::json::Loss;
 use serde_json::Value as Json;
 use sp_sim::sim::{Sim, SimConfig};
 
@@ -44,21 +45,22 @@ fn parse_seconds(s: &str) -> Result<f64, String> {
 
 fn describe(e: &StoredEreport) -> (String, String) {
     let class = e
-        .json
+        .report
         .get("k")
         .and_then(Json::as_str)
         .unwrap_or("")
         .to_string();
-    if let Some(lost) = e.lost() {
-        let what = match lost {
-            None => "LOSS   ereports before boot are unknown".to_string(),
-            Some(1) => "LOSS   1 ereport lost: the store was full".to_string(),
-            Some(n) => format!("LOSS   {n} ereports lost: the store was full"),
+    if let Some(loss) = e.loss() {
+        let what = match loss {
+            Loss::Possible => "LOSS   ereports before boot are unknown".to_string(),
+            Loss::Certain(Some(1)) => "LOSS   1 ereport lost: the store was full".to_string(),
+            Loss::Certain(Some(n)) => format!("LOSS   {n} ereports lost: the store was full"),
+            Loss::Certain(None) => "LOSS   ereports lost: the store was full".to_string(),
         };
         return ("(loss record)".into(), what);
     }
     let mut fields: Vec<String> = Vec::new();
-    if let Some(Json::Object(m)) = Some(&e.json) {
+    if let Some(Json::Object(m)) = Some(&e.report) {
         let skip = [
             "k",
             "v",
@@ -188,9 +190,11 @@ fn run(args: &Args) -> Result<(), String> {
                 escape(&class),
                 escape(&details)
             );
-            if let Some(lost) = e.lost() {
+            if let Some(loss) = e.loss() {
                 losses += 1;
-                lost_total += lost.unwrap_or(0);
+                if let Loss::Certain(Some(n)) = loss {
+                    lost_total += n;
+                }
             } else {
                 if class.starts_with("hubris.fault") {
                     faults += 1;

@@ -86,7 +86,7 @@ pub fn run(
             if ["thermal", "sequencer", "ereportulator"].contains(&task) {
                 out.quiet_at_gateway += 1;
             }
-            if e.class() == Some(ereport_sdk::storm::SUPPRESSED_CLASS) {
+            if e.class().as_deref() == Some(ereport_sdk::storm::SUPPRESSED_CLASS) {
                 out.suppression_records += 1;
             }
         }

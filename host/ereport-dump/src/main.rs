@@ -8,7 +8,7 @@ use clap::Parser;
 use ereport_dump::{Dump, Image, Record, elf, find_store, read_store};
 use ereport_host::StoredEreport;
 use ereport_host::json::{ereport_json, invalid_error};
-use ereport_host::output::{Out, count, ereport_line_with_ena, escape};
+use ereport_host::output::{self, Out, count, ereport_line_with_ena, escape};
 use ereport_sdk::Ena;
 use ereport_sdk::decode::Entry;
 use serde_json::{Map, Value as Json};
@@ -150,14 +150,8 @@ fn stored(args: &Args, dump: &Dump, r: &Record) -> StoredEreport {
         body: r.body.clone(),
     };
     let rid = dump.header.restart_id;
-    let mut json = ereport_json(rid, &entry, &Map::new());
-    if let Json::Object(m) = &mut json {
-        if r.ena.is_none() {
-            m.insert("ena".into(), Json::Null);
-        }
-        m.insert("recovered".into(), Json::Bool(r.recovered));
-    }
-    let invalid_error = invalid_error(&json);
+    let report = ereport_json(&entry, &Map::new());
+    let invalid_error = invalid_error(&report);
     StoredEreport {
         restart_id: rid,
         ena: entry.ena,
@@ -167,7 +161,7 @@ fn stored(args: &Args, dump: &Dump, r: &Record) -> StoredEreport {
         invalid_error,
         catalog_error: None,
         body: entry.body,
-        json,
+        report,
     }
 }
 
@@ -205,7 +199,17 @@ fn run(args: &Args) -> Result<bool, String> {
     for r in &dump.records {
         let e = stored(args, &dump, r);
         if args.json {
-            out.line(&e.json.to_string());
+            // As the gateway prints an ereport (the report, with where it
+            // came from beside it), and whether it was recovered from
+            // freed space; a recovered record's ENA may be unknown.
+            let mut line = output::ereport_json_line(&e, None);
+            if let Json::Object(m) = &mut line {
+                if r.ena.is_none() {
+                    m.insert("ena".into(), Json::Null);
+                }
+                m.insert("recovered".into(), Json::Bool(r.recovered));
+            }
+            out.line(&line.to_string());
         } else {
             let mut line = ereport_line_with_ena(&e, r.ena);
             if r.recovered {

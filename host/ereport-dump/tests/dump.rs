@@ -187,11 +187,12 @@ fn the_command_prints_as_the_gateway_does() {
     assert_eq!(lines.len(), 41);
     assert_eq!(lines[0]["ena"], 16);
     assert_eq!(lines[0]["recovered"], false);
-    assert_eq!(lines[0]["hubris_task_name"], "sequencer");
+    assert_eq!(lines[0]["report"]["hubris_task_name"], "sequencer");
     assert_eq!(lines[26]["ena"], 1);
     assert_eq!(lines[26]["recovered"], true);
-    assert_eq!(lines[26]["hubris_task_name"], "packrat");
-    assert_eq!(lines[27]["k"], "hw.temp.overtemp");
+    assert_eq!(lines[26]["report"]["hubris_task_name"], "packrat");
+    assert_eq!(lines[27]["report"]["k"], "hw.temp.overtemp");
+    assert_eq!(lines[27]["class"], "hw.temp.overtemp");
     let table = dump_cmd()
         .args(["--base", "0x20000000", "--store", "0x20000000"])
         .arg("--image")

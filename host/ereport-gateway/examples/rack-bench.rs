@@ -84,6 +84,7 @@ fn targets(r: &Rack) -> Vec<Target> {
             name: s.name.clone(),
             kind: Some(s.kind.name().into()),
             slot: Some(s.slot),
+            rack_id: None,
             addr: s.addr,
         })
         .collect()
@@ -93,7 +94,7 @@ fn collectors(n: usize, targets: &[Target], db: &str) -> Vec<Collector> {
     (0..n)
         .map(|i| {
             let base = GatewayConfig {
-                collector_id: format!("bench-{i}"),
+                collector_id: ereport_gateway::store::Uuid::from_u128(i as u128 + 1),
                 timeout: Duration::from_millis(100),
                 ..GatewayConfig::for_sp("127.0.0.1:1".parse().unwrap_or_else(|_| unreachable!()))
             };
@@ -151,9 +152,9 @@ fn sustained(
     let r = rack(sps, rate);
     let t = targets(&r);
     let cs = collectors(n, &t, db);
-    let starts: std::collections::BTreeMap<String, i64> = r
+    let starts: std::collections::BTreeMap<u128, i64> = r
         .sps()
-        .map(|(_, sim)| (sim.restart_id().to_string(), ms(sim.started_at())))
+        .map(|(_, sim)| (sim.restart_id().0, ms(sim.started_at())))
         .collect();
     let stop = std::sync::atomic::AtomicBool::new(false);
     let before = ereport_gateway::store::open(Path::new(db))
@@ -216,9 +217,9 @@ fn sustained(
     let mut lat: Vec<i64> = rows
         .iter()
         .filter_map(|row| {
-            let start = starts.get(row["restart_id"].as_str()?)?;
-            let delivered = start + row["hubris_uptime_ms"].as_i64()?;
-            Some(row["time_collected_ms"].as_i64()? - delivered)
+            let start = starts.get(&row.restart_id.0)?;
+            let delivered = start + i64::try_from(row.uptime_ms).ok()?;
+            Some(row.time_collected_ms? - delivered)
         })
         .collect();
     lat.sort_unstable();

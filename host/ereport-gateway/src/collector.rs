@@ -29,6 +29,8 @@ pub struct Target {
     pub kind: Option<String>,
     /// Its slot, if known.
     pub slot: Option<u32>,
+    /// Its rack, if known.
+    pub rack_id: Option<uuid::Uuid>,
     /// Its snitch.
     pub addr: SocketAddr,
 }
@@ -80,12 +82,13 @@ pub fn parse_target(s: &str) -> Result<Target, AddrError> {
         name: name.unwrap_or_else(|| addr.to_string()),
         kind: None,
         slot: None,
+        rack_id: None,
         addr,
     })
 }
 
-/// One inventory entry as written: every key known, `kind` and `slot`
-/// optional.
+/// One inventory entry as written: every key known, `kind`, `slot` and
+/// `rack_id` optional.
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct InventoryEntry {
@@ -94,6 +97,8 @@ struct InventoryEntry {
     kind: Option<String>,
     #[serde(default)]
     slot: Option<u32>,
+    #[serde(default)]
+    rack_id: Option<uuid::Uuid>,
     address: String,
 }
 
@@ -101,10 +106,12 @@ struct InventoryEntry {
 pub const SP_KINDS: [&str; 3] = ["sled", "switch", "power"];
 
 /// Reads an inventory file: a JSON array of `{"name", "kind", "slot",
-/// "address"}` (`kind` and `slot` optional). Refused, with the entry at
-/// fault: an empty array, an unknown key, a value of the wrong type, a
-/// kind other than [`SP_KINDS`], an empty name or one with control
-/// characters, and two entries with one name or one address.
+/// "rack_id", "address"}` (`kind`, `slot` and `rack_id` optional).
+/// Refused, with the entry at fault: an empty array, an unknown key, a
+/// value of the wrong type (a `rack_id` that is not a UUID), a kind other
+/// than [`SP_KINDS`], a slot beyond the control plane's `INT4`, an empty
+/// name or one with control characters, and two entries with one name or
+/// one address.
 pub fn read_inventory(path: &Path) -> Result<Vec<Target>, InventoryError> {
     let format = |why: String| InventoryError::Format {
         path: path.to_path_buf(),
@@ -139,12 +146,21 @@ pub fn read_inventory(path: &Path) -> Result<Vec<Target>, InventoryError> {
                 SP_KINDS.join(", ")
             )));
         }
+        if let Some(slot) = e.slot
+            && i32::try_from(slot).is_err()
+        {
+            return Err(at(format!(
+                "slot {slot} is beyond the largest the control plane stores ({})",
+                i32::MAX
+            )));
+        }
         let addr = parse_sp_addr(&e.address)
             .map_err(|err| at(format!("({}): {err}", crate::output::escape(&e.name))))?;
         out.push(Target {
             name: e.name,
             kind: e.kind,
             slot: e.slot,
+            rack_id: e.rack_id,
             addr,
         });
     }
@@ -243,7 +259,7 @@ pub struct Collector {
     /// The store, for claims.
     db: Db,
     /// This collector's id, for claims.
-    collector_id: String,
+    collector_id: uuid::Uuid,
     /// How long a claim on an SP lasts ([`set_claims`](Self::set_claims)).
     claim_ttl: Option<Duration>,
 }
@@ -390,6 +406,7 @@ impl Collector {
                 name: t.name.clone(),
                 kind: t.kind.clone(),
                 slot: t.slot,
+                rack_id: t.rack_id,
                 ..base.clone()
             };
             let mut gw = Gateway::new(cfg, db.clone())?;
@@ -418,9 +435,10 @@ impl Collector {
         // FNV-1a of the collector's id: stable across runs and platforms.
         let hash = base
             .collector_id
-            .bytes()
+            .as_bytes()
+            .iter()
             .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+                (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
             });
         let offset = usize::try_from(hash % sps.len().max(1) as u64).unwrap_or(0);
         Ok(Collector {
@@ -430,7 +448,7 @@ impl Collector {
             offset,
             max_interval: Duration::ZERO,
             db: db.clone(),
-            collector_id: base.collector_id.clone(),
+            collector_id: base.collector_id,
             claim_ttl: None,
         })
     }
@@ -513,7 +531,7 @@ impl Collector {
             .name
             .clone();
         if let Some(ttl) = self.claim_ttl {
-            let held = self.db.claim(&name, &self.collector_id, ttl);
+            let held = self.db.claim(&name, self.collector_id, ttl);
             let mut status = sp.status.lock().unwrap_or_else(|p| p.into_inner());
             match held {
                 Ok(true) => {
@@ -644,7 +662,7 @@ impl Collector {
             for sp in &self.sps {
                 let mut status = sp.status.lock().unwrap_or_else(|p| p.into_inner());
                 if status.held {
-                    let _ = self.db.release(&status.name, &self.collector_id);
+                    let _ = self.db.release(&status.name, self.collector_id);
                     status.held = false;
                 }
             }
@@ -697,6 +715,7 @@ pub fn targets(
             name: DEFAULT_SP_NAME.to_string(),
             kind: None,
             slot: None,
+            rack_id: None,
             addr: default,
         });
     } else if let [only] = out.as_mut_slice()

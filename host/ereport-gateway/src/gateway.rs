@@ -32,8 +32,7 @@ use serde_json::{Map, Value as Json};
 
 use crate::catalog::Catalog;
 use crate::db::{Db, DbError, SpRow, trim_identity};
-use crate::json::keys::{CATALOG_ERROR, SP_NAME};
-use crate::json::{ereport_json, invalid_error, to_json};
+use crate::json::{ereport_json, invalid_error, metadata_json};
 use crate::validate::{Rejection, validate};
 pub use ereport_host::record::{Event, Gap, GapKind, GatewayStats, StoredEreport};
 
@@ -124,8 +123,11 @@ pub struct GatewayConfig {
     pub kind: Option<String>,
     /// The SP's slot, if the inventory says.
     pub slot: Option<u32>,
-    /// This collector's id, recorded on every row it stores.
-    pub collector_id: String,
+    /// The SP's rack, if the inventory says.
+    pub rack_id: Option<uuid::Uuid>,
+    /// This collector's id (a UUID, as the control plane's collectors
+    /// have), recorded on every row it stores and on its claims.
+    pub collector_id: uuid::Uuid,
 }
 
 impl GatewayConfig {
@@ -145,14 +147,17 @@ impl GatewayConfig {
             name: crate::db::DEFAULT_SP_NAME.to_string(),
             kind: None,
             slot: None,
+            rack_id: None,
             collector_id: default_collector_id(),
         }
     }
 }
 
-/// A collector id for this process: `collector-<pid>`.
-pub fn default_collector_id() -> String {
-    format!("collector-{}", std::process::id())
+/// A collector id for a collector not given one: random (version 4), so
+/// it differs from every other collector's and from this one's after a
+/// restart. Give `--collector-id` to keep one across restarts.
+pub fn default_collector_id() -> uuid::Uuid {
+    uuid::Uuid::new_v4()
 }
 
 /// What one [`Gateway::poll`] did.
@@ -592,9 +597,15 @@ impl<X: Transport, C: Clock> Gateway<X, C> {
             &mut out.events,
             |g, p| g.plan(asked, start, p),
         )?;
+        let md = json_metadata(&plan.packet);
         if plan.restarted {
-            let md = json_metadata(&plan.packet);
             self.note_restart(plan.restart_id, &md, &mut out.events)?;
+        } else if !md.is_empty() && md != self.metadata {
+            // New metadata in a data response of the same restart: MGS
+            // applies it to the ereports that came with it, and so does
+            // this gateway (and records it for the restart).
+            self.metadata = md;
+            self.db.save_restart(plan.restart_id, &self.metadata)?;
         }
         out.drained = plan.packet.entries.is_empty();
         out.stored = self.store(&plan, &mut out.events)?;
@@ -657,9 +668,11 @@ impl<X: Transport, C: Clock> Gateway<X, C> {
             if e.catalog_error.is_some() {
                 self.stats.catalog_mismatches += 1;
             }
-            if let Some(lost) = e.lost() {
+            if let Some(loss) = e.loss() {
                 self.stats.loss_records += 1;
-                self.stats.lost = self.stats.lost.saturating_add(lost.unwrap_or(0));
+                if let ereport_host::json::Loss::Certain(Some(n)) = loss {
+                    self.stats.lost = self.stats.lost.saturating_add(n);
+                }
             }
         }
         Ok(new)
@@ -677,22 +690,17 @@ impl<X: Transport, C: Clock> Gateway<X, C> {
             name: self.cfg.name.clone(),
             kind: self.cfg.kind.clone(),
             slot: self.cfg.slot,
+            rack_id: self.cfg.rack_id,
             part_number: text(ereport_sdk::wire::metadata_keys::PART_NUMBER),
             serial_number: text(ereport_sdk::wire::metadata_keys::SERIAL_NUMBER),
-            collector_id: self.cfg.collector_id.clone(),
+            collector_id: self.cfg.collector_id,
         }
     }
 
     fn stored_ereport(&self, rid: RestartId, e: &Entry) -> StoredEreport {
-        let mut json = ereport_json(rid, e, &self.metadata);
-        if let Json::Object(m) = &mut json {
-            m.insert(SP_NAME.into(), Json::from(self.cfg.name.clone()));
-        }
-        let catalog_error = self.catalog.as_ref().and_then(|c| c.check(&json));
-        if let (Some(why), Json::Object(m)) = (&catalog_error, &mut json) {
-            m.insert(CATALOG_ERROR.into(), Json::from(why.clone()));
-        }
-        let invalid_error = invalid_error(&json);
+        let report = ereport_json(e, &self.metadata);
+        let catalog_error = self.catalog.as_ref().and_then(|c| c.check(&report));
+        let invalid_error = invalid_error(&report);
         StoredEreport {
             restart_id: rid,
             ena: e.ena,
@@ -700,7 +708,7 @@ impl<X: Transport, C: Clock> Gateway<X, C> {
             task_gen: e.task_gen,
             uptime_ms: e.uptime_ms,
             body: e.body.clone(),
-            json,
+            report,
             invalid_error,
             catalog_error,
         }
@@ -824,8 +832,5 @@ impl<X: Transport, C: Clock> Gateway<X, C> {
 }
 
 fn json_metadata(p: &Packet) -> Map<String, Json> {
-    p.metadata
-        .iter()
-        .map(|(k, v)| (k.clone(), to_json(v)))
-        .collect()
+    metadata_json(&p.metadata)
 }

@@ -21,7 +21,7 @@
 //! let mut gw = Gateway::new(GatewayConfig::for_sp(sp), db)?;
 //! let n = gw.drain(&mut |poll| {
 //!     for e in &poll.stored {
-//!         println!("{}", e.json);
+//!         println!("{}", e.report);
 //!     }
 //! })?;
 //! eprintln!("{n} new ereports");

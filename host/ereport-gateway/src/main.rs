@@ -66,7 +66,8 @@ struct Args {
     sp: Vec<Target>,
 
     /// An inventory of SPs: a JSON array of {"name", "kind", "slot",
-    /// "address"}, as `sp-sim --rack --inventory-out` writes.
+    /// "rack_id", "address"} (kind, slot and rack_id optional), as `sp-sim
+    /// --rack --inventory-out` writes.
     #[arg(long, value_name = "FILE")]
     inventory: Option<PathBuf>,
 
@@ -75,9 +76,12 @@ struct Args {
     #[arg(long, default_value_t = collector::DEFAULT_PARALLEL, value_parser = clap::value_parser!(u16).range(1..=1024).map(usize::from))]
     parallel: usize,
 
-    /// This collector's id, recorded on every row it stores.
-    #[arg(long, value_name = "ID", default_value_t = gateway::default_collector_id())]
-    collector_id: String,
+    /// This collector's id: a UUID, recorded on every row it stores and on
+    /// its claims. Give the same one at every start to keep it across
+    /// restarts (as the control plane's collectors do); without it, each
+    /// run takes a random one.
+    #[arg(long, value_name = "UUID")]
+    collector_id: Option<uuid::Uuid>,
 
     /// Print each SP's status (restart id, last success, consecutive
     /// failures, counts) as JSON lines on standard error, apart from the
@@ -155,9 +159,10 @@ struct Args {
     #[arg(long, value_name = "FILE")]
     catalog: Option<PathBuf>,
 
-    /// Delete ereports (and gaps) collected more than this many days ago
-    /// (1 to 36500), in bounded batches, at start and, with --follow, every
-    /// hour.
+    /// Mark ereports collected more than this many days ago (1 to 36500)
+    /// deleted, as the control plane does (their time_deleted is set;
+    /// queries leave them out; `purge` removes them), and delete gaps as
+    /// old: in bounded batches, at start and, with --follow, every hour.
     #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..=MAX_RETAIN_DAYS))]
     retain_days: Option<u32>,
 
@@ -179,9 +184,45 @@ struct Args {
 enum Sub {
     /// List stored ereports, newest first: by SP, class (glob), restart and
     /// time window; a table, or JSON lines with --json.
-    Query(QueryArgs),
+    Query(Box<QueryArgs>),
     /// Count stored ereports per SP and class.
     Summary(SummaryArgs),
+    /// Show one ereport, RESTART_ID ENA, with everything known about it:
+    /// where it came from, when it was collected, its restart's metadata
+    /// and the report. Ereports marked deleted are shown too.
+    Info(InfoArgs),
+    /// Delete, for good, ereports that retention (--retain-days) marked
+    /// deleted more than --deleted-days ago, in bounded batches.
+    Purge(PurgeArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct InfoArgs {
+    /// The database (a SQLite file, or PostgreSQL: postgres://… or
+    /// key=value). Read only.
+    #[arg(long, default_value = DEFAULT_DB, value_name = "PATH|URL")]
+    db: PathBuf,
+    /// The SP restart (a UUID, with or without hyphens).
+    #[arg(value_name = "RESTART_ID", value_parser = store::parse_restart_id)]
+    restart_id: ereport_sdk::RestartId,
+    /// The ereport's ENA.
+    #[arg(value_name = "ENA")]
+    ena: u64,
+    /// One JSON object: {"ereport": …, "restart": …}.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(clap::Args, Debug)]
+struct PurgeArgs {
+    /// The database (a SQLite file, or PostgreSQL: postgres://… or
+    /// key=value). Needs the right to delete.
+    #[arg(long, default_value = DEFAULT_DB, value_name = "PATH|URL")]
+    db: PathBuf,
+    /// Delete ereports marked deleted more than this many days ago (1 to
+    /// 36500).
+    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..=MAX_RETAIN_DAYS))]
+    deleted_days: u32,
 }
 
 #[derive(clap::Args, Debug)]
@@ -193,12 +234,25 @@ struct QueryArgs {
     /// Only this SP (its inventory name).
     #[arg(long, value_name = "NAME")]
     sp: Option<String>,
-    /// Only classes matching this glob, e.g. 'hw.pwr.*'.
+    /// Only classes matching this glob, e.g. 'hw.pwr.*' (`*` any run of
+    /// characters, `?` one; case-sensitive).
     #[arg(long, value_name = "GLOB")]
     class: Option<String>,
-    /// Only this restart id (32 hex digits).
-    #[arg(long, value_name = "ID")]
-    restart: Option<String>,
+    /// Only this restart id (a UUID, with or without hyphens).
+    #[arg(long, value_name = "UUID", value_parser = store::parse_restart_id)]
+    restart: Option<ereport_sdk::RestartId>,
+    /// Only this serial number (baseboard_serial_number).
+    #[arg(long, value_name = "SERIAL")]
+    serial: Option<String>,
+    /// Only this part number (baseboard_part_number).
+    #[arg(long, value_name = "PART")]
+    part: Option<String>,
+    /// Only SPs of this slot type.
+    #[arg(long, value_name = "TYPE", value_parser = clap::builder::PossibleValuesParser::new(collector::SP_KINDS).map(String::from))]
+    slot_type: Option<String>,
+    /// Only the SP in this slot (with --slot-type, of that type).
+    #[arg(long, value_name = "N")]
+    slot: Option<u32>,
     /// Only ereports collected within this long before now (e.g. 1h, 7d).
     #[arg(long, value_name = "DURATION", conflicts_with = "after")]
     since: Option<humantime::Duration>,
@@ -240,6 +294,9 @@ Examples:
   ereport-gateway --db 'host=/var/run/postgresql dbname=omicron' --follow
   ereport-gateway query --class 'hw.pwr.*' --since 1h
   ereport-gateway query --after 2026-12-01T00:00:00Z --before 2026-12-02T00:00:00Z --json
+  ereport-gateway query --serial BRM42220017 --slot-type sled --slot 3
+  ereport-gateway info 5f3c0a4e-1d2b-4c8e-9a61-0b7d2e4f8c13 42
+  ereport-gateway purge --deleted-days 30
   ereport-gateway summary --db postgres://reader@db/omicron";
 
 fn gateway_default_sp() -> SocketAddr {
@@ -305,7 +362,7 @@ impl Printer {
                     &serde_json::json!({
                         "gap": {
                             "sp_name": sp,
-                            "restart_id": g.restart_id.to_string(),
+                            "restart_id": output::restart_uuid(g.restart_id),
                             "first_ena": g.first.0,
                             "last_ena": g.last.0,
                             "freed_before_first_contact":
@@ -323,7 +380,8 @@ impl Printer {
     fn stored(&mut self, sp: &str, p: &Poll) {
         for e in &p.stored {
             if self.json {
-                self.out.line(&e.json.to_string());
+                self.out
+                    .line(&output::ereport_json_line(e, Some(sp)).to_string());
             } else if self.name_width > 0 {
                 let line = format!(
                     "{:<w$}  {}",
@@ -343,6 +401,8 @@ fn run(args: &Args) -> Result<(), String> {
     match &args.command {
         Some(Sub::Query(q)) => return query(q),
         Some(Sub::Summary(s)) => return summary(s),
+        Some(Sub::Info(i)) => return info(i),
+        Some(Sub::Purge(p)) => return purge(p),
         None => {}
     }
     let defaulted = args.sp.is_empty() && args.inventory.is_none();
@@ -352,7 +412,9 @@ fn run(args: &Args) -> Result<(), String> {
         timeout: *args.timeout,
         attempts: args.attempts,
         limit: args.limit,
-        collector_id: args.collector_id.clone(),
+        collector_id: args
+            .collector_id
+            .unwrap_or_else(gateway::default_collector_id),
         ..GatewayConfig::for_sp(gateway_default_sp())
     };
     // The database must open before anything else is said about it. One
@@ -438,7 +500,7 @@ fn run(args: &Args) -> Result<(), String> {
     result
 }
 
-/// `--retain-days`: deletes what is older.
+/// `--retain-days`: marks what is older deleted.
 fn retain(args: &Args, db: &Db) -> Result<(), String> {
     let Some(days) = args.retain_days else {
         return Ok(());
@@ -451,7 +513,7 @@ fn retain(args: &Args, db: &Db) -> Result<(), String> {
     let n = db.retain(before).map_err(|e| error_chain(&e))?;
     if n > 0 {
         say!(
-            "deleted {} older than {}",
+            "marked {} older than {} deleted",
             output::count(n, "ereport", "ereports"),
             output::count(u64::from(days), "day", "days")
         );
@@ -479,46 +541,169 @@ fn query(q: &QueryArgs) -> Result<(), String> {
         .query(&Filter {
             sp: q.sp.clone(),
             class_glob: q.class.clone(),
-            restart_id: q.restart.clone(),
+            restart_id: q.restart,
+            serial_number: q.serial.clone(),
+            part_number: q.part.clone(),
+            sp_type: q.slot_type.clone(),
+            slot: q.slot,
             since,
             until,
             limit: q.limit,
         })
         .map_err(|e| error_chain(&e))?;
     let mut out = Out::default();
-    for r in &rows {
-        if q.json {
-            out.line(&r.to_string());
-        } else {
-            let text = |k: &str| r.get(k).and_then(serde_json::Value::as_str).unwrap_or("?");
-            let at = r
-                .get("time_collected_ms")
-                .and_then(serde_json::Value::as_u64)
-                .map(|ms| {
-                    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_millis(ms))
-                        .to_string()
-                })
-                .unwrap_or_else(|| "?".into());
-            out.line(&format!(
-                "{at}  {:<10} {} ENA {:>7}  {}",
-                output::escape(text("sp_name")),
-                text("restart_id"),
-                r.get("ena")
-                    .and_then(serde_json::Value::as_u64)
-                    .unwrap_or(0),
-                output::escape(text("class")),
-            ));
+    if q.json {
+        for r in &rows {
+            out.line(&serde_json::to_string(r).unwrap_or_default());
+            if out.closed() {
+                break;
+            }
         }
-        if out.closed() {
-            break;
+    } else {
+        let mut table = tabled::builder::Builder::default();
+        table.push_record([
+            "TIME COLLECTED",
+            "RESTART ID",
+            "ENA",
+            "SP",
+            "TYPE",
+            "SLOT",
+            "SERIAL",
+            "CLASS",
+        ]);
+        for r in &rows {
+            table.push_record([
+                time_text(r.time_collected_ms),
+                store::rid_text(r.restart_id),
+                r.ena.to_string(),
+                blank(r.sp_name.as_deref()),
+                blank(r.sp_type.as_deref()),
+                r.sp_slot.map(|s| s.to_string()).unwrap_or_default(),
+                blank(r.serial_number.as_deref()),
+                blank(r.class.as_deref()),
+            ]);
         }
-    }
-    if !q.json {
+        out.line(&render(table));
         say!(
             "{}",
             output::count(rows.len() as u64, "ereport", "ereports")
         );
     }
+    Ok(())
+}
+
+/// A table as text: a header row, columns aligned, no borders.
+fn render(table: tabled::builder::Builder) -> String {
+    table
+        .build()
+        .with(tabled::settings::Style::blank())
+        .to_string()
+}
+
+/// A time as RFC 3339 (milliseconds), or blank.
+fn time_text(ms: Option<i64>) -> String {
+    ms.and_then(|ms| u64::try_from(ms).ok())
+        .map(|ms| {
+            humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(ms)).to_string()
+        })
+        .unwrap_or_default()
+}
+
+/// Text from the database for a terminal (control characters escaped), or
+/// blank.
+fn blank(text: Option<&str>) -> String {
+    text.map(output::escape).unwrap_or_default()
+}
+
+/// `info`.
+fn info(i: &InfoArgs) -> Result<(), String> {
+    let db = store::open_read_only(&i.db).map_err(|e| error_chain(&e))?;
+    let ena = ereport_sdk::Ena(i.ena);
+    let Some(row) = db.info(i.restart_id, ena).map_err(|e| error_chain(&e))? else {
+        return Err(format!(
+            "no ereport {} ENA {} in {}",
+            store::rid_text(i.restart_id),
+            i.ena,
+            db.name()
+        ));
+    };
+    let restart = db.restart(i.restart_id).map_err(|e| error_chain(&e))?;
+    let mut out = Out::default();
+    if i.json {
+        out.line(&serde_json::json!({"ereport": row, "restart": restart}).to_string());
+        return Ok(());
+    }
+    let opt = |v: Option<String>| v.unwrap_or_default();
+    let mut table = tabled::builder::Builder::default();
+    table.push_record(["FIELD", "VALUE"]);
+    let fields: Vec<(&str, String)> = vec![
+        ("restart id", store::rid_text(row.restart_id)),
+        ("ENA", row.ena.to_string()),
+        ("class", blank(row.class.as_deref())),
+        ("time collected", time_text(row.time_collected_ms)),
+        ("time deleted", time_text(row.time_deleted_ms)),
+        ("collector id", opt(row.collector_id.map(|c| c.to_string()))),
+        ("reporter", output::escape(&row.reporter)),
+        ("slot type", blank(row.sp_type.as_deref())),
+        ("slot", opt(row.sp_slot.map(|s| s.to_string()))),
+        ("SP name", blank(row.sp_name.as_deref())),
+        ("serial number", blank(row.serial_number.as_deref())),
+        ("part number", blank(row.part_number.as_deref())),
+        (
+            "marked seen in",
+            opt(row.marked_seen_in.map(|c| c.to_string())),
+        ),
+        ("task", output::escape(&row.task_name)),
+        ("task generation", row.task_gen.to_string()),
+        ("SP uptime (ms)", row.uptime_ms.to_string()),
+        ("invalid", blank(row.invalid_error.as_deref())),
+        ("catalog mismatch", blank(row.catalog_error.as_deref())),
+    ];
+    for (k, v) in fields {
+        table.push_record([k.to_string(), v]);
+    }
+    if let Some(r) = &restart {
+        table.push_record(["restart first seen".to_string(), time_text(r.first_seen_ms)]);
+        table.push_record([
+            "restart's latest ereport".to_string(),
+            time_text(r.latest_ereport_ms),
+        ]);
+        table.push_record(["rack id".to_string(), opt(r.rack_id.map(|c| c.to_string()))]);
+        for (k, v) in &r.metadata {
+            let v = match v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            table.push_record([
+                format!("metadata {}", output::escape(k)),
+                output::escape(&v),
+            ]);
+        }
+    }
+    out.line(&render(table));
+    out.line("report:");
+    out.line(&serde_json::to_string_pretty(&row.report).unwrap_or_default());
+    Ok(())
+}
+
+/// `purge`.
+fn purge(p: &PurgeArgs) -> Result<(), String> {
+    let before = SystemTime::now()
+        .checked_sub(Duration::from_secs(u64::from(p.deleted_days) * 86_400))
+        .filter(|t| *t > UNIX_EPOCH)
+        .ok_or_else(|| {
+            format!(
+                "--deleted-days {}: reaches back before 1970",
+                p.deleted_days
+            )
+        })?;
+    let db = store::open(&p.db).map_err(|e| error_chain(&e))?;
+    let n = db.purge(before).map_err(|e| error_chain(&e))?;
+    say!(
+        "purged {} marked deleted more than {} ago",
+        output::count(n, "ereport", "ereports"),
+        output::count(u64::from(p.deleted_days), "day", "days")
+    );
     Ok(())
 }
 

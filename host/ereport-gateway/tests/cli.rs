@@ -123,8 +123,16 @@ fn gateway_prints_json_lines_and_resumes() {
     assert!(lines.len() > 5, "{} ereports", lines.len());
     for (i, l) in lines.iter().enumerate() {
         assert_eq!(l["ena"], Value::from(i as u64 + 1), "ENAs from 1, in order");
+        assert!(
+            l["restart_id"].as_str().is_some_and(|r| r.len() == 36),
+            "{l}"
+        );
+        assert_eq!(l["sp_name"], "sp");
+        let report = &l["report"];
+        for key in ["ena", "restart_id", "sp_name"] {
+            assert!(report.get(key).is_none(), "{key} merged into {report}");
+        }
         for key in [
-            "restart_id",
             "hubris_task_name",
             "hubris_task_gen",
             "hubris_uptime_ms",
@@ -134,12 +142,16 @@ fn gateway_prints_json_lines_and_resumes() {
             "baseboard_rev",
             "hubris_caboose",
         ] {
-            assert!(l.get(key).is_some(), "{key} missing in {l}");
+            assert!(report.get(key).is_some(), "{key} missing in {l}");
         }
     }
-    assert_eq!(lines[0]["hubris_task_name"], "packrat");
-    assert_eq!(lines[0]["lost"], Value::Null, "the initial loss record");
-    assert!(lines[1]["k"].is_string() && lines[1]["v"].is_number());
+    assert_eq!(lines[0]["report"]["hubris_task_name"], "packrat");
+    assert_eq!(
+        lines[0]["report"]["lost"],
+        Value::Null,
+        "the initial loss record"
+    );
+    assert!(lines[1]["report"]["k"].is_string() && lines[1]["report"]["v"].is_number());
     let last = lines.last().unwrap()["ena"].as_u64().unwrap();
 
     std::thread::sleep(Duration::from_millis(500));
@@ -194,8 +206,10 @@ fn everything_the_simulator_sends_matches_the_committed_catalog() {
     );
     let lines = json_lines(&out.stdout);
     assert!(lines.len() > 20);
-    let classes: std::collections::BTreeSet<&str> =
-        lines.iter().filter_map(|l| l["k"].as_str()).collect();
+    let classes: std::collections::BTreeSet<&str> = lines
+        .iter()
+        .filter_map(|l| l["report"]["k"].as_str())
+        .collect();
     assert!(
         classes.iter().any(|c| c.starts_with("hubris.fault")),
         "{classes:?}"

@@ -386,6 +386,7 @@ fn a_quiet_sp_is_drained_less_and_less_often() {
         name: "quiet".into(),
         kind: None,
         slot: None,
+        rack_id: None,
         addr: sp.addr,
     }];
     let base = ereport_gateway::gateway::GatewayConfig {
@@ -422,14 +423,15 @@ fn collectors_with_claims_divide_the_sps() {
             name: format!("sp-{i}"),
             kind: None,
             slot: None,
+            rack_id: None,
             addr: sp.addr,
         })
         .collect();
-    let collectors: Vec<Collector> = ["a", "b"]
+    let collectors: Vec<Collector> = [0xa, 0xb]
         .iter()
         .map(|id| {
             let base = ereport_gateway::gateway::GatewayConfig {
-                collector_id: (*id).into(),
+                collector_id: ereport_gateway::store::Uuid::from_u128(*id),
                 ..common::gateway_cfg(sps[0].addr)
             };
             let mut c = Collector::new(&targets, &base, &db, None, 3).unwrap();
@@ -466,7 +468,14 @@ fn collectors_with_claims_divide_the_sps() {
     }
     // Both gave their claims up on stopping: a third takes any SP at once.
     for t in &targets {
-        assert!(db.claim(&t.name, "c", Duration::from_secs(60)).unwrap());
+        assert!(
+            db.claim(
+                &t.name,
+                ereport_gateway::store::Uuid::from_u128(0xc),
+                Duration::from_secs(60)
+            )
+            .unwrap()
+        );
     }
 }
 

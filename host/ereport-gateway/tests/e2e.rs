@@ -140,8 +140,8 @@ fn sp_restart_is_noticed_and_kept_apart() {
     let mut ids = restart_ids(&rusqlite::Connection::open(gw.db().name()).unwrap());
     ids.sort();
     let mut want = vec![
-        format!("{:032x}", rid_a.0),
-        format!("{:032x}", gw.restart_id().unwrap().0),
+        ereport_gateway::store::rid_text(rid_a),
+        ereport_gateway::store::rid_text(gw.restart_id().unwrap()),
     ];
     want.sort();
     assert_eq!(ids, want);
@@ -273,7 +273,7 @@ fn producer_restarted_during_the_copy_loses_nothing_else() {
     let panics: i64 = rusqlite::Connection::open(gw.db().name())
         .unwrap()
         .query_row(
-            "SELECT count(*) FROM ereports WHERE report LIKE '%hubris.fault.panic%during a copy%'",
+            "SELECT count(*) FROM ereport WHERE report LIKE '%hubris.fault.panic%during a copy%'",
             [],
             |r| r.get(0),
         )
@@ -361,7 +361,7 @@ fn a_yielding_collector_leaves_an_sp_another_just_drained() {
     a.drain(&mut |_| {}).unwrap();
     let mut b = Gateway::new(
         ereport_gateway::gateway::GatewayConfig {
-            collector_id: "b".into(),
+            collector_id: ereport_gateway::store::Uuid::from_u128(0xb),
             ..gateway_cfg(sp.local_addr())
         },
         ereport_gateway::store::open(&db).unwrap(),

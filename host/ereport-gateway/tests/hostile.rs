@@ -176,7 +176,7 @@ fn a_response_starting_past_the_request_is_a_recorded_gap() {
         "committed through what is stored, the gap recorded"
     );
     assert_eq!(gw.stats().gap_enas, 1000);
-    assert_eq!(count(&db, "SELECT COUNT(*) FROM ereports"), 2);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM ereport"), 2);
 }
 
 #[test]
@@ -199,7 +199,7 @@ fn enas_past_the_database_integer_are_rejected_and_uptimes_kept_whole() {
         }
         e => panic!("{e}"),
     }
-    assert_eq!(count(&db, "SELECT COUNT(*) FROM ereports"), 0);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM ereport"), 0);
 
     // The largest uptime, at a storable ENA, is stored exactly.
     let body = class_body("hw.x");
@@ -215,8 +215,8 @@ fn enas_past_the_database_integer_are_rejected_and_uptimes_kept_whole() {
     let mut gw = gateway(&sp, &db2);
     let mut printed = Vec::new();
     gw.drain(&mut |p| printed.extend(p.stored.clone())).unwrap();
-    assert_eq!(printed[0].json["hubris_uptime_ms"], Value::from(u64::MAX));
-    let stored: i64 = count(&db2, "SELECT uptime_ms FROM ereports");
+    assert_eq!(printed[0].report["hubris_uptime_ms"], Value::from(u64::MAX));
+    let stored: i64 = count(&db2, "SELECT uptime_ms FROM ereport");
     assert_eq!(stored as u64, u64::MAX);
 }
 
@@ -320,7 +320,7 @@ fn wrong_datagrams_are_rejected_with_their_reason() {
             Err(GatewayError::Rejected { last, .. }) => assert_eq!(last, want, "{what}"),
             other => panic!("{what}: {other:?}"),
         }
-        assert_eq!(count(&db, "SELECT COUNT(*) FROM ereports"), 0, "{what}");
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM ereport"), 0, "{what}");
         let msg = gw.drain(&mut |_| {}).unwrap_err().to_string();
         assert!(
             msg.contains("rejected") && !msg.contains("no answer"),
@@ -398,24 +398,24 @@ fn envelope_keys_win_and_invalid_bodies_are_flagged() {
     );
     let lines = json_lines(&out.stdout);
     assert_eq!(lines.len(), 3);
-    assert_eq!(lines[0]["hubris_task_name"], "thermal");
-    assert_eq!(lines[0]["k"], "hw.x");
-    assert_eq!(lines[0]["baseboard_serial_number"], "SER1");
+    assert_eq!(lines[0]["report"]["hubris_task_name"], "thermal");
+    assert_eq!(lines[0]["report"]["k"], "hw.x");
+    assert_eq!(lines[0]["report"]["baseboard_serial_number"], "SER1");
     assert_eq!(
-        lines[1]["invalid_ereport_error"],
-        "the body is not a CBOR map"
+        lines[1]["report"]["invalid_ereport_error"],
+        "invalid body CBOR: the body is not a CBOR map"
     );
-    assert_eq!(lines[1]["invalid_ereport_body_bytes"], "AQ");
+    assert_eq!(lines[1]["report"]["invalid_ereport_body_bytes"], "AQ");
     assert!(
-        lines[2]["invalid_ereport_error"]
+        lines[2]["report"]["invalid_ereport_error"]
             .as_str()
             .unwrap()
-            .contains("not valid CBOR")
+            .starts_with("invalid body CBOR: ")
     );
     assert_eq!(
         count(
             &db,
-            "SELECT COUNT(*) FROM ereports WHERE invalid_error IS NOT NULL"
+            "SELECT COUNT(*) FROM ereport WHERE invalid_error IS NOT NULL"
         ),
         2
     );
@@ -464,7 +464,7 @@ fn a_closed_stdout_ends_quietly_with_the_database_consistent() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("panicked"), "{err}");
     assert!(out.status.success(), "{err}");
-    let stored = count(&db, "SELECT COUNT(*) FROM ereports");
+    let stored = count(&db, "SELECT COUNT(*) FROM ereport");
     let committed = count(&db, "SELECT committed_ena FROM sp_cursor");
     assert_eq!(stored, committed, "everything committed is stored");
 }
@@ -478,9 +478,9 @@ fn a_cursor_ahead_of_the_sp_is_reported_and_the_gateway_starts_over() {
     Connection::open(&db)
         .unwrap()
         .execute_batch(&format!(
-            "INSERT INTO sp_restarts (restart_id, metadata) VALUES ('{:032x}', '{{\"baseboard_serial_number\":\"SER1\"}}');
-             INSERT INTO sp_cursor VALUES ('sp', '{:032x}', 1000);",
-            9, 9
+            "INSERT INTO sp_restarts (restart_id, metadata) VALUES ('{rid}', '{{\"baseboard_serial_number\":\"SER1\"}}');
+             INSERT INTO sp_cursor VALUES ('sp', '{rid}', 1000);",
+            rid = ereport_gateway::store::rid_text(RestartId(9))
         ))
         .unwrap();
     let bodies: Vec<Vec<u8>> = (0..5).map(|i| class_body(&format!("hw.n{i}"))).collect();
@@ -514,7 +514,7 @@ fn follow_exits_when_the_database_keeps_failing() {
     Connection::open(&db)
         .unwrap()
         .execute_batch(
-            "CREATE TRIGGER fail BEFORE INSERT ON ereports BEGIN SELECT RAISE(ABORT, 'disk on fire'); END;",
+            "CREATE TRIGGER fail BEFORE INSERT ON ereport BEGIN SELECT RAISE(ABORT, 'disk on fire'); END;",
         )
         .unwrap();
     let sp = FakeSp::start(honest_sp(9, 1, vec![class_body("hw.x")]));
@@ -565,9 +565,9 @@ fn enas_another_collector_stored_are_not_a_gap() {
         .unwrap()
         .execute_batch(&format!(
             "WITH RECURSIVE n(e) AS (SELECT 1 UNION ALL SELECT e + 1 FROM n WHERE e < 1000)
-             INSERT INTO ereports (restart_id, ena, task_name, task_gen, uptime_ms, body, report)
-                 SELECT '{:032x}', e, 't', 0, 0, x'a0', '{{}}' FROM n;",
-            9
+             INSERT INTO ereport (restart_id, ena, task_name, task_gen, uptime_ms, body, report)
+                 SELECT '{}', e, 't', 0, 0, x'a0', '{{}}' FROM n;",
+            ereport_gateway::store::rid_text(RestartId(9))
         ))
         .unwrap();
     let sp = FakeSp::start(honest_sp(9, 1001, vec![class_body("hw.x")]));
@@ -653,7 +653,7 @@ fn ereports_not_matching_the_catalog_are_flagged_not_refused() {
     assert_eq!(
         count(
             &db,
-            "SELECT COUNT(*) FROM ereports WHERE catalog_error IS NOT NULL"
+            "SELECT COUNT(*) FROM ereport WHERE catalog_error IS NOT NULL"
         ),
         3
     );

@@ -37,7 +37,7 @@ fn two_collectors_store_every_ereport_exactly_once() {
     .unwrap();
     let mut b = Gateway::new(
         ereport_gateway::gateway::GatewayConfig {
-            collector_id: "b".into(),
+            collector_id: ereport_gateway::store::Uuid::from_u128(0xb),
             ..gateway_cfg(sp.local_addr())
         },
         ereport_gateway::store::open(Path::new(&pg.url)).unwrap(),
@@ -63,13 +63,13 @@ fn two_collectors_store_every_ereport_exactly_once() {
     a.drain(&mut |_| {}).unwrap();
     b.drain(&mut |_| {}).unwrap();
     let delivered = sp.delivered();
-    let rid = sp.restart_id().to_string();
+    let rid = ereport_gateway::store::rid_uuid(sp.restart_id());
     let mut client = postgres::Client::connect(&pg.url, postgres::NoTls).unwrap();
     // Every delivered ereport, once, byte for byte.
     for d in &delivered {
         let rows = client
             .query(
-                "SELECT body FROM ereports WHERE restart_id = $1 AND ena = $2",
+                "SELECT body FROM ereport WHERE restart_id = $1 AND ena = $2",
                 &[&rid, &(d.ena.0 as i64)],
             )
             .unwrap();
@@ -79,7 +79,7 @@ fn two_collectors_store_every_ereport_exactly_once() {
     let (n, distinct, collectors): (i64, i64, i64) = {
         let r = client
             .query_one(
-                "SELECT COUNT(*), COUNT(DISTINCT ena), COUNT(DISTINCT collector_id) FROM ereports",
+                "SELECT COUNT(*), COUNT(DISTINCT ena), COUNT(DISTINCT collector_id) FROM ereport",
                 &[],
             )
             .unwrap();
@@ -97,7 +97,7 @@ fn two_collectors_store_every_ereport_exactly_once() {
     let (class, serial): (String, String) = {
         let r = client
             .query_one(
-                "SELECT class, serial_number FROM ereports WHERE ena = 1",
+                "SELECT class, serial_number FROM ereport WHERE ena = 1",
                 &[],
             )
             .unwrap();
@@ -106,7 +106,7 @@ fn two_collectors_store_every_ereport_exactly_once() {
     assert_eq!(class, "ereport.data_loss.possible");
     assert_eq!(serial, "SIM00000001");
     let k: Option<String> = client
-        .query_one("SELECT report->>'k' FROM ereports WHERE ena = 2", &[])
+        .query_one("SELECT report->>'k' FROM ereport WHERE ena = 2", &[])
         .unwrap()
         .get(0);
     assert!(k.is_some());
@@ -124,7 +124,7 @@ fn two_collectors_store_every_ereport_exactly_once() {
     assert_eq!(rows.len(), 10);
     assert!(
         rows.iter()
-            .all(|r| r["class"].as_str().unwrap().starts_with("hw."))
+            .all(|r| r.class.as_deref().unwrap().starts_with("hw."))
     );
     let total: u64 = db.summary().unwrap().iter().map(|r| r.count).sum();
     assert_eq!(total, n as u64);
@@ -219,7 +219,7 @@ fn the_shared_cursor_moves_forward_and_knows_recent_stores() {
         task_gen: 0,
         uptime_ms: ena,
         body: vec![0xa0],
-        json: serde_json::json!({}),
+        report: serde_json::json!({}),
         invalid_error: None,
         catalog_error: None,
     };
@@ -246,7 +246,7 @@ fn the_shared_cursor_moves_forward_and_knows_recent_stores() {
 /// down).
 fn stored_rows(url: &str) -> i64 {
     postgres::Client::connect(url, postgres::NoTls)
-        .and_then(|mut c| c.query_one("SELECT COUNT(*) FROM ereports", &[]))
+        .and_then(|mut c| c.query_one("SELECT COUNT(*) FROM ereport", &[]))
         .map_or(0, |r| r.get(0))
 }
 
@@ -442,6 +442,7 @@ fn ten_racks_and_three_collectors_fit_the_default_connection_limit() {
             name: format!("sp-{i:03}"),
             kind: None,
             slot: None,
+            rack_id: None,
             addr: sp.addr,
         })
         .collect();
@@ -449,7 +450,7 @@ fn ten_racks_and_three_collectors_fit_the_default_connection_limit() {
         .map(|i| {
             let db = ereport_gateway::store::open(Path::new(&pg.url)).unwrap();
             let base = ereport_gateway::gateway::GatewayConfig {
-                collector_id: format!("c{i}"),
+                collector_id: ereport_gateway::store::Uuid::from_u128(i as u128 + 1),
                 ..gateway_cfg(sps[0].addr)
             };
             let mut c = Collector::new(&targets, &base, &db, None, 16).unwrap();
@@ -511,18 +512,19 @@ fn a_following_collector_never_scans_a_large_table() {
     let mut admin = postgres::Client::connect(&pg.url, postgres::NoTls).unwrap();
     admin
         .batch_execute(
-            "INSERT INTO ereports (restart_id, ena, task_name, task_gen, uptime_ms, body,
-                                   report, time_collected, collector_id, sp_name, class)
-             SELECT lpad(to_hex(i / 1000), 32, '0'), i % 1000 + 1, 't', 0, i, '\\xa0',
-                    '{}', now() - (i || ' seconds')::INTERVAL, 'loader', 'sp-' || (i % 36), 'hw.x'
+            "INSERT INTO ereport (restart_id, ena, task_name, task_gen, uptime_ms, body,
+                                  report, time_collected, collector_id, sp_name, class, reporter)
+             SELECT CAST(lpad(to_hex(i / 1000), 32, '0') AS UUID), i % 1000 + 1, 't', 0, i,
+                    '\\xa0', '{}', now() - (i || ' seconds')::INTERVAL,
+                    '00000000-0000-4000-8000-00000000000a', 'sp-' || (i % 36), 'hw.x', 'sp'
              FROM generate_series(0, 999999) AS i;
-             ANALYZE ereports;",
+             ANALYZE ereport;",
         )
         .unwrap();
     let seq_scans = |admin: &mut postgres::Client| -> i64 {
         admin
             .query_one(
-                "SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'ereports'",
+                "SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'ereport'",
                 &[],
             )
             .unwrap()

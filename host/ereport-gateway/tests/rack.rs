@@ -93,7 +93,7 @@ fn an_inventory_is_drained_in_parallel_and_a_dead_sp_is_named() {
     for (slot, st) in &stats {
         let (rows, serials, kinds): (i64, i64, String) = conn
             .query_row(
-                "SELECT COUNT(*), COUNT(DISTINCT serial_number), MAX(sp_kind) FROM ereports
+                "SELECT COUNT(*), COUNT(DISTINCT serial_number), MAX(sp_type) FROM ereport
                  WHERE sp_name = ?1 AND class NOT LIKE 'ereport.data_loss%'",
                 [&slot.name],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
@@ -109,7 +109,7 @@ fn an_inventory_is_drained_in_parallel_and_a_dead_sp_is_named() {
     }
     let distinct: i64 = conn
         .query_row(
-            "SELECT COUNT(DISTINCT serial_number) FROM ereports",
+            "SELECT COUNT(DISTINCT serial_number) FROM ereport",
             [],
             |r| r.get(0),
         )
@@ -117,7 +117,7 @@ fn an_inventory_is_drained_in_parallel_and_a_dead_sp_is_named() {
     assert_eq!(distinct, 6, "one serial per SP");
     let loss: i64 = conn
         .query_row(
-            "SELECT COUNT(*) FROM ereports WHERE class = 'ereport.data_loss.possible' AND ena = 1",
+            "SELECT COUNT(*) FROM ereport WHERE class = 'ereport.data_loss.possible' AND ena = 1",
             [],
             |r| r.get(0),
         )
@@ -189,7 +189,7 @@ fn query_summary_and_retention_on_a_rack() {
     let total: u64 = counts.iter().map(|c| c["count"].as_u64().unwrap()).sum();
     let conn = Connection::open(&db).unwrap();
     let rows: i64 = conn
-        .query_row("SELECT COUNT(*) FROM ereports", [], |r| r.get(0))
+        .query_row("SELECT COUNT(*) FROM ereport", [], |r| r.get(0))
         .unwrap();
     assert_eq!(total, rows as u64);
     assert_eq!(
@@ -201,14 +201,16 @@ fn query_summary_and_retention_on_a_rack() {
         3
     );
 
-    // Age half the rows by two days; --retain-days 1 deletes exactly those.
+    // Age half the rows by two days; --retain-days 1 marks exactly those
+    // deleted, and `purge` deletes them once they were marked long enough
+    // ago.
     conn.execute(
-        "UPDATE ereports SET time_collected = time_collected - 2 * 86400000 WHERE ena % 2 = 0",
+        "UPDATE ereport SET time_collected = time_collected - 2 * 86400000 WHERE ena % 2 = 0",
         [],
     )
     .unwrap();
     let old: i64 = conn
-        .query_row("SELECT COUNT(*) FROM ereports WHERE ena % 2 = 0", [], |r| {
+        .query_row("SELECT COUNT(*) FROM ereport WHERE ena % 2 = 0", [], |r| {
             r.get(0)
         })
         .unwrap();
@@ -230,13 +232,49 @@ fn query_summary_and_retention_on_a_rack() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains(&format!("deleted {old} ereports older than 1 day")),
+        err.contains(&format!("marked {old} ereports older than 1 day deleted")),
         "{err}"
     );
-    let left: i64 = conn
-        .query_row("SELECT COUNT(*) FROM ereports", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(left, rows - old);
+    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(count("SELECT COUNT(*) FROM ereport"), rows, "soft deletion");
+    assert_eq!(
+        count("SELECT COUNT(*) FROM ereport WHERE time_deleted IS NOT NULL AND ena % 2 = 0"),
+        old
+    );
+    let listed = json_lines(
+        &gateway()
+            .args(["query", "--json", "--limit", "100000", "--db"])
+            .arg(&db)
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    assert_eq!(listed.len() as i64, rows - old, "queries leave them out");
+    let purge = |days: &str| {
+        let out = gateway()
+            .args(["purge", "--deleted-days", days, "--db"])
+            .arg(&db)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    purge("1");
+    assert_eq!(
+        count("SELECT COUNT(*) FROM ereport"),
+        rows,
+        "marked just now"
+    );
+    conn.execute(
+        "UPDATE ereport SET time_deleted = time_deleted - 2 * 86400000 WHERE time_deleted IS NOT NULL",
+        [],
+    )
+    .unwrap();
+    purge("1");
+    assert_eq!(count("SELECT COUNT(*) FROM ereport"), rows - old);
 }
 
 /// `--follow --status` under load: the status printer never waits on a

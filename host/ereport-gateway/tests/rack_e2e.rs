@@ -74,6 +74,11 @@ fn collector(id: &str, inventory: &Path, db: &str) -> Child {
         .unwrap()
 }
 
+/// Collector `c`'s id, the same at each of its starts.
+fn collector_id(c: usize) -> String {
+    format!("00000000-0000-4000-8000-{c:012x}")
+}
+
 fn run_rack(db_target: &str, collectors: usize) {
     let mut sps: Vec<Sp> = (0..SPS)
         .map(|i| {
@@ -102,7 +107,7 @@ fn run_rack(db_target: &str, collectors: usize) {
     std::fs::write(&inventory, serde_json::to_string(&inv).unwrap()).unwrap();
     let db = ereport_gateway::store::open(Path::new(db_target)).unwrap();
     let mut children: Vec<Child> = (0..collectors)
-        .map(|c| collector(&format!("c{c}"), &inventory, db_target))
+        .map(|c| collector(&collector_id(c), &inventory, db_target))
         .collect();
 
     let started = Instant::now();
@@ -114,7 +119,8 @@ fn run_rack(db_target: &str, collectors: usize) {
         let victim = round % children.len();
         let _ = children[victim].kill();
         let _ = children[victim].wait();
-        children[victim] = collector(&format!("c{victim}"), &inventory, db_target);
+        // The same id again, as a restarted control-plane collector has.
+        children[victim] = collector(&collector_id(victim), &inventory, db_target);
         // Restart an SP (a new restart id on the same address), once what
         // it stored has been collected: an SP's RAM does not survive.
         let sp = &mut sps[(round * 7) % SPS];
@@ -212,14 +218,14 @@ fn holds_all(db: &Db, rid: &str, delivered: &[Delivered]) -> bool {
 /// The bodies stored for one restart, by ENA.
 fn stored(db: &Db, rid: &str) -> BTreeMap<u64, Vec<u8>> {
     let filter = ereport_gateway::db::Filter {
-        restart_id: Some(rid.to_string()),
+        restart_id: Some(ereport_gateway::db::parse_restart_id(rid).unwrap()),
         limit: u64::MAX >> 1,
         ..Default::default()
     };
     db.query(&filter)
         .unwrap()
         .iter()
-        .filter_map(|r| r["ena"].as_u64())
+        .map(|r| r.ena)
         .map(|ena| (ena, body(db, rid, ena)))
         .collect()
 }

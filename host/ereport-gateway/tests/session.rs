@@ -506,10 +506,15 @@ impl EreportStore for OthersJustStored {
     fn set_cursor(&self, sp: &str, rid: RestartId, committed: Ena) -> Result<(), store::DbError> {
         self.0.set_cursor(sp, rid, committed)
     }
-    fn claim(&self, sp: &str, collector: &str, ttl: Duration) -> Result<bool, store::DbError> {
+    fn claim(
+        &self,
+        sp: &str,
+        collector: store::Uuid,
+        ttl: Duration,
+    ) -> Result<bool, store::DbError> {
         self.0.claim(sp, collector, ttl)
     }
-    fn release(&self, sp: &str, collector: &str) -> Result<(), store::DbError> {
+    fn release(&self, sp: &str, collector: store::Uuid) -> Result<(), store::DbError> {
         self.0.release(sp, collector)
     }
     fn gaps(&self) -> Result<Vec<Gap>, store::DbError> {
@@ -518,8 +523,17 @@ impl EreportStore for OthersJustStored {
     fn retain(&self, before: SystemTime) -> Result<u64, store::DbError> {
         self.0.retain(before)
     }
-    fn query(&self, filter: &Filter) -> Result<Vec<Json>, store::DbError> {
+    fn purge(&self, before: SystemTime) -> Result<u64, store::DbError> {
+        self.0.purge(before)
+    }
+    fn query(&self, filter: &Filter) -> Result<Vec<store::StoredRow>, store::DbError> {
         self.0.query(filter)
+    }
+    fn info(&self, rid: RestartId, ena: Ena) -> Result<Option<store::StoredRow>, store::DbError> {
+        self.0.info(rid, ena)
+    }
+    fn restart(&self, rid: RestartId) -> Result<Option<store::RestartRow>, store::DbError> {
+        self.0.restart(rid)
     }
     fn summary(&self) -> Result<Vec<SummaryRow>, store::DbError> {
         self.0.summary()

@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
+use crate::json::Loss;
 use crate::record::{Event, GapKind, GatewayStats, StoredEreport};
 
 /// Width of the ENA column: ENAs up to a million align.
@@ -43,13 +44,19 @@ pub fn ereport_line_with_ena(e: &StoredEreport, ena: Option<ereport_sdk::Ena>) -
     let ena = ena.map_or_else(|| "?".to_string(), |e| e.to_string());
     let what = if let Some(why) = &e.invalid_error {
         format!("INVALID ({})", escape(why))
-    } else if let Some(lost) = e.lost() {
-        match lost {
-            Some(n) => format!("lost {}", count(n, "ereport", "ereports")),
-            None => "lost an unknown number of ereports (before boot)".to_string(),
+    } else if let Some(loss) = e.loss() {
+        match loss {
+            Loss::Certain(Some(n)) => format!("lost {}", count(n, "ereport", "ereports")),
+            Loss::Certain(None) => format!(
+                "lost ereports (count {})",
+                e.report
+                    .get(crate::json::keys::LOST)
+                    .map_or_else(String::new, |n| n.to_string())
+            ),
+            Loss::Possible => "lost an unknown number of ereports (before boot)".to_string(),
         }
     } else {
-        escape(e.class().unwrap_or("(no class)"))
+        escape(e.class().as_deref().unwrap_or("(no class)"))
     };
     let what = match &e.catalog_error {
         Some(why) => format!("{what}  [not in the catalog: {}]", escape(why)),
@@ -57,7 +64,7 @@ pub fn ereport_line_with_ena(e: &StoredEreport, ena: Option<ereport_sdk::Ena>) -
     };
     format!(
         "{} ENA {:>ENA_WIDTH$}  {:<TASK_WIDTH$} gen {:<3} {:>12} ms  {}",
-        e.restart_id,
+        restart_uuid(e.restart_id),
         ena,
         escape(&e.task_name),
         e.task_gen,
@@ -66,15 +73,46 @@ pub fn ereport_line_with_ena(e: &StoredEreport, ena: Option<ereport_sdk::Ena>) -
     )
 }
 
+/// A restart id as the control plane writes it: a hyphenated UUID.
+pub fn restart_uuid(rid: ereport_sdk::RestartId) -> String {
+    uuid::Uuid::from_u128(rid.0).hyphenated().to_string()
+}
+
+/// One ereport as `--json` prints it: the report as the control plane
+/// stores it, with where it came from beside it (not merged into it):
+/// `{"restart_id", "ena", "sp_name", "class", "report"}`, and
+/// `catalog_error` when the catalog check flagged it.
+pub fn ereport_json_line(e: &StoredEreport, sp: Option<&str>) -> serde_json::Value {
+    let mut m = serde_json::Map::new();
+    m.insert(
+        crate::json::keys::RESTART_ID.into(),
+        restart_uuid(e.restart_id).into(),
+    );
+    m.insert(crate::json::keys::ENA.into(), e.ena.0.into());
+    if let Some(sp) = sp {
+        m.insert(crate::json::keys::SP_NAME.into(), sp.into());
+    }
+    m.insert("class".into(), e.class().into());
+    if let Some(why) = &e.catalog_error {
+        m.insert(crate::json::keys::CATALOG_ERROR.into(), why.clone().into());
+    }
+    m.insert("report".into(), e.report.clone());
+    serde_json::Value::Object(m)
+}
+
 /// The human line for an event.
 pub fn event_line(e: &Event) -> String {
     match e {
-        Event::Restart { from: None, to } => format!("SP restart id {to}"),
-        Event::Restart { from: Some(f), to } => format!("SP restarted: restart id {f} -> {to}"),
+        Event::Restart { from: None, to } => format!("SP restart id {}", restart_uuid(*to)),
+        Event::Restart { from: Some(f), to } => format!(
+            "SP restarted: restart id {} -> {}",
+            restart_uuid(*f),
+            restart_uuid(*to)
+        ),
         Event::Gap(g) => match g.kind {
             GapKind::Skipped => format!(
                 "gap: restart {} ENAs {} to {} were never sent ({} missing)",
-                g.restart_id,
+                restart_uuid(g.restart_id),
                 g.first,
                 g.last,
                 count(g.len(), "ereport", "ereports")
@@ -83,7 +121,7 @@ pub fn event_line(e: &Event) -> String {
                 "restart {} ENAs {} to {} are not in this database ({}): the SP had \
                  already freed them, so they were committed elsewhere before this \
                  database first saw the restart",
-                g.restart_id,
+                restart_uuid(g.restart_id),
                 g.first,
                 g.last,
                 count(g.len(), "ereport", "ereports")

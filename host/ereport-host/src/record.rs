@@ -63,8 +63,9 @@ pub struct StoredEreport {
     pub uptime_ms: u64,
     /// The body (CBOR).
     pub body: Vec<u8>,
-    /// The JSON object printed by `--json`.
-    pub json: Json,
+    /// The report, as the control plane stores it
+    /// ([`crate::json::ereport_json`]).
+    pub report: Json,
     /// Why the body is not a valid ereport, if it is not.
     pub invalid_error: Option<String>,
     /// How it does not match the class catalog, if one was given and it
@@ -73,18 +74,17 @@ pub struct StoredEreport {
 }
 
 impl StoredEreport {
-    /// The class (`"k"`), if the body has one.
-    pub fn class(&self) -> Option<&str> {
-        self.json.get("k").and_then(Json::as_str)
+    /// The class the control plane records for it
+    /// ([`crate::json::report_class`]): `"k"`, else `"class"`, else a loss
+    /// record's class.
+    pub fn class(&self) -> Option<String> {
+        crate::json::report_class(&self.report)
     }
 
-    /// The count of a loss record (`{"lost": n}`): `Some(None)` for
-    /// `{"lost": null}` (unknown losses), `None` if this is not one.
-    pub fn lost(&self) -> Option<Option<u64>> {
-        if self.invalid_error.is_some() {
-            return None;
-        }
-        self.json.get("lost").map(Json::as_u64)
+    /// Whether it is a loss record, and which kind
+    /// ([`crate::json::loss`]).
+    pub fn loss(&self) -> Option<crate::json::Loss> {
+        crate::json::loss(&self.report)
     }
 }
 

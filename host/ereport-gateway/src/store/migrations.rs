@@ -20,7 +20,7 @@ use refinery::{Migration, Runner};
 pub const HISTORY_TABLE: &str = "gateway_schema_history";
 
 /// The newest schema version this gateway knows.
-pub const LATEST: i64 = 6;
+pub const LATEST: i64 = 7;
 
 /// The last version from before the history table.
 pub const LEGACY_LATEST: i64 = 4;
@@ -152,6 +152,228 @@ CREATE TABLE IF NOT EXISTS sp_leases (
 );
 ";
 
+/// SQL for the UUID text (hyphenated, lower case) of an expression of 32
+/// hex digits.
+fn sqlite_hyphenate(hex: &str) -> String {
+    format!(
+        "lower(substr({hex}, 1, 8) || '-' || substr({hex}, 9, 4) || '-' || substr({hex}, 13, 4)
+               || '-' || substr({hex}, 17, 4) || '-' || substr({hex}, 21, 12))"
+    )
+}
+
+/// A restart id as hex digits (32 of them from version 3 on, fewer in
+/// hand-made version 1 databases) as SQLite's UUID text; one that is UUID
+/// text already is kept.
+fn sqlite_uuid_text(column: &str) -> String {
+    let padded = format!("substr('00000000000000000000000000000000' || {column}, -32, 32)");
+    format!(
+        "CASE WHEN length({column}) = 36 THEN lower({column}) ELSE {} END",
+        sqlite_hyphenate(&padded)
+    )
+}
+
+/// A collector id from before version 7 (free text, `collector-<pid>` by
+/// default) as UUID text: its bytes in hex, padded or cut to 32 digits
+/// (distinct for ids up to 16 bytes). One that is already a UUID is kept.
+fn sqlite_collector_uuid(column: &str) -> String {
+    let hex = format!("substr(hex({column}) || '00000000000000000000000000000000', 1, 32)");
+    format!(
+        "CASE WHEN {column} IS NULL THEN NULL
+              WHEN length({column}) = 36 AND {column} GLOB '*-*-*-*-*' THEN lower({column})
+              ELSE {} END",
+        sqlite_hyphenate(&hex)
+    )
+}
+
+/// Version 7 for SQLite: the control plane's table shapes, as close as
+/// SQLite comes. The ereport table is `ereport`, its first columns the
+/// control plane's (UUIDs as hyphenated text, enums as checked text, times
+/// as milliseconds), then this gateway's own; restart ids everywhere are
+/// UUID text; the restart table gains the reporter's identity; partial
+/// indexes as the control plane keeps them. Rows are copied across.
+fn sqlite_v7() -> String {
+    let rid = sqlite_uuid_text("restart_id");
+    let collector = sqlite_collector_uuid("collector_id");
+    format!(
+        "
+CREATE TABLE ereport (
+    restart_id TEXT NOT NULL,
+    ena INTEGER NOT NULL,
+    time_deleted INTEGER,
+    time_collected INTEGER,
+    collector_id TEXT,
+    serial_number TEXT,
+    part_number TEXT,
+    class TEXT,
+    report TEXT NOT NULL,
+    reporter TEXT NOT NULL DEFAULT 'sp' CHECK (reporter IN ('sp', 'host')),
+    sp_type TEXT CHECK (sp_type IN ('sled', 'switch', 'power')),
+    sp_slot INTEGER,
+    sled_id TEXT,
+    marked_seen_in TEXT,
+    -- this gateway's own columns
+    sp_name TEXT,
+    task_name TEXT NOT NULL,
+    task_gen INTEGER NOT NULL,
+    uptime_ms INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    invalid_error TEXT,
+    catalog_error TEXT,
+    PRIMARY KEY (restart_id, ena)
+);
+INSERT INTO ereport (restart_id, ena, time_collected, collector_id, serial_number, part_number,
+                     class, report, reporter, sp_type, sp_slot, sp_name, task_name, task_gen,
+                     uptime_ms, body, invalid_error, catalog_error)
+    SELECT {rid}, ena, time_collected, {collector}, serial_number, part_number, class, report, 'sp',
+           CASE WHEN sp_kind IN ('sled', 'switch', 'power') THEN sp_kind END,
+           CASE WHEN sp_slot BETWEEN 0 AND 2147483647 THEN sp_slot END,
+           sp_name, task_name, task_gen, uptime_ms, body, invalid_error, catalog_error
+    FROM ereports;
+DROP TABLE ereports;
+{indexes}
+ALTER TABLE sp_restarts ADD COLUMN reporter TEXT NOT NULL DEFAULT 'sp' CHECK (reporter IN ('sp', 'host'));
+ALTER TABLE sp_restarts ADD COLUMN sp_type TEXT CHECK (sp_type IN ('sled', 'switch', 'power'));
+ALTER TABLE sp_restarts ADD COLUMN sp_slot INTEGER;
+ALTER TABLE sp_restarts ADD COLUMN rack_id TEXT;
+ALTER TABLE sp_restarts ADD COLUMN sled_id TEXT;
+UPDATE sp_restarts SET {rid_set};
+UPDATE gaps SET {rid_set};
+UPDATE sp_cursor SET {rid_set};
+DELETE FROM sp_leases;
+",
+        indexes = INDEXES_SQLITE,
+        rid_set = format!("restart_id = {rid}"),
+    )
+}
+
+/// The control plane's indexes on `ereport` (by location, by sled, by
+/// serial number, by class, not yet seen, by deletion time) and this
+/// gateway's by time, for SQLite: partial where the control plane's are.
+const INDEXES_SQLITE: &str = "
+CREATE INDEX lookup_ereports_by_sp_slot ON ereport (sp_type, sp_slot, time_collected)
+    WHERE time_deleted IS NULL AND sp_type IS NOT NULL AND sp_slot IS NOT NULL;
+CREATE INDEX lookup_ereports_by_sled ON ereport (sled_id, time_collected)
+    WHERE sled_id IS NOT NULL AND time_deleted IS NULL;
+CREATE INDEX lookup_ereports_by_serial ON ereport (serial_number, time_collected)
+    WHERE time_deleted IS NULL;
+CREATE INDEX lookup_ereports_by_class ON ereport (class) WHERE time_deleted IS NULL;
+CREATE INDEX lookup_unmarked_ereports ON ereport (restart_id, ena)
+    WHERE marked_seen_in IS NULL AND time_deleted IS NULL;
+CREATE INDEX lookup_deleted_ereports ON ereport (time_deleted) WHERE time_deleted IS NOT NULL;
+CREATE INDEX order_ereports_by_timestamp ON ereport (time_collected) WHERE time_deleted IS NULL;
+";
+
+/// Version 7 for PostgreSQL (and CockroachDB): the control plane's table
+/// shapes. Its enums (`ereporter_type`, `sp_type`); the ereport table as
+/// `ereport` with the control plane's columns and types first (UUID ids,
+/// `reporter`, `sp_type`, `sp_slot INT4`, `sled_id`, `time_deleted`,
+/// `marked_seen_in`) and this gateway's own after them; its indexes;
+/// UUID restart ids in every table; the restart table with the reporter's
+/// identity. Tables whose types change are made anew and their rows
+/// copied (no `ALTER COLUMN … TYPE`, which CockroachDB restricts).
+/// Collector ids from before (free text) become UUIDs by their MD5, so
+/// distinct ids stay distinct.
+const POSTGRES_V7: &str = "
+CREATE TYPE ereporter_type AS ENUM ('sp', 'host');
+CREATE TYPE sp_type AS ENUM ('sled', 'switch', 'power');
+CREATE TABLE ereport (
+    restart_id UUID NOT NULL,
+    ena INT8 NOT NULL,
+    time_deleted TIMESTAMPTZ,
+    time_collected TIMESTAMPTZ NOT NULL,
+    collector_id UUID NOT NULL,
+    serial_number TEXT,
+    part_number TEXT,
+    class TEXT,
+    report JSONB NOT NULL,
+    reporter ereporter_type NOT NULL,
+    sp_type sp_type,
+    sp_slot INT4,
+    sled_id UUID,
+    marked_seen_in UUID,
+    -- this gateway's own columns
+    sp_name TEXT,
+    task_name TEXT NOT NULL,
+    task_gen INT8 NOT NULL,
+    uptime_ms INT8 NOT NULL,
+    body BYTEA NOT NULL,
+    invalid_error TEXT,
+    catalog_error TEXT,
+    PRIMARY KEY (restart_id, ena)
+);
+INSERT INTO ereport (restart_id, ena, time_collected, collector_id, serial_number, part_number,
+                     class, report, reporter, sp_type, sp_slot, sp_name, task_name, task_gen,
+                     uptime_ms, body, invalid_error, catalog_error)
+    SELECT CAST(restart_id AS UUID), ena, time_collected,
+           CASE WHEN collector_id ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
+                THEN CAST(collector_id AS UUID) ELSE CAST(md5(collector_id) AS UUID) END,
+           serial_number, part_number, class, report, 'sp',
+           CASE WHEN sp_kind IN ('sled', 'switch', 'power') THEN CAST(sp_kind AS sp_type) END,
+           CASE WHEN sp_slot BETWEEN 0 AND 2147483647 THEN CAST(sp_slot AS INT4) END,
+           sp_name, task_name, task_gen, uptime_ms, body, invalid_error, catalog_error
+    FROM ereports;
+DROP TABLE ereports;
+CREATE INDEX lookup_ereports_by_sp_slot ON ereport (sp_type, sp_slot, time_collected)
+    WHERE time_deleted IS NULL AND sp_type IS NOT NULL AND sp_slot IS NOT NULL;
+CREATE INDEX lookup_ereports_by_sled ON ereport (sled_id, time_collected)
+    WHERE sled_id IS NOT NULL AND time_deleted IS NULL;
+CREATE INDEX lookup_ereports_by_serial ON ereport (serial_number)
+    INCLUDE (time_collected, reporter, sp_type, sp_slot, sled_id)
+    WHERE time_deleted IS NULL;
+CREATE INDEX lookup_ereports_by_class ON ereport (class) WHERE time_deleted IS NULL;
+CREATE INDEX lookup_unmarked_ereports ON ereport (restart_id, ena)
+    WHERE marked_seen_in IS NULL AND time_deleted IS NULL;
+CREATE INDEX lookup_deleted_ereports ON ereport (time_deleted) WHERE time_deleted IS NOT NULL;
+CREATE INDEX order_ereports_by_timestamp ON ereport (time_collected) WHERE time_deleted IS NULL;
+
+CREATE TABLE sp_restart (
+    restart_id UUID PRIMARY KEY,
+    reporter ereporter_type NOT NULL,
+    sp_type sp_type,
+    sp_slot INT4,
+    rack_id UUID,
+    sled_id UUID,
+    sp_name TEXT,
+    metadata JSONB NOT NULL,
+    first_seen TIMESTAMPTZ NOT NULL,
+    latest_ereport TIMESTAMPTZ
+);
+INSERT INTO sp_restart (restart_id, reporter, sp_name, metadata, first_seen, latest_ereport)
+    SELECT CAST(restart_id AS UUID), 'sp', sp_name, metadata, first_seen, latest_ereport
+    FROM sp_restarts;
+DROP TABLE sp_restarts;
+ALTER TABLE sp_restart RENAME TO sp_restarts;
+
+CREATE TABLE gap (
+    restart_id UUID NOT NULL,
+    sp_name TEXT,
+    first_ena INT8 NOT NULL,
+    last_ena INT8 NOT NULL,
+    seen TIMESTAMPTZ NOT NULL,
+    kind TEXT NOT NULL,
+    PRIMARY KEY (restart_id, first_ena)
+);
+INSERT INTO gap SELECT CAST(restart_id AS UUID), sp_name, first_ena, last_ena, seen, kind FROM gaps;
+DROP TABLE gaps;
+ALTER TABLE gap RENAME TO gaps;
+
+CREATE TABLE cursor_v7 (
+    sp_name TEXT PRIMARY KEY,
+    restart_id UUID NOT NULL,
+    committed_ena INT8 NOT NULL
+);
+INSERT INTO cursor_v7 SELECT sp_name, CAST(restart_id AS UUID), committed_ena FROM sp_cursor;
+DROP TABLE sp_cursor;
+ALTER TABLE cursor_v7 RENAME TO sp_cursor;
+
+DROP TABLE sp_leases;
+CREATE TABLE sp_leases (
+    sp_name TEXT PRIMARY KEY,
+    collector_id UUID NOT NULL,
+    expires TIMESTAMPTZ NOT NULL
+);
+";
+
 /// Which database a runner is for.
 #[derive(Clone, Copy, Debug)]
 pub enum Dialect {
@@ -164,16 +386,19 @@ pub enum Dialect {
 /// The migrations for `dialect`, in order, as a runner that refuses a
 /// database whose history holds a version it does not know.
 pub fn runner(dialect: Dialect) -> Result<Runner, refinery::Error> {
-    let steps: [(&str, &str); 3] = match dialect {
+    let sqlite_v7 = sqlite_v7();
+    let steps: [(&str, &str); 4] = match dialect {
         Dialect::Sqlite => [
             ("V4__tables", SQLITE_V4),
             ("V5__one_set_of_columns", SQLITE_V5),
             ("V6__sp_leases", SQLITE_V6),
+            ("V7__control_plane_shapes", &sqlite_v7),
         ],
         Dialect::Postgres => [
             ("V4__tables", POSTGRES_V4),
             ("V5__gap_kinds", POSTGRES_V5),
             ("V6__sp_leases", POSTGRES_V6),
+            ("V7__control_plane_shapes", POSTGRES_V7),
         ],
     };
     let migrations = steps

@@ -27,6 +27,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use ereport_host::{Gap, StoredEreport};
 use ereport_sdk::{Ena, RestartId};
 use serde_json::{Map, Value as Json};
+pub use uuid::Uuid;
 
 /// How recently another collector must have stored from an SP for a
 /// collector that yields to others to leave the SP's drain to it (see
@@ -72,16 +73,27 @@ pub struct Cursor {
 pub struct SpRow {
     /// The inventory's name.
     pub name: String,
-    /// Its kind (`sled`, `switch`, `power`), if known.
+    /// Its kind, the control plane's slot type (`sled`, `switch`,
+    /// `power`), if known.
     pub kind: Option<String>,
-    /// Its slot, if known.
+    /// Its slot, if known (stored as the control plane's `INT4`: a slot
+    /// beyond `i32::MAX` is stored as unknown).
     pub slot: Option<u32>,
+    /// The rack it is in, if the inventory says.
+    pub rack_id: Option<Uuid>,
     /// `baseboard_part_number`, trimmed.
     pub part_number: Option<String>,
     /// `baseboard_serial_number`, trimmed.
     pub serial_number: Option<String>,
     /// This collector's id.
-    pub collector_id: String,
+    pub collector_id: Uuid,
+}
+
+impl SpRow {
+    /// The slot as the database's `INT4`.
+    pub fn slot_int4(&self) -> Option<i32> {
+        self.slot.and_then(|s| i32::try_from(s).ok())
+    }
 }
 
 /// What `query` selects.
@@ -92,13 +104,45 @@ pub struct Filter {
     /// Only classes matching this glob (`*` and `?`).
     pub class_glob: Option<String>,
     /// Only this restart.
-    pub restart_id: Option<String>,
+    pub restart_id: Option<RestartId>,
+    /// Only this serial number (`baseboard_serial_number`, trimmed).
+    pub serial_number: Option<String>,
+    /// Only this part number (`baseboard_part_number`, trimmed).
+    pub part_number: Option<String>,
+    /// Only this slot type (`sled`, `switch`, `power`).
+    pub sp_type: Option<String>,
+    /// Only this slot.
+    pub slot: Option<u32>,
     /// Collected at or after this time.
     pub since: Option<SystemTime>,
     /// Collected before this time.
     pub until: Option<SystemTime>,
     /// At most this many rows (newest first).
     pub limit: u64,
+}
+
+/// A restart as recorded: the reporter's identity and metadata.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct RestartRow {
+    /// The restart id.
+    #[serde(serialize_with = "ser_rid")]
+    pub restart_id: RestartId,
+    /// `sp`.
+    pub reporter: String,
+    /// The SP's slot type, if known.
+    pub sp_type: Option<String>,
+    /// The SP's slot, if known.
+    pub sp_slot: Option<i64>,
+    /// The rack, if known.
+    pub rack_id: Option<Uuid>,
+    /// The SP's inventory name when it last stored.
+    pub sp_name: Option<String>,
+    /// The metadata the SP sent for this restart.
+    pub metadata: Map<String, Json>,
+    /// When it was first seen (milliseconds since 1970).
+    pub first_seen_ms: Option<i64>,
+    /// When its latest ereport was stored.
+    pub latest_ereport_ms: Option<i64>,
 }
 
 /// One line of `summary`: ereports stored from an SP of a class.
@@ -275,14 +319,28 @@ pub trait EreportStore: Send + Sync {
     /// Every recorded gap, oldest first.
     fn gaps(&self) -> Result<Vec<Gap>, DbError>;
 
-    /// Deletes ereports and gaps collected before `before`, in batches of
-    /// [`RETENTION_BATCH`]; returns how many ereports went. A cutoff
-    /// before 1970 or after now is refused ([`check_cutoff`]).
+    /// Marks ereports collected before `before` deleted (`time_deleted`,
+    /// the control plane's soft deletion: queries leave them out, the rows
+    /// stay until [`EreportStore::purge`]) and deletes gaps seen before
+    /// it, in batches of [`RETENTION_BATCH`]; returns how many ereports
+    /// were marked. A cutoff before 1970 or after now is refused
+    /// ([`check_cutoff`]).
     fn retain(&self, before: SystemTime) -> Result<u64, DbError>;
 
-    /// Stored ereports matching `filter`, newest first, as their JSON
-    /// objects with `sp_name`, `class` and `time_collected_ms` added.
-    fn query(&self, filter: &Filter) -> Result<Vec<Json>, DbError>;
+    /// Deletes, in batches of [`RETENTION_BATCH`], the ereports marked
+    /// deleted before `deleted_before`; returns how many. The same
+    /// cutoffs are refused as by [`EreportStore::retain`].
+    fn purge(&self, deleted_before: SystemTime) -> Result<u64, DbError>;
+
+    /// Stored ereports matching `filter` and not marked deleted, newest
+    /// first.
+    fn query(&self, filter: &Filter) -> Result<Vec<StoredRow>, DbError>;
+
+    /// One stored ereport (also one marked deleted), if there is one.
+    fn info(&self, rid: RestartId, ena: Ena) -> Result<Option<StoredRow>, DbError>;
+
+    /// A restart's record: its metadata, where it was seen and when.
+    fn restart(&self, rid: RestartId) -> Result<Option<RestartRow>, DbError>;
 
     /// Ereports stored, by SP and class.
     fn summary(&self) -> Result<Vec<SummaryRow>, DbError>;
@@ -293,10 +351,10 @@ pub trait EreportStore: Send + Sync {
     /// whether `collector` holds it now. Collectors sharing a database
     /// divide the SPs this way; one that dies hands its SPs over once its
     /// claims expire.
-    fn claim(&self, sp: &str, collector: &str, ttl: Duration) -> Result<bool, DbError>;
+    fn claim(&self, sp: &str, collector: Uuid, ttl: Duration) -> Result<bool, DbError>;
 
     /// Gives up `collector`'s claim on the SP, if it holds one.
-    fn release(&self, sp: &str, collector: &str) -> Result<(), DbError>;
+    fn release(&self, sp: &str, collector: Uuid) -> Result<(), DbError>;
 
     /// The committed ENA of an SP's cursor and its restart.
     fn committed(&self, sp: &str) -> Result<Option<(RestartId, Ena)>, DbError> {
@@ -379,15 +437,12 @@ pub fn trim_identity(s: &str) -> String {
     s.replace('\0', "").trim_end_matches(' ').to_string()
 }
 
-/// The class a row records: `"k"`, or for a loss record
-/// `ereport.data_loss.possible` (`{"lost": null}`) or
+/// The class a row records, by the control plane's rule
+/// ([`ereport_host::json::report_class`]): `"k"`, else `"class"`, else
+/// for a loss record `ereport.data_loss.possible` (`{"lost": null}`) or
 /// `ereport.data_loss.certain` (`{"lost": n}`).
 pub fn row_class(e: &StoredEreport) -> Option<String> {
-    match e.lost() {
-        Some(None) => Some("ereport.data_loss.possible".into()),
-        Some(Some(_)) => Some("ereport.data_loss.certain".into()),
-        None => e.class().map(str::to_string),
-    }
+    e.class()
 }
 
 /// Whether `path` names an in-memory or temporary database rather than a
@@ -450,20 +505,61 @@ pub fn check_cutoff(before: SystemTime, now: SystemTime) -> Result<(), DbError> 
     Ok(())
 }
 
-/// One `query` result: the report with where and when it was collected.
-pub fn query_row(
-    mut report: Json,
-    sp: Option<String>,
-    class: Option<String>,
-    at_ms: Option<i64>,
-) -> Json {
-    if let Json::Object(m) = &mut report {
-        m.insert("sp_name".into(), Json::from(sp));
-        m.insert("class".into(), Json::from(class));
-        m.insert("time_collected_ms".into(), Json::from(at_ms));
-    }
-    report
+/// One stored ereport as `query` and `info` show it: the control plane's
+/// columns, this gateway's, and the report as stored (the gateway's data
+/// only: where it came from is in the other fields).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct StoredRow {
+    /// The SP restart, as a UUID.
+    #[serde(serialize_with = "ser_rid")]
+    pub restart_id: RestartId,
+    /// The ereport's ENA.
+    pub ena: u64,
+    /// When a collector stored it (milliseconds since 1970), if recorded.
+    pub time_collected_ms: Option<i64>,
+    /// When retention marked it deleted, if it did.
+    pub time_deleted_ms: Option<i64>,
+    /// The collector that stored it.
+    pub collector_id: Option<Uuid>,
+    /// `sp` (this gateway stores nothing else).
+    pub reporter: String,
+    /// The SP's slot type, if known.
+    pub sp_type: Option<String>,
+    /// The SP's slot, if known.
+    pub sp_slot: Option<i64>,
+    /// The SP's name in the collector's inventory.
+    pub sp_name: Option<String>,
+    /// `baseboard_serial_number`, trimmed.
+    pub serial_number: Option<String>,
+    /// `baseboard_part_number`, trimmed.
+    pub part_number: Option<String>,
+    /// The class (see [`row_class`]).
+    pub class: Option<String>,
+    /// The fault-management pass that marked it seen, if any.
+    pub marked_seen_in: Option<Uuid>,
+    /// The reporting task's name.
+    pub task_name: String,
+    /// The reporting task's generation.
+    pub task_gen: u32,
+    /// The SP's uptime when the ereport was stored.
+    pub uptime_ms: u64,
+    /// Why the body is not an ereport, if it is not.
+    pub invalid_error: Option<String>,
+    /// How it does not match the class catalog, if it does not.
+    pub catalog_error: Option<String>,
+    /// The report as stored.
+    pub report: Json,
 }
+
+fn ser_rid<S: serde::Serializer>(rid: &RestartId, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&rid_text(*rid))
+}
+
+/// The columns [`StoredRow`] is read from, in its order, for both
+/// databases' `SELECT`s.
+pub(crate) const STORED_ROW_COLUMNS: &str = "restart_id, ena, time_collected, time_deleted, collector_id, \
+     reporter, sp_type, sp_slot, sp_name, serial_number, part_number, class, marked_seen_in, \
+     task_name, task_gen, uptime_ms, invalid_error, catalog_error, report";
 
 /// ENAs and uptimes as the databases' signed 64-bit integers: ENAs are
 /// validated to fit (`MAX_STORABLE_ENA`); uptimes keep all their bits as
@@ -477,9 +573,33 @@ pub(crate) fn unsql(v: i64) -> u64 {
     v as u64
 }
 
-/// A restart id as stored (32 hex digits) back to the id.
+/// A restart id as the control plane's UUID.
+pub fn rid_uuid(rid: RestartId) -> Uuid {
+    Uuid::from_u128(rid.0)
+}
+
+/// A restart id as SQLite stores it and as output shows it: UUID text,
+/// hyphenated.
+pub fn rid_text(rid: RestartId) -> String {
+    rid_uuid(rid).hyphenated().to_string()
+}
+
+/// A restart id as written by a user or stored: a UUID, hyphenated or as
+/// 32 hex digits.
+pub fn parse_restart_id(text: &str) -> Result<RestartId, String> {
+    Uuid::try_parse(text.trim())
+        .map(|u| RestartId(u.as_u128()))
+        .map_err(|_| {
+            format!(
+                "{text:?} is not a restart id (a UUID, as 01234567-89ab-cdef-0123-456789abcdef or 32 hex digits)"
+            )
+        })
+}
+
+/// A restart id as stored back to the id (0 for text that is none, which
+/// the gateway never writes).
 pub(crate) fn parse_rid(text: &str) -> RestartId {
-    RestartId(u128::from_str_radix(text, 16).unwrap_or(0))
+    parse_restart_id(text).unwrap_or(RestartId(0))
 }
 
 /// What a gap's `kind` column holds.

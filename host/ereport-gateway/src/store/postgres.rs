@@ -28,10 +28,11 @@ use serde_json::{Map, Value as Json};
 
 use super::migrations::{self, Dialect, HISTORY_TABLE, LATEST};
 use super::{
-    DbError, EreportStore, Filter, OpenOptions, RECENT_STORE, RETENTION_BATCH, SharedCursor, SpRow,
-    SummaryRow, check_cutoff, gap_kind, gap_kind_text, glob_to_like, parse_rid, query_row,
-    row_class, sql, unsql,
+    DbError, EreportStore, Filter, OpenOptions, RECENT_STORE, RETENTION_BATCH, RestartRow,
+    SharedCursor, SpRow, StoredRow, SummaryRow, check_cutoff, gap_kind, gap_kind_text,
+    glob_to_like, rid_uuid, row_class, sql, unix_ms, unsql,
 };
+use uuid::Uuid;
 
 /// How long a session waits for a pooled connection (all busy, or the
 /// server refusing new ones) before it gets [`DbError::Unavailable`].
@@ -164,17 +165,30 @@ struct Prepared {
 /// one array each ($9 to $17), so the statement is the same, and planned
 /// once, for any number of rows, and costs the server a fixed number of
 /// expressions rather than 17 a row. The report travels as JSON text.
-const INSERT_ROWS: &str = "INSERT INTO ereports
+const INSERT_ROWS: &str = "INSERT INTO ereport
      (restart_id, ena, task_name, task_gen, uptime_ms, body, report, invalid_error,
-      catalog_error, sp_name, sp_kind, sp_slot, part_number, serial_number, class,
+      catalog_error, sp_name, reporter, sp_type, sp_slot, part_number, serial_number, class,
       time_collected, collector_id)
      SELECT $1, u.ena, u.task_name, u.task_gen, u.uptime_ms, u.body, u.report::JSONB,
-            u.invalid_error, u.catalog_error, $2, $3, $4, $5, $6, u.class, $7, $8
+            u.invalid_error, u.catalog_error, $2, 'sp', CAST($3::TEXT AS sp_type), $4::INT4,
+            $5, $6, u.class, $7, $8::UUID
      FROM UNNEST($9::INT8[], $10::TEXT[], $11::INT8[], $12::INT8[], $13::BYTEA[],
                  $14::TEXT[], $15::TEXT[], $16::TEXT[], $17::TEXT[])
           AS u(ena, task_name, task_gen, uptime_ms, body, report, invalid_error,
                catalog_error, class)
      ON CONFLICT (restart_id, ena) DO NOTHING RETURNING ena";
+
+/// A restart's latest ereport and where it was seen, after a store ($1
+/// the restart, $2 the SP's name, $3 and $4 its slot type and slot, the
+/// rack as parameter `rack`).
+fn restart_seen(rack: &str) -> String {
+    format!(
+        "UPDATE sp_restarts
+         SET latest_ereport = now(), sp_name = $2, sp_type = CAST($3::TEXT AS sp_type),
+             sp_slot = $4::INT4, rack_id = {rack}::UUID
+         WHERE restart_id = $1"
+    )
+}
 
 const CURSOR_ADVANCE: &str =
     "INSERT INTO sp_cursor (sp_name, restart_id, committed_ena) VALUES ($1, $2, $3)
@@ -194,7 +208,7 @@ impl Prepared {
                 RECENT_STORE.as_millis()
             ))?,
             bodies: client.prepare(
-                "SELECT ena, body FROM ereports WHERE restart_id = $1 AND ena BETWEEN $2 AND $3",
+                "SELECT ena, body FROM ereport WHERE restart_id = $1 AND ena BETWEEN $2 AND $3",
             )?,
             insert: client.prepare(INSERT_ROWS)?,
             store: client.prepare(&format!(
@@ -205,9 +219,9 @@ impl Prepared {
                                                              committed_ena = excluded.committed_ena
                          WHERE sp_cursor.restart_id <> excluded.restart_id
                             OR sp_cursor.committed_ena < excluded.committed_ena),
-                 rs AS (UPDATE sp_restarts SET latest_ereport = now(), sp_name = $2
-                        WHERE restart_id = $1)
-                 SELECT ena FROM ins"
+                 rs AS ({})
+                 SELECT ena FROM ins",
+                restart_seen("$19")
             ))?,
         })
     }
@@ -432,7 +446,7 @@ impl EreportStore for PgStore {
         let row = self.with(|c| {
             c.client.query_opt(
                 "SELECT metadata FROM sp_restarts WHERE restart_id = $1",
-                &[&rid.to_string()],
+                &[&rid_uuid(rid)],
             )
         })?;
         Ok(match row.map(|r| r.get::<_, Json>(0)) {
@@ -445,9 +459,10 @@ impl EreportStore for PgStore {
         let md = Json::Object(metadata.clone());
         self.with(|c| {
             c.client.execute(
-                "INSERT INTO sp_restarts (restart_id, metadata, first_seen) VALUES ($1, $2, $3)
+                "INSERT INTO sp_restarts (restart_id, reporter, metadata, first_seen)
+                 VALUES ($1, 'sp', $2, $3)
                  ON CONFLICT (restart_id) DO UPDATE SET metadata = excluded.metadata",
-                &[&rid.to_string(), &md, &SystemTime::now()],
+                &[&rid_uuid(rid), &md, &SystemTime::now()],
             )
         })?;
         Ok(())
@@ -462,7 +477,7 @@ impl EreportStore for PgStore {
         let rows = self.with(|c| {
             let st = c.prepared()?.bodies.clone();
             c.client
-                .query(&st, &[&rid.to_string(), &sql(first.0), &sql(last.0)])
+                .query(&st, &[&rid_uuid(rid), &sql(first.0), &sql(last.0)])
         })?;
         Ok(rows.iter().map(|r| (unsql(r.get(0)), r.get(1))).collect())
     }
@@ -474,13 +489,10 @@ impl EreportStore for PgStore {
             let st = c.prepared()?.cursor.clone();
             c.client.query_opt(&st, &[&sp])
         })?;
-        Ok(row.and_then(|r| {
-            let rid = u128::from_str_radix(&r.get::<_, String>(0), 16).ok()?;
-            Some(SharedCursor {
-                restart_id: RestartId(rid),
-                committed: Ena(unsql(r.get(1))),
-                recently_stored: r.get(2),
-            })
+        Ok(row.map(|r| SharedCursor {
+            restart_id: RestartId(r.get::<_, Uuid>(0).as_u128()),
+            committed: Ena(unsql(r.get(1))),
+            recently_stored: r.get(2),
         }))
     }
 
@@ -489,8 +501,8 @@ impl EreportStore for PgStore {
         let stored: i64 = self
             .with(|c| {
                 c.client.query_one(
-                    "SELECT COUNT(*) FROM ereports WHERE restart_id = $1 AND ena BETWEEN $2 AND $3",
-                    &[&rid.to_string(), &sql(first.0), &sql(last.0)],
+                    "SELECT COUNT(*) FROM ereport WHERE restart_id = $1 AND ena BETWEEN $2 AND $3",
+                    &[&rid_uuid(rid), &sql(first.0), &sql(last.0)],
                 )
             })?
             .get(0);
@@ -509,16 +521,16 @@ impl EreportStore for PgStore {
         gap: Option<Gap>,
         committed: Ena,
     ) -> Result<Vec<bool>, DbError> {
-        let rid_text = rid.to_string();
+        let rid = rid_uuid(rid);
         let now = SystemTime::now();
         let rows = RowValues::new(ereports);
         let committed_param = sql(committed.0);
-        let slot = sp.slot.map(i64::from);
+        let slot = sp.slot_int4();
         let fresh_enas: BTreeSet<i64> = self.with(|c| {
             let prepared = c.prepared()?;
             let (store, insert) = (prepared.store.clone(), prepared.insert.clone());
             let mut params: Vec<&(dyn ToSql + Sync)> = vec![
-                &rid_text,
+                &rid,
                 &sp.name,
                 &sp.kind,
                 &slot,
@@ -538,6 +550,7 @@ impl EreportStore for PgStore {
             ];
             if !ereports.is_empty() && gap.is_none() {
                 params.push(&committed_param);
+                params.push(&sp.rack_id);
                 return Ok(c
                     .client
                     .query(&store, &params)?
@@ -559,7 +572,7 @@ impl EreportStore for PgStore {
                     "INSERT INTO gaps (restart_id, sp_name, first_ena, last_ena, seen, kind)
                      VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (restart_id, first_ena) DO NOTHING",
                     &[
-                        &g.restart_id.to_string(),
+                        &rid_uuid(g.restart_id),
                         &sp.name,
                         &sql(g.first.0),
                         &sql(g.last.0),
@@ -568,10 +581,10 @@ impl EreportStore for PgStore {
                     ],
                 )?;
             }
-            tx.execute(CURSOR_ADVANCE, &[&sp.name, &rid_text, &committed_param])?;
+            tx.execute(CURSOR_ADVANCE, &[&sp.name, &rid, &committed_param])?;
             tx.execute(
-                "UPDATE sp_restarts SET latest_ereport = now(), sp_name = $2 WHERE restart_id = $1",
-                &[&rid_text, &sp.name],
+                &restart_seen("$5"),
+                &[&rid, &sp.name, &sp.kind, &slot, &sp.rack_id],
             )?;
             tx.commit()?;
             Ok(fresh)
@@ -588,13 +601,13 @@ impl EreportStore for PgStore {
                 "INSERT INTO sp_cursor (sp_name, restart_id, committed_ena) VALUES ($1, $2, $3)
                  ON CONFLICT (sp_name) DO UPDATE SET restart_id = excluded.restart_id,
                                                      committed_ena = excluded.committed_ena",
-                &[&sp, &rid.to_string(), &sql(committed.0)],
+                &[&sp, &rid_uuid(rid), &sql(committed.0)],
             )
         })?;
         Ok(())
     }
 
-    fn claim(&self, sp: &str, collector: &str, ttl: Duration) -> Result<bool, DbError> {
+    fn claim(&self, sp: &str, collector: Uuid, ttl: Duration) -> Result<bool, DbError> {
         let ttl = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
         let row = self.with(|c| {
             c.client.query_opt(
@@ -611,7 +624,7 @@ impl EreportStore for PgStore {
         Ok(row.is_some())
     }
 
-    fn release(&self, sp: &str, collector: &str) -> Result<(), DbError> {
+    fn release(&self, sp: &str, collector: Uuid) -> Result<(), DbError> {
         self.with(|c| {
             c.client.execute(
                 "DELETE FROM sp_leases WHERE sp_name = $1 AND collector_id = $2",
@@ -632,7 +645,7 @@ impl EreportStore for PgStore {
         Ok(rows
             .iter()
             .map(|r| Gap {
-                restart_id: parse_rid(&r.get::<_, String>(0)),
+                restart_id: RestartId(r.get::<_, Uuid>(0).as_u128()),
                 first: Ena(unsql(r.get(1))),
                 last: Ena(unsql(r.get(2))),
                 kind: gap_kind(&r.get::<_, String>(3)),
@@ -640,62 +653,111 @@ impl EreportStore for PgStore {
             .collect())
     }
 
+    /// Soft deletion in batches: each statement marks at most
+    /// [`RETENTION_BATCH`] rows found through the partial time index of
+    /// rows not yet deleted.
     fn retain(&self, before: SystemTime) -> Result<u64, DbError> {
         check_cutoff(before, SystemTime::now())?;
-        let mut deleted = 0u64;
-        loop {
-            let n = self.with(|c| {
-                c.client.execute(
-                    "DELETE FROM ereports WHERE (restart_id, ena) IN
-                     (SELECT restart_id, ena FROM ereports WHERE time_collected < $1 LIMIT $2)",
-                    &[&before, &RETENTION_BATCH],
-                )
-            })?;
-            deleted += n;
-            if n < RETENTION_BATCH as u64 {
-                break;
-            }
-        }
+        let marked = self.batches(
+            "UPDATE ereport SET time_deleted = now() WHERE (restart_id, ena) IN
+             (SELECT restart_id, ena FROM ereport
+              WHERE time_deleted IS NULL AND time_collected < $1 LIMIT $2)",
+            before,
+        )?;
         self.with(|c| {
             c.client
                 .execute("DELETE FROM gaps WHERE seen < $1", &[&before])
         })?;
-        Ok(deleted)
+        Ok(marked)
     }
 
-    fn query(&self, f: &Filter) -> Result<Vec<Json>, DbError> {
+    fn purge(&self, deleted_before: SystemTime) -> Result<u64, DbError> {
+        check_cutoff(deleted_before, SystemTime::now())?;
+        self.batches(
+            "DELETE FROM ereport WHERE (restart_id, ena) IN
+             (SELECT restart_id, ena FROM ereport WHERE time_deleted < $1 LIMIT $2)",
+            deleted_before,
+        )
+    }
+
+    fn query(&self, f: &Filter) -> Result<Vec<StoredRow>, DbError> {
         let like = f.class_glob.as_deref().map(glob_to_like);
         let limit = i64::try_from(f.limit).unwrap_or(i64::MAX);
+        let rid = f.restart_id.map(rid_uuid);
+        let slot = f.slot.map(|s| i32::try_from(s).unwrap_or(-1));
         let rows = self.with(|c| {
             c.client.query(
-                "SELECT report, sp_name, class, time_collected FROM ereports
-                 WHERE ($1::TEXT IS NULL OR sp_name = $1)
-                   AND ($2::TEXT IS NULL OR class LIKE $2 ESCAPE '\\')
-                   AND ($3::TEXT IS NULL OR restart_id = $3)
-                   AND ($4::TIMESTAMPTZ IS NULL OR time_collected >= $4)
-                   AND ($5::TIMESTAMPTZ IS NULL OR time_collected < $5)
-                 ORDER BY time_collected DESC, restart_id, ena DESC LIMIT $6",
-                &[&f.sp, &like, &f.restart_id, &f.since, &f.until, &limit],
+                &format!(
+                    "SELECT {ROW_COLUMNS} FROM ereport
+                     WHERE time_deleted IS NULL
+                       AND ($1::TEXT IS NULL OR sp_name = $1)
+                       AND ($2::TEXT IS NULL OR class LIKE $2 ESCAPE '\\')
+                       AND ($3::UUID IS NULL OR restart_id = $3)
+                       AND ($4::TIMESTAMPTZ IS NULL OR time_collected >= $4)
+                       AND ($5::TIMESTAMPTZ IS NULL OR time_collected < $5)
+                       AND ($7::TEXT IS NULL OR serial_number = $7)
+                       AND ($8::TEXT IS NULL OR part_number = $8)
+                       AND ($9::TEXT IS NULL OR sp_type = CAST($9::TEXT AS sp_type))
+                       AND ($10::INT4 IS NULL OR sp_slot = $10)
+                     ORDER BY time_collected DESC, restart_id, ena DESC LIMIT $6"
+                ),
+                &[
+                    &f.sp,
+                    &like,
+                    &rid,
+                    &f.since,
+                    &f.until,
+                    &limit,
+                    &f.serial_number,
+                    &f.part_number,
+                    &f.sp_type,
+                    &slot,
+                ],
             )
         })?;
-        Ok(rows
-            .iter()
-            .map(|r| {
-                let at: SystemTime = r.get(3);
-                let ms = at
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .ok()
-                    .and_then(|d| i64::try_from(d.as_millis()).ok());
-                query_row(r.get(0), r.get(1), r.get(2), ms)
-            })
-            .collect())
+        Ok(rows.iter().map(stored_row).collect())
+    }
+
+    fn info(&self, rid: RestartId, ena: Ena) -> Result<Option<StoredRow>, DbError> {
+        let row = self.with(|c| {
+            c.client.query_opt(
+                &format!("SELECT {ROW_COLUMNS} FROM ereport WHERE restart_id = $1 AND ena = $2"),
+                &[&rid_uuid(rid), &sql(ena.0)],
+            )
+        })?;
+        Ok(row.as_ref().map(stored_row))
+    }
+
+    fn restart(&self, rid: RestartId) -> Result<Option<RestartRow>, DbError> {
+        let row = self.with(|c| {
+            c.client.query_opt(
+                "SELECT reporter::TEXT, sp_type::TEXT, sp_slot, rack_id, sp_name, metadata,
+                        first_seen, latest_ereport
+                 FROM sp_restarts WHERE restart_id = $1",
+                &[&rid_uuid(rid)],
+            )
+        })?;
+        Ok(row.map(|r| RestartRow {
+            restart_id: rid,
+            reporter: r.get(0),
+            sp_type: r.get(1),
+            sp_slot: r.get::<_, Option<i32>>(2).map(i64::from),
+            rack_id: r.get(3),
+            sp_name: r.get(4),
+            metadata: match r.get::<_, Json>(5) {
+                Json::Object(m) => m,
+                _ => Map::new(),
+            },
+            first_seen_ms: r.get::<_, Option<SystemTime>>(6).map(unix_ms),
+            latest_ereport_ms: r.get::<_, Option<SystemTime>>(7).map(unix_ms),
+        }))
     }
 
     fn summary(&self) -> Result<Vec<SummaryRow>, DbError> {
         let rows = self.with(|c| {
             c.client.query(
-                "SELECT COALESCE(sp_name, '?'), COALESCE(class, '?'), COUNT(*) FROM ereports
-                 GROUP BY 1, 2 ORDER BY 1, 2",
+                "SELECT COALESCE(sp_name, '?'), COALESCE(class, '?'), COUNT(*) FROM ereport
+                 WHERE time_deleted IS NULL GROUP BY 1, 2 ORDER BY 1, 2",
                 &[],
             )
         })?;
@@ -707,6 +769,53 @@ impl EreportStore for PgStore {
                 count: unsql(r.get(2)),
             })
             .collect())
+    }
+}
+
+impl PgStore {
+    /// Runs `statement` (a cutoff as `$1`, the batch size as `$2`) until
+    /// it changes fewer than [`RETENTION_BATCH`] rows; returns how many it
+    /// changed in all.
+    fn batches(&self, statement: &str, cutoff: SystemTime) -> Result<u64, DbError> {
+        let mut total = 0u64;
+        loop {
+            let n = self.with(|c| c.client.execute(statement, &[&cutoff, &RETENTION_BATCH]))?;
+            total += n;
+            if n < RETENTION_BATCH as u64 {
+                return Ok(total);
+            }
+        }
+    }
+}
+
+/// The columns a [`StoredRow`] is read from, in its order, the enums as
+/// text.
+const ROW_COLUMNS: &str = "restart_id, ena, time_collected, time_deleted, collector_id, reporter::TEXT, \
+     sp_type::TEXT, sp_slot, sp_name, serial_number, part_number, class, marked_seen_in, \
+     task_name, task_gen, uptime_ms, invalid_error, catalog_error, report";
+
+/// A [`StoredRow`] from a row of [`ROW_COLUMNS`].
+fn stored_row(r: &::postgres::Row) -> StoredRow {
+    StoredRow {
+        restart_id: RestartId(r.get::<_, Uuid>(0).as_u128()),
+        ena: unsql(r.get(1)),
+        time_collected_ms: r.get::<_, Option<SystemTime>>(2).map(unix_ms),
+        time_deleted_ms: r.get::<_, Option<SystemTime>>(3).map(unix_ms),
+        collector_id: r.get(4),
+        reporter: r.get(5),
+        sp_type: r.get(6),
+        sp_slot: r.get::<_, Option<i32>>(7).map(i64::from),
+        sp_name: r.get(8),
+        serial_number: r.get(9),
+        part_number: r.get(10),
+        class: r.get(11),
+        marked_seen_in: r.get(12),
+        task_name: r.get(13),
+        task_gen: u32::try_from(r.get::<_, i64>(14)).unwrap_or(u32::MAX),
+        uptime_ms: unsql(r.get(15)),
+        invalid_error: r.get(16),
+        catalog_error: r.get(17),
+        report: r.get(18),
     }
 }
 
@@ -732,7 +841,7 @@ impl<'a> RowValues<'a> {
             gens: ereports.iter().map(|e| i64::from(e.task_gen)).collect(),
             uptimes: ereports.iter().map(|e| sql(e.uptime_ms)).collect(),
             bodies: ereports.iter().map(|e| e.body.as_slice()).collect(),
-            reports: ereports.iter().map(|e| e.json.to_string()).collect(),
+            reports: ereports.iter().map(|e| e.report.to_string()).collect(),
             invalid: ereports
                 .iter()
                 .map(|e| e.invalid_error.as_deref())

@@ -148,12 +148,16 @@ impl Drop for LossyProxy {
     }
 }
 
-/// Rows of one restart: ENA -> (task, body).
+/// Rows of one restart (its id with or without hyphens): ENA -> (task,
+/// body).
 pub fn rows(db: &Connection, restart_id: &str) -> BTreeMap<u64, (String, Vec<u8>)> {
-    let mut st = db
-        .prepare("SELECT ena, task_name, body FROM ereports WHERE restart_id = ?1 ORDER BY ena")
+    let restart_id = ereport_gateway::store::parse_restart_id(restart_id)
+        .map(ereport_gateway::store::rid_text)
         .unwrap();
-    st.query_map([restart_id], |r| {
+    let mut st = db
+        .prepare("SELECT ena, task_name, body FROM ereport WHERE restart_id = ?1 ORDER BY ena")
+        .unwrap();
+    st.query_map([&restart_id], |r| {
         Ok((r.get::<_, i64>(0)? as u64, (r.get(1)?, r.get(2)?)))
     })
     .unwrap()
@@ -196,7 +200,7 @@ pub fn check_restart(db: &Connection, restart_id: &str, delivered: &[Delivered])
 /// The restart ids in the database, in no particular order.
 pub fn restart_ids(db: &Connection) -> Vec<String> {
     let mut st = db
-        .prepare("SELECT DISTINCT restart_id FROM ereports")
+        .prepare("SELECT DISTINCT restart_id FROM ereport")
         .unwrap();
     st.query_map([], |r| r.get(0))
         .unwrap()
