@@ -383,25 +383,28 @@ pub enum Dialect {
     Postgres,
 }
 
+/// The migrations for `dialect`, in order: refinery's name and the SQL.
+pub fn steps(dialect: Dialect) -> Vec<(&'static str, String)> {
+    match dialect {
+        Dialect::Sqlite => vec![
+            ("V4__tables", SQLITE_V4.to_string()),
+            ("V5__one_set_of_columns", SQLITE_V5.to_string()),
+            ("V6__sp_leases", SQLITE_V6.to_string()),
+            ("V7__control_plane_shapes", sqlite_v7()),
+        ],
+        Dialect::Postgres => vec![
+            ("V4__tables", POSTGRES_V4.to_string()),
+            ("V5__gap_kinds", POSTGRES_V5.to_string()),
+            ("V6__sp_leases", POSTGRES_V6.to_string()),
+            ("V7__control_plane_shapes", POSTGRES_V7.to_string()),
+        ],
+    }
+}
+
 /// The migrations for `dialect`, in order, as a runner that refuses a
 /// database whose history holds a version it does not know.
 pub fn runner(dialect: Dialect) -> Result<Runner, refinery::Error> {
-    let sqlite_v7 = sqlite_v7();
-    let steps: [(&str, &str); 4] = match dialect {
-        Dialect::Sqlite => [
-            ("V4__tables", SQLITE_V4),
-            ("V5__one_set_of_columns", SQLITE_V5),
-            ("V6__sp_leases", SQLITE_V6),
-            ("V7__control_plane_shapes", &sqlite_v7),
-        ],
-        Dialect::Postgres => [
-            ("V4__tables", POSTGRES_V4),
-            ("V5__gap_kinds", POSTGRES_V5),
-            ("V6__sp_leases", POSTGRES_V6),
-            ("V7__control_plane_shapes", POSTGRES_V7),
-        ],
-    };
-    let migrations = steps
+    let migrations = steps(dialect)
         .iter()
         .map(|(name, sql)| Migration::unapplied(name, sql))
         .collect::<Result<Vec<_>, _>>()?;
@@ -410,6 +413,12 @@ pub fn runner(dialect: Dialect) -> Result<Runner, refinery::Error> {
         .set_abort_divergent(true);
     runner.set_migration_table_name(HISTORY_TABLE);
     Ok(runner)
+}
+
+/// A runner that stops at `version`: for tests that make a database as an
+/// older gateway left it.
+pub fn runner_to(dialect: Dialect, version: i32) -> Result<Runner, refinery::Error> {
+    Ok(runner(dialect)?.set_target(refinery::Target::Version(version)))
 }
 
 /// Columns versions 2 and 3 added in SQLite: (table, column, type).

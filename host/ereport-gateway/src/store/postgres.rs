@@ -190,6 +190,7 @@ fn restart_seen(rack: &str) -> String {
     )
 }
 
+/// Moves an SP's cursor after a store: forward only within a restart.
 const CURSOR_ADVANCE: &str =
     "INSERT INTO sp_cursor (sp_name, restart_id, committed_ena) VALUES ($1, $2, $3)
      ON CONFLICT (sp_name) DO UPDATE SET restart_id = excluded.restart_id,
@@ -197,32 +198,162 @@ const CURSOR_ADVANCE: &str =
      WHERE sp_cursor.restart_id <> excluded.restart_id
         OR sp_cursor.committed_ena < excluded.committed_ena";
 
+/// Every statement planned with its values (see `Manager::connect`).
+const PLAN_CACHE: &str = "SET plan_cache_mode = force_custom_plan";
+
+/// A restart's metadata.
+const METADATA: &str = "SELECT metadata FROM sp_restarts WHERE restart_id = $1";
+
+/// Records a restart and its metadata (the newest metadata wins).
+const SAVE_RESTART: &str = "INSERT INTO sp_restarts (restart_id, reporter, metadata, first_seen)
+     VALUES ($1, 'sp', $2, $3)
+     ON CONFLICT (restart_id) DO UPDATE SET metadata = excluded.metadata";
+
+/// The bodies of a span of ENAs, for the conflict check.
+const BODIES: &str =
+    "SELECT ena, body FROM ereport WHERE restart_id = $1 AND ena BETWEEN $2 AND $3";
+
+/// How many of a span of ENAs are stored.
+const COVERS: &str = "SELECT COUNT(*) FROM ereport WHERE restart_id = $1 AND ena BETWEEN $2 AND $3";
+
+/// Records a gap (once).
+const INSERT_GAP: &str = "INSERT INTO gaps (restart_id, sp_name, first_ena, last_ena, seen, kind)
+     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (restart_id, first_ena) DO NOTHING";
+
+/// Moves an SP's cursor, back as well as forward.
+const SET_CURSOR: &str =
+    "INSERT INTO sp_cursor (sp_name, restart_id, committed_ena) VALUES ($1, $2, $3)
+     ON CONFLICT (sp_name) DO UPDATE SET restart_id = excluded.restart_id,
+     committed_ena = excluded.committed_ena";
+
+/// Takes or renews an SP's claim, by the server's clock.
+const CLAIM: &str = "INSERT INTO sp_leases (sp_name, collector_id, expires)
+     VALUES ($1, $2, now() + $3::INT8 * INTERVAL '1 millisecond')
+     ON CONFLICT (sp_name) DO UPDATE SET collector_id = excluded.collector_id,
+     expires = excluded.expires
+     WHERE sp_leases.collector_id = excluded.collector_id
+     OR sp_leases.expires < now()
+     RETURNING collector_id";
+
+/// Gives a claim up.
+const RELEASE: &str = "DELETE FROM sp_leases WHERE sp_name = $1 AND collector_id = $2";
+
+/// Every gap, oldest first.
+const GAPS: &str = "SELECT restart_id, first_ena, last_ena, kind FROM gaps
+     ORDER BY seen, restart_id, first_ena";
+
+/// Marks a batch of rows older than the cutoff deleted (soft deletion).
+const RETAIN: &str = "UPDATE ereport SET time_deleted = now() WHERE (restart_id, ena) IN
+     (SELECT restart_id, ena FROM ereport
+     WHERE time_deleted IS NULL AND time_collected < $1 LIMIT $2)";
+
+/// Deletes gaps older than the cutoff.
+const RETAIN_GAPS: &str = "DELETE FROM gaps WHERE seen < $1";
+
+/// Deletes a batch of rows marked deleted before the cutoff.
+const PURGE: &str = "DELETE FROM ereport WHERE (restart_id, ena) IN
+     (SELECT restart_id, ena FROM ereport WHERE time_deleted < $1 LIMIT $2)";
+
+/// A restart's record, the enums as text.
+const RESTART: &str = "SELECT reporter::TEXT, sp_type::TEXT, sp_slot, rack_id, sp_name, metadata,
+     first_seen, latest_ereport
+     FROM sp_restarts WHERE restart_id = $1";
+
+/// Rows not marked deleted, by SP and class.
+const SUMMARY: &str = "SELECT COALESCE(sp_name, '?'), COALESCE(class, '?'), COUNT(*) FROM ereport
+     WHERE time_deleted IS NULL GROUP BY 1, 2 ORDER BY 1, 2";
+
+/// `query`'s statement: every filter a parameter that may be null.
+fn query_statement() -> String {
+    format!(
+        "SELECT {ROW_COLUMNS} FROM ereport
+         WHERE time_deleted IS NULL
+           AND ($1::TEXT IS NULL OR sp_name = $1)
+           AND ($2::TEXT IS NULL OR class LIKE $2 ESCAPE '\\')
+           AND ($3::UUID IS NULL OR restart_id = $3)
+           AND ($4::TIMESTAMPTZ IS NULL OR time_collected >= $4)
+           AND ($5::TIMESTAMPTZ IS NULL OR time_collected < $5)
+           AND ($7::TEXT IS NULL OR serial_number = $7)
+           AND ($8::TEXT IS NULL OR part_number = $8)
+           AND ($9::TEXT IS NULL OR sp_type = CAST($9::TEXT AS sp_type))
+           AND ($10::INT4 IS NULL OR sp_slot = $10)
+         ORDER BY time_collected DESC, restart_id, ena DESC LIMIT $6"
+    )
+}
+
+/// `info`'s statement.
+fn info_statement() -> String {
+    format!("SELECT {ROW_COLUMNS} FROM ereport WHERE restart_id = $1 AND ena = $2")
+}
+
+/// The cursor read before a drain.
+fn cursor_statement() -> String {
+    format!(
+        "SELECT c.restart_id, c.committed_ena,
+                COALESCE(r.latest_ereport > now() - INTERVAL '{} milliseconds', false)
+         FROM sp_cursor c LEFT JOIN sp_restarts r ON r.restart_id = c.restart_id
+         WHERE c.sp_name = $1",
+        RECENT_STORE.as_millis()
+    )
+}
+
+/// The common store: the rows, the cursor and the restart in one
+/// statement.
+fn store_statement() -> String {
+    format!(
+        "WITH ins AS ({INSERT_ROWS}),
+         cur AS (INSERT INTO sp_cursor (sp_name, restart_id, committed_ena)
+                 VALUES ($2, $1, $18)
+                 ON CONFLICT (sp_name) DO UPDATE SET restart_id = excluded.restart_id,
+                                                     committed_ena = excluded.committed_ena
+                 WHERE sp_cursor.restart_id <> excluded.restart_id
+                    OR sp_cursor.committed_ena < excluded.committed_ena),
+         rs AS ({})
+         SELECT ena FROM ins",
+        restart_seen("$19")
+    )
+}
+
+/// Every statement the PostgreSQL store issues while collecting and
+/// answering `query`, `info`, `summary` and `purge`, by name, besides the
+/// migrations ([`super::migrations`]) and the schema-version checks
+/// (`information_schema` and the history table): for the test that runs
+/// each through `EXPLAIN` and checks it stays within what CockroachDB
+/// accepts (docs/architecture.md, "SQL both databases accept").
+pub fn statements() -> Vec<(&'static str, String)> {
+    vec![
+        ("plan_cache", PLAN_CACHE.to_string()),
+        ("insert_rows", INSERT_ROWS.to_string()),
+        ("store", store_statement()),
+        ("cursor", cursor_statement()),
+        ("cursor_advance", CURSOR_ADVANCE.to_string()),
+        ("restart_seen", restart_seen("$5")),
+        ("query", query_statement()),
+        ("info", info_statement()),
+        ("metadata", METADATA.to_string()),
+        ("save_restart", SAVE_RESTART.to_string()),
+        ("bodies", BODIES.to_string()),
+        ("covers", COVERS.to_string()),
+        ("insert_gap", INSERT_GAP.to_string()),
+        ("set_cursor", SET_CURSOR.to_string()),
+        ("claim", CLAIM.to_string()),
+        ("release", RELEASE.to_string()),
+        ("gaps", GAPS.to_string()),
+        ("retain", RETAIN.to_string()),
+        ("retain_gaps", RETAIN_GAPS.to_string()),
+        ("purge", PURGE.to_string()),
+        ("restart", RESTART.to_string()),
+        ("summary", SUMMARY.to_string()),
+    ]
+}
+
 impl Prepared {
     fn new(client: &mut Client) -> Result<Self, ::postgres::Error> {
         Ok(Prepared {
-            cursor: client.prepare(&format!(
-                "SELECT c.restart_id, c.committed_ena,
-                        COALESCE(r.latest_ereport > now() - INTERVAL '{} milliseconds', false)
-                 FROM sp_cursor c LEFT JOIN sp_restarts r ON r.restart_id = c.restart_id
-                 WHERE c.sp_name = $1",
-                RECENT_STORE.as_millis()
-            ))?,
-            bodies: client.prepare(
-                "SELECT ena, body FROM ereport WHERE restart_id = $1 AND ena BETWEEN $2 AND $3",
-            )?,
+            cursor: client.prepare(&cursor_statement())?,
+            bodies: client.prepare(BODIES)?,
             insert: client.prepare(INSERT_ROWS)?,
-            store: client.prepare(&format!(
-                "WITH ins AS ({INSERT_ROWS}),
-                 cur AS (INSERT INTO sp_cursor (sp_name, restart_id, committed_ena)
-                         VALUES ($2, $1, $18)
-                         ON CONFLICT (sp_name) DO UPDATE SET restart_id = excluded.restart_id,
-                                                             committed_ena = excluded.committed_ena
-                         WHERE sp_cursor.restart_id <> excluded.restart_id
-                            OR sp_cursor.committed_ena < excluded.committed_ena),
-                 rs AS ({})
-                 SELECT ena FROM ins",
-                restart_seen("$19")
-            ))?,
+            store: client.prepare(&store_statement())?,
         })
     }
 }
@@ -280,7 +411,7 @@ impl r2d2::ManageConnection for Manager {
         // check however large the table, and no plan made while the table
         // was empty (a new database) lingers once it is not. Where the
         // server has no such setting, its default stands.
-        let _ = client.batch_execute("SET plan_cache_mode = force_custom_plan");
+        let _ = client.batch_execute(PLAN_CACHE);
         Ok(Conn {
             client,
             prepared: None,
@@ -443,12 +574,7 @@ impl EreportStore for PgStore {
     }
 
     fn metadata(&self, rid: RestartId) -> Result<Map<String, Json>, DbError> {
-        let row = self.with(|c| {
-            c.client.query_opt(
-                "SELECT metadata FROM sp_restarts WHERE restart_id = $1",
-                &[&rid_uuid(rid)],
-            )
-        })?;
+        let row = self.with(|c| c.client.query_opt(METADATA, &[&rid_uuid(rid)]))?;
         Ok(match row.map(|r| r.get::<_, Json>(0)) {
             Some(Json::Object(m)) => m,
             _ => Map::new(),
@@ -458,12 +584,8 @@ impl EreportStore for PgStore {
     fn save_restart(&self, rid: RestartId, metadata: &Map<String, Json>) -> Result<(), DbError> {
         let md = Json::Object(metadata.clone());
         self.with(|c| {
-            c.client.execute(
-                "INSERT INTO sp_restarts (restart_id, reporter, metadata, first_seen)
-                 VALUES ($1, 'sp', $2, $3)
-                 ON CONFLICT (restart_id) DO UPDATE SET metadata = excluded.metadata",
-                &[&rid_uuid(rid), &md, &SystemTime::now()],
-            )
+            c.client
+                .execute(SAVE_RESTART, &[&rid_uuid(rid), &md, &SystemTime::now()])
         })?;
         Ok(())
     }
@@ -500,10 +622,8 @@ impl EreportStore for PgStore {
         let want = last.0.saturating_sub(first.0).saturating_add(1);
         let stored: i64 = self
             .with(|c| {
-                c.client.query_one(
-                    "SELECT COUNT(*) FROM ereport WHERE restart_id = $1 AND ena BETWEEN $2 AND $3",
-                    &[&rid_uuid(rid), &sql(first.0), &sql(last.0)],
-                )
+                c.client
+                    .query_one(COVERS, &[&rid_uuid(rid), &sql(first.0), &sql(last.0)])
             })?
             .get(0);
         Ok(unsql(stored) >= want)
@@ -569,8 +689,7 @@ impl EreportStore for PgStore {
             };
             if let Some(g) = gap {
                 tx.execute(
-                    "INSERT INTO gaps (restart_id, sp_name, first_ena, last_ena, seen, kind)
-                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (restart_id, first_ena) DO NOTHING",
+                    INSERT_GAP,
                     &[
                         &rid_uuid(g.restart_id),
                         &sp.name,
@@ -597,51 +716,25 @@ impl EreportStore for PgStore {
 
     fn set_cursor(&self, sp: &str, rid: RestartId, committed: Ena) -> Result<(), DbError> {
         self.with(|c| {
-            c.client.execute(
-                "INSERT INTO sp_cursor (sp_name, restart_id, committed_ena) VALUES ($1, $2, $3)
-                 ON CONFLICT (sp_name) DO UPDATE SET restart_id = excluded.restart_id,
-                                                     committed_ena = excluded.committed_ena",
-                &[&sp, &rid_uuid(rid), &sql(committed.0)],
-            )
+            c.client
+                .execute(SET_CURSOR, &[&sp, &rid_uuid(rid), &sql(committed.0)])
         })?;
         Ok(())
     }
 
     fn claim(&self, sp: &str, collector: Uuid, ttl: Duration) -> Result<bool, DbError> {
         let ttl = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
-        let row = self.with(|c| {
-            c.client.query_opt(
-                "INSERT INTO sp_leases (sp_name, collector_id, expires)
-                 VALUES ($1, $2, now() + $3::INT8 * INTERVAL '1 millisecond')
-                 ON CONFLICT (sp_name) DO UPDATE SET collector_id = excluded.collector_id,
-                                                     expires = excluded.expires
-                 WHERE sp_leases.collector_id = excluded.collector_id
-                    OR sp_leases.expires < now()
-                 RETURNING collector_id",
-                &[&sp, &collector, &ttl],
-            )
-        })?;
+        let row = self.with(|c| c.client.query_opt(CLAIM, &[&sp, &collector, &ttl]))?;
         Ok(row.is_some())
     }
 
     fn release(&self, sp: &str, collector: Uuid) -> Result<(), DbError> {
-        self.with(|c| {
-            c.client.execute(
-                "DELETE FROM sp_leases WHERE sp_name = $1 AND collector_id = $2",
-                &[&sp, &collector],
-            )
-        })?;
+        self.with(|c| c.client.execute(RELEASE, &[&sp, &collector]))?;
         Ok(())
     }
 
     fn gaps(&self) -> Result<Vec<Gap>, DbError> {
-        let rows = self.with(|c| {
-            c.client.query(
-                "SELECT restart_id, first_ena, last_ena, kind FROM gaps
-                 ORDER BY seen, restart_id, first_ena",
-                &[],
-            )
-        })?;
+        let rows = self.with(|c| c.client.query(GAPS, &[]))?;
         Ok(rows
             .iter()
             .map(|r| Gap {
@@ -658,26 +751,14 @@ impl EreportStore for PgStore {
     /// rows not yet deleted.
     fn retain(&self, before: SystemTime) -> Result<u64, DbError> {
         check_cutoff(before, SystemTime::now())?;
-        let marked = self.batches(
-            "UPDATE ereport SET time_deleted = now() WHERE (restart_id, ena) IN
-             (SELECT restart_id, ena FROM ereport
-              WHERE time_deleted IS NULL AND time_collected < $1 LIMIT $2)",
-            before,
-        )?;
-        self.with(|c| {
-            c.client
-                .execute("DELETE FROM gaps WHERE seen < $1", &[&before])
-        })?;
+        let marked = self.batches(RETAIN, before)?;
+        self.with(|c| c.client.execute(RETAIN_GAPS, &[&before]))?;
         Ok(marked)
     }
 
     fn purge(&self, deleted_before: SystemTime) -> Result<u64, DbError> {
         check_cutoff(deleted_before, SystemTime::now())?;
-        self.batches(
-            "DELETE FROM ereport WHERE (restart_id, ena) IN
-             (SELECT restart_id, ena FROM ereport WHERE time_deleted < $1 LIMIT $2)",
-            deleted_before,
-        )
+        self.batches(PURGE, deleted_before)
     }
 
     fn query(&self, f: &Filter) -> Result<Vec<StoredRow>, DbError> {
@@ -687,20 +768,7 @@ impl EreportStore for PgStore {
         let slot = f.slot.map(|s| i32::try_from(s).unwrap_or(-1));
         let rows = self.with(|c| {
             c.client.query(
-                &format!(
-                    "SELECT {ROW_COLUMNS} FROM ereport
-                     WHERE time_deleted IS NULL
-                       AND ($1::TEXT IS NULL OR sp_name = $1)
-                       AND ($2::TEXT IS NULL OR class LIKE $2 ESCAPE '\\')
-                       AND ($3::UUID IS NULL OR restart_id = $3)
-                       AND ($4::TIMESTAMPTZ IS NULL OR time_collected >= $4)
-                       AND ($5::TIMESTAMPTZ IS NULL OR time_collected < $5)
-                       AND ($7::TEXT IS NULL OR serial_number = $7)
-                       AND ($8::TEXT IS NULL OR part_number = $8)
-                       AND ($9::TEXT IS NULL OR sp_type = CAST($9::TEXT AS sp_type))
-                       AND ($10::INT4 IS NULL OR sp_slot = $10)
-                     ORDER BY time_collected DESC, restart_id, ena DESC LIMIT $6"
-                ),
+                &query_statement(),
                 &[
                     &f.sp,
                     &like,
@@ -720,23 +788,14 @@ impl EreportStore for PgStore {
 
     fn info(&self, rid: RestartId, ena: Ena) -> Result<Option<StoredRow>, DbError> {
         let row = self.with(|c| {
-            c.client.query_opt(
-                &format!("SELECT {ROW_COLUMNS} FROM ereport WHERE restart_id = $1 AND ena = $2"),
-                &[&rid_uuid(rid), &sql(ena.0)],
-            )
+            c.client
+                .query_opt(&info_statement(), &[&rid_uuid(rid), &sql(ena.0)])
         })?;
         Ok(row.as_ref().map(stored_row))
     }
 
     fn restart(&self, rid: RestartId) -> Result<Option<RestartRow>, DbError> {
-        let row = self.with(|c| {
-            c.client.query_opt(
-                "SELECT reporter::TEXT, sp_type::TEXT, sp_slot, rack_id, sp_name, metadata,
-                        first_seen, latest_ereport
-                 FROM sp_restarts WHERE restart_id = $1",
-                &[&rid_uuid(rid)],
-            )
-        })?;
+        let row = self.with(|c| c.client.query_opt(RESTART, &[&rid_uuid(rid)]))?;
         Ok(row.map(|r| RestartRow {
             restart_id: rid,
             reporter: r.get(0),
@@ -754,13 +813,7 @@ impl EreportStore for PgStore {
     }
 
     fn summary(&self) -> Result<Vec<SummaryRow>, DbError> {
-        let rows = self.with(|c| {
-            c.client.query(
-                "SELECT COALESCE(sp_name, '?'), COALESCE(class, '?'), COUNT(*) FROM ereport
-                 WHERE time_deleted IS NULL GROUP BY 1, 2 ORDER BY 1, 2",
-                &[],
-            )
-        })?;
+        let rows = self.with(|c| c.client.query(SUMMARY, &[]))?;
         Ok(rows
             .iter()
             .map(|r| SummaryRow {
