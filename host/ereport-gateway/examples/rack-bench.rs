@@ -129,6 +129,11 @@ fn storm(db: &str, n: usize, sps: usize) -> f64 {
         }
     });
     let took = start.elapsed().as_secs_f64();
+    // The claims go with the collectors: the next run's collectors must
+    // divide the SPs afresh, not find them all held by one of their ids.
+    for c in &cs {
+        c.release_claims();
+    }
     r.stop();
     took
 }

@@ -658,13 +658,22 @@ impl Collector {
             schedule.1.notify_all();
         });
         // Hand the SPs over at once rather than when the claims expire.
-        if self.claim_ttl.is_some() {
-            for sp in &self.sps {
-                let mut status = sp.status.lock().unwrap_or_else(|p| p.into_inner());
-                if status.held {
-                    let _ = self.db.release(&status.name, self.collector_id);
-                    status.held = false;
-                }
+        self.release_claims();
+    }
+
+    /// Gives up every claim this collector holds, so other collectors
+    /// take its SPs at once rather than when the claims expire. `follow`
+    /// does this when it stops; a caller of [`round`](Self::round) with
+    /// claims on does it when done.
+    pub fn release_claims(&self) {
+        if self.claim_ttl.is_none() {
+            return;
+        }
+        for sp in &self.sps {
+            let mut status = sp.status.lock().unwrap_or_else(|p| p.into_inner());
+            if status.held {
+                let _ = self.db.release(&status.name, self.collector_id);
+                status.held = false;
             }
         }
     }

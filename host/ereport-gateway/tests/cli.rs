@@ -18,6 +18,9 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// The collector id the runs below are given.
+const COLLECTOR: &str = "6f1d2c3b-4a59-4e68-9d7c-0b1a2f3e4d5c";
+
 fn gateway() -> Command {
     Command::new(env!("CARGO_BIN_EXE_ereport-gateway"))
 }
@@ -109,6 +112,8 @@ fn gateway_prints_json_lines_and_resumes() {
                 db.to_str().unwrap(),
                 "--once",
                 "--json",
+                "--collector-id",
+                COLLECTOR,
             ])
             .output()
             .unwrap()
@@ -167,6 +172,30 @@ fn gateway_prints_json_lines_and_resumes() {
         "resumed right after the last ENA"
     );
     assert_eq!(more[0]["restart_id"], lines[0]["restart_id"]);
+    // Both runs recorded the collector id they were given.
+    let rows = json_lines(
+        &gateway()
+            .args(["query", "--json", "--db", db.to_str().unwrap()])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    assert_eq!(rows.len(), lines.len() + more.len());
+    assert!(
+        rows.iter().all(|r| r["collector_id"] == COLLECTOR),
+        "{rows:?}"
+    );
+    let bad = gateway()
+        .args([
+            "--collector-id",
+            "collector-1",
+            "--db",
+            db.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--collector-id"));
 
     sim.stop();
     common::remove_db(&db);

@@ -50,6 +50,8 @@ struct Model {
     rid: u128,
     records: BTreeMap<u64, Vec<u8>>,
     serial: &'static str,
+    /// Metadata in every response, not only those for another restart.
+    metadata_always: bool,
 }
 
 impl Model {
@@ -58,6 +60,7 @@ impl Model {
             rid,
             records: enas.map(|e| (e, class_body("hw.x"))).collect(),
             serial: "SER1",
+            metadata_always: false,
         }
     }
 
@@ -88,7 +91,7 @@ impl Model {
             .iter()
             .map(|(e, b)| ("thermal", 0, *e * 10, b.as_slice()))
             .collect();
-        let serial = (!ours).then_some(self.serial);
+        let serial = (!ours || self.metadata_always).then_some(self.serial);
         response(self.rid, first, id, serial, &entries)
     }
 }
@@ -249,6 +252,50 @@ fn first_contact_refreshes_drains_commits_and_checks_the_cursor() {
     assert!(rig.model.lock().unwrap().records.is_empty(), "freed");
     assert_eq!(rig.gw.metadata()["baseboard_serial_number"], "SER1");
     assert_eq!(rig.gw.stats().timeouts, 0);
+}
+
+/// MGS applies metadata that arrives in a data response of the same
+/// restart to that response's ereports; so does the gateway, and it keeps
+/// it for the restart (issue 19).
+#[test]
+fn metadata_in_a_data_response_applies_to_its_ereports() {
+    let mut rig = Rig::new(Model::new(7, 1..=2), honest());
+    rig.drain().unwrap();
+    {
+        let mut m = rig.model.lock().unwrap();
+        m.serial = "SER2";
+        m.metadata_always = true;
+        m.records.insert(3, class_body("hw.y"));
+    }
+    let mut reports = Vec::new();
+    rig.gw
+        .drain(&mut |p| reports.extend(p.stored.iter().map(|e| e.report.clone())))
+        .unwrap();
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0]["baseboard_serial_number"], "SER2");
+    assert_eq!(rig.gw.metadata()["baseboard_serial_number"], "SER2");
+    assert_eq!(
+        rig.db.metadata(RestartId(7)).unwrap()["baseboard_serial_number"],
+        "SER2"
+    );
+    let rows = rig
+        .db
+        .query(&Filter {
+            limit: 10,
+            ..Filter::default()
+        })
+        .unwrap();
+    let serial = |ena: u64| {
+        rows.iter()
+            .find(|r| r.ena == ena)
+            .and_then(|r| r.serial_number.clone())
+    };
+    assert_eq!(
+        serial(1).as_deref(),
+        Some("SER1"),
+        "stored before: unchanged"
+    );
+    assert_eq!(serial(3).as_deref(), Some("SER2"));
 }
 
 #[test]

@@ -189,8 +189,8 @@ fn sqlite_collector_uuid(column: &str) -> String {
 /// SQLite comes. The ereport table is `ereport`, its first columns the
 /// control plane's (UUIDs as hyphenated text, enums as checked text, times
 /// as milliseconds), then this gateway's own; restart ids everywhere are
-/// UUID text; the restart table gains the reporter's identity; partial
-/// indexes as the control plane keeps them. Rows are copied across.
+/// UUID text; the restart table gains the reporter's identity; the
+/// indexes are [`INDEXES_SQLITE`]. Rows are copied across.
 fn sqlite_v7() -> String {
     let rid = sqlite_uuid_text("restart_id");
     let collector = sqlite_collector_uuid("collector_id");
@@ -246,19 +246,14 @@ DELETE FROM sp_leases;
     )
 }
 
-/// The control plane's indexes on `ereport` (by location, by sled, by
-/// serial number, by class, not yet seen, by deletion time) and this
-/// gateway's by time, for SQLite: partial where the control plane's are.
+/// SQLite's indexes on `ereport`: by time (retention, `query`) and by
+/// deletion time (purge), both partial. The control plane's lookup
+/// indexes (by slot, serial number, class, not yet seen) are
+/// PostgreSQL's: in SQLite every index is kept up by the one writer every
+/// collector shares, and those four cost it a third of its rate
+/// (BENCHMARKS.md), while a local file's `query` reads its rows quickly
+/// enough without them.
 const INDEXES_SQLITE: &str = "
-CREATE INDEX lookup_ereports_by_sp_slot ON ereport (sp_type, sp_slot, time_collected)
-    WHERE time_deleted IS NULL AND sp_type IS NOT NULL AND sp_slot IS NOT NULL;
-CREATE INDEX lookup_ereports_by_sled ON ereport (sled_id, time_collected)
-    WHERE sled_id IS NOT NULL AND time_deleted IS NULL;
-CREATE INDEX lookup_ereports_by_serial ON ereport (serial_number, time_collected)
-    WHERE time_deleted IS NULL;
-CREATE INDEX lookup_ereports_by_class ON ereport (class) WHERE time_deleted IS NULL;
-CREATE INDEX lookup_unmarked_ereports ON ereport (restart_id, ena)
-    WHERE marked_seen_in IS NULL AND time_deleted IS NULL;
 CREATE INDEX lookup_deleted_ereports ON ereport (time_deleted) WHERE time_deleted IS NOT NULL;
 CREATE INDEX order_ereports_by_timestamp ON ereport (time_collected) WHERE time_deleted IS NULL;
 ";

@@ -313,14 +313,17 @@ impl EreportStore for SqliteStore {
             )
             .map_err(err)?;
         }
-        tx.execute(CURSOR_ADVANCE, params![sp.name, rid_text, sql(committed.0)])
+        // Prepared once per connection, as the insert is: parsing them
+        // again for every response was a measurable part of a store.
+        tx.prepare_cached(CURSOR_ADVANCE)
+            .and_then(|mut st| st.execute(params![sp.name, rid_text, sql(committed.0)]))
             .map_err(err)?;
-        tx.execute(
+        tx.prepare_cached(
             "UPDATE sp_restarts SET latest_ereport = ?2, sp_name = ?3, sp_type = ?4, sp_slot = ?5,
                                     rack_id = ?6
              WHERE restart_id = ?1",
-            params![rid_text, now, sp.name, sp.kind, slot, rack],
         )
+        .and_then(|mut st| st.execute(params![rid_text, now, sp.name, sp.kind, slot, rack]))
         .map_err(err)?;
         tx.commit().map_err(err)?;
         Ok(fresh)
