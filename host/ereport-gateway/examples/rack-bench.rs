@@ -7,7 +7,12 @@
 //!   collectors (1 for SQLite), and the p50/p99 time from an ereport's
 //!   delivery on the SP to its row's commit;
 //! - idle: the CPU a collector process uses polling an idle rack every
-//!   second.
+//!   second;
+//! - capacity (`--capacity`): SPs whose stores never run dry (their
+//!   offered load has no bound), so what is stored is what the collectors
+//!   can store; beside it, in the same run, the database's own rate for the
+//!   same rows in the same batches from plain inserts, and the CPU each
+//!   side spends per 10,000 ereports.
 //!
 //! Everything runs on this machine: the simulator's 36 SPs, the
 //! collectors, and the database server.
@@ -59,6 +64,11 @@ struct Args {
     /// the SPs by claims as `ereport-gateway --follow` does.
     #[arg(long)]
     no_claims: bool,
+    /// Measure capacity instead (see the source's header): endless SPs,
+    /// `--seconds` per run, 1 and `--collectors` collectors, and the
+    /// database's own rate; `--sps 360` for ten racks.
+    #[arg(long)]
+    capacity: bool,
 }
 
 /// Whether the collectors of the sustained run divide the SPs by claims.
@@ -333,6 +343,308 @@ fn idle(sps: usize, db: &str) -> (f64, Option<f64>) {
     ((b - a) as f64 / 10.0, tx)
 }
 
+/// CPU ticks (1/100 s) of a PostgreSQL server: the postmaster, its live
+/// processes, and the children it has reaped.
+fn server_ticks(postmaster: u32) -> u64 {
+    let mut total = 0;
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    for e in dir.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let field = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        // Fields after the name: state (0), ppid (1), ..., utime (11),
+        // stime (12), cutime (13), cstime (14).
+        if pid == postmaster {
+            total += field(11) + field(12) + field(13) + field(14);
+        } else if field(1) == u64::from(postmaster) {
+            total += field(11) + field(12);
+        }
+    }
+    total
+}
+
+/// A body as W1's thermal reports have it, and its report.
+fn capacity_body() -> Vec<u8> {
+    use ereport_sdk::Ereport;
+    let mut buf = [0u8; 256];
+    let e = sp_sim::classes::Overtemp {
+        sensor: 3,
+        millidegrees: 91_500,
+        limit_millidegrees: 90_000,
+    };
+    let n = e.encode_to_slice(&mut buf).expect("encodes");
+    buf[..n].to_vec()
+}
+
+/// What one capacity run measured.
+struct Capacity {
+    stored_per_second: f64,
+    bench_ms_per_10k: f64,
+    server_ms_per_10k: Option<f64>,
+    connections: Option<i64>,
+}
+
+/// Capacity: `n` collectors following `sps` endless SPs for `seconds`.
+fn capacity(db: &str, n: usize, sps: usize, seconds: f64, postmaster: Option<u32>) -> Capacity {
+    use bench_support::fake_sp::EndlessSp;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let body = capacity_body();
+    // Restart ids no earlier run in this database used.
+    let nonce = u128::from(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+    );
+    let fakes: Vec<EndlessSp> = (0..sps)
+        .map(|i| {
+            EndlessSp::start((nonce << 64) | (i as u128 + 1), &format!("CAP{i:05}"), &body)
+                .expect("an SP starts")
+        })
+        .collect();
+    let targets: Vec<Target> = fakes
+        .iter()
+        .enumerate()
+        .map(|(i, f)| Target {
+            name: format!("cap-{i:03}"),
+            kind: Some("sled".into()),
+            slot: u32::try_from(i).ok(),
+            rack_id: None,
+            addr: f.addr,
+        })
+        .collect();
+    let cs = collectors(n, &targets, db);
+    let stored = AtomicU64::new(0);
+    let stop = AtomicBool::new(false);
+    let ticks = || {
+        (
+            cpu_ticks(std::process::id()).unwrap_or(0),
+            postmaster.map(server_ticks),
+        )
+    };
+    let mut measured = (0.0, 0u64, (0u64, None), None);
+    std::thread::scope(|s| {
+        for c in &cs {
+            let (stop, stored) = (&stop, &stored);
+            s.spawn(move || {
+                c.follow(
+                    Duration::ZERO,
+                    stop,
+                    &|_, p| {
+                        stored.fetch_add(p.stored.len() as u64, Ordering::Relaxed);
+                    },
+                    &|_, _| {},
+                )
+            });
+        }
+        // A second to reach the steady state, then the window.
+        std::thread::sleep(Duration::from_secs(1));
+        let (n0, t0, c0) = (stored.load(Ordering::Relaxed), Instant::now(), ticks());
+        std::thread::sleep(Duration::from_secs_f64(seconds));
+        let (n1, took, c1) = (
+            stored.load(Ordering::Relaxed),
+            t0.elapsed().as_secs_f64(),
+            ticks(),
+        );
+        let connections = postmaster.and_then(|_| {
+            let mut c = postgres::Client::connect(db, postgres::NoTls).ok()?;
+            c.query_one(
+                "SELECT COUNT(*) - 1 FROM pg_stat_activity WHERE backend_type = 'client backend'",
+                &[],
+            )
+            .ok()
+            .map(|r| r.get::<_, i64>(0))
+        });
+        let cpu = (
+            c1.0.saturating_sub(c0.0),
+            c1.1.zip(c0.1).map(|(b, a)| b.saturating_sub(a)),
+        );
+        measured = (took, n1 - n0, cpu, connections);
+        // The SPs run dry, every drain ends, the collectors stop.
+        for f in &fakes {
+            f.run_dry();
+        }
+        stop.store(true, Ordering::SeqCst);
+    });
+    for c in &cs {
+        c.release_claims();
+    }
+    for f in &fakes {
+        f.signal();
+    }
+    let (took, rows, (bench, server), connections) = measured;
+    let per_10k = |ticks: u64| ticks as f64 * 10.0 * 10_000.0 / rows.max(1) as f64;
+    Capacity {
+        stored_per_second: rows as f64 / took,
+        bench_ms_per_10k: per_10k(bench),
+        server_ms_per_10k: server.map(per_10k),
+        connections,
+    }
+}
+
+/// The database's own rate for the same rows: `clients` connections each
+/// inserting batches of `batch` rows (a full response's worth) into a
+/// copy of the ereport table, indexes and all, as one `INSERT … SELECT
+/// FROM UNNEST(…)` each, for `seconds`. Rows a second, and the server's CPU
+/// per 10,000 rows.
+fn plain_inserts(
+    db: &str,
+    clients: usize,
+    batch: usize,
+    seconds: f64,
+    postmaster: u32,
+) -> (f64, f64) {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let body = capacity_body();
+    let mut md = serde_json::Map::new();
+    md.insert(
+        "baseboard_serial_number".into(),
+        serde_json::json!("CAP00000"),
+    );
+    let entry = ereport_sdk::decode::Entry {
+        ena: ereport_sdk::Ena(1),
+        task_name: "thermal".into(),
+        task_gen: 0,
+        uptime_ms: 1,
+        body: body.clone(),
+    };
+    let report = ereport_gateway::json::ereport_json(&entry, &md).to_string();
+    let mut admin = postgres::Client::connect(db, postgres::NoTls).expect("connects");
+    admin
+        .batch_execute(
+            "DROP TABLE IF EXISTS plain_ereport;
+             CREATE TABLE plain_ereport (LIKE ereport INCLUDING ALL);",
+        )
+        .expect("the copy is made");
+    let rows = AtomicU64::new(0);
+    let stop = AtomicBool::new(false);
+    let mut out = (0.0, 0.0);
+    std::thread::scope(|s| {
+        for c in 0..clients {
+            let (rows, stop, body, report) = (&rows, &stop, &body, &report);
+            s.spawn(move || {
+                let mut client = postgres::Client::connect(db, postgres::NoTls).expect("connects");
+                let st = client
+                    .prepare(
+                        "INSERT INTO plain_ereport
+                         (restart_id, ena, task_name, task_gen, uptime_ms, body, report,
+                          sp_name, reporter, sp_type, sp_slot, serial_number, class,
+                          time_collected, collector_id)
+                         SELECT $1, u.ena, 'thermal', 0, u.ena, u.body, u.report::JSONB,
+                                'cap', 'sp', 'sled', 1, 'CAP00000', 'hw.temp.overtemp', now(), $2
+                         FROM UNNEST($3::INT8[], $4::BYTEA[], $5::TEXT[]) AS u(ena, body, report)",
+                    )
+                    .expect("prepares");
+                let rid = ereport_gateway::store::Uuid::from_u128(c as u128 + 1);
+                let collector = ereport_gateway::store::Uuid::from_u128(0xbe);
+                let bodies: Vec<&[u8]> = vec![body.as_slice(); batch];
+                let reports: Vec<&str> = vec![report.as_str(); batch];
+                let mut next = 1i64;
+                while !stop.load(Ordering::Relaxed) {
+                    let enas: Vec<i64> = (next..next + batch as i64).collect();
+                    next += batch as i64;
+                    client
+                        .execute(&st, &[&rid, &collector, &enas, &bodies, &reports])
+                        .expect("inserts");
+                    rows.fetch_add(batch as u64, Ordering::Relaxed);
+                }
+            });
+        }
+        std::thread::sleep(Duration::from_secs(1));
+        let (n0, t0, c0) = (
+            rows.load(Ordering::Relaxed),
+            Instant::now(),
+            server_ticks(postmaster),
+        );
+        std::thread::sleep(Duration::from_secs_f64(seconds));
+        let (n1, took, c1) = (
+            rows.load(Ordering::Relaxed),
+            t0.elapsed().as_secs_f64(),
+            server_ticks(postmaster),
+        );
+        stop.store(true, Ordering::SeqCst);
+        let n = (n1 - n0).max(1);
+        out = (
+            n as f64 / took,
+            c1.saturating_sub(c0) as f64 * 10.0 * 10_000.0 / n as f64,
+        );
+    });
+    let _ = admin.batch_execute("DROP TABLE plain_ereport");
+    out
+}
+
+/// `--capacity`: the collectors at capacity, beside the database's own
+/// rate.
+fn capacity_runs(a: &Args, pg: &TempCluster, sqlite: &str) {
+    let postmaster = pg.server_pid();
+    for (name, db) in [("postgres", pg.url.as_str()), ("sqlite", sqlite)] {
+        if a.only.as_ref().is_some_and(|only| only != name) {
+            continue;
+        }
+        let counts = if name == "postgres" {
+            vec![1, a.collectors]
+        } else {
+            vec![1]
+        };
+        let mut rates = Vec::new();
+        for n in counts {
+            let c = capacity(
+                db,
+                n,
+                a.sps,
+                a.seconds,
+                postmaster.filter(|_| name == "postgres"),
+            );
+            let key = format!("rack.capacity.{name}.{}_sps.{n}_collectors", a.sps);
+            println!("{key}.stored_per_second: {:.0}", c.stored_per_second);
+            println!(
+                "{key}.bench_process_cpu_ms_per_10k_ereports: {:.0}",
+                c.bench_ms_per_10k
+            );
+            if let Some(ms) = c.server_ms_per_10k {
+                println!("{key}.postgres_cpu_ms_per_10k_ereports: {ms:.0}");
+            }
+            if let Some(conns) = c.connections {
+                println!("{key}.connections: {conns}");
+            }
+            rates.push((n, c));
+        }
+        if let (Some(pm), "postgres") = (postmaster, name) {
+            let (own, own_cpu) = plain_inserts(db, a.collectors, 15, a.seconds, pm);
+            let key = format!("rack.capacity.postgres.{}_sps", a.sps);
+            println!(
+                "{key}.database_own_rate.{}_clients.rows_per_second: {own:.0}",
+                a.collectors
+            );
+            println!(
+                "{key}.database_own_rate.{}_clients.postgres_cpu_ms_per_10k_rows: {own_cpu:.0}",
+                a.collectors
+            );
+            for (n, c) in &rates {
+                println!(
+                    "{key}.{n}_collectors.ratio_to_database_own_rate: {:.2}",
+                    c.stored_per_second / own
+                );
+                if let Some(ms) = c.server_ms_per_10k {
+                    println!(
+                        "{key}.{n}_collectors.postgres_cpu_ratio_to_plain_inserts: {:.2}",
+                        ms / own_cpu
+                    );
+                }
+            }
+        }
+    }
+}
+
 fn main() {
     let a = Args::parse();
     CLAIMS.store(!a.no_claims, std::sync::atomic::Ordering::Relaxed);
@@ -340,6 +652,10 @@ fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     let sqlite = dir.path().join("bench.sqlite");
     let sqlite = sqlite.to_str().expect("utf-8 path").to_string();
+    if a.capacity {
+        capacity_runs(&a, &pg, &sqlite);
+        return;
+    }
     for (name, db) in [("postgres", pg.url.as_str()), ("sqlite", sqlite.as_str())] {
         if a.only.as_ref().is_some_and(|only| only != name) {
             continue;

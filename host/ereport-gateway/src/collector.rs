@@ -194,7 +194,7 @@ pub struct SpStatus {
     pub name: String,
     /// Its address.
     pub address: String,
-    /// The restart id tracked, if any.
+    /// The restart id tracked, if any, as a UUID.
     pub restart_id: Option<String>,
     /// When it was last drained (ms since the Unix epoch).
     pub last_success_ms: Option<u64>,
@@ -419,7 +419,7 @@ impl Collector {
             let status = SpStatus {
                 name: t.name.clone(),
                 address: t.addr.to_string(),
-                restart_id: gw.restart_id().map(|r| r.to_string()),
+                restart_id: gw.restart_id().map(crate::output::restart_uuid),
                 ..SpStatus::default()
             };
             sps.push(SpSlot {
@@ -555,7 +555,7 @@ impl Collector {
         let result = gw.drain(&mut |p| on_poll(&name, p));
         let mut status = sp.status.lock().unwrap_or_else(|p| p.into_inner());
         status.stats = gw.stats();
-        status.restart_id = gw.restart_id().map(|r| r.to_string());
+        status.restart_id = gw.restart_id().map(crate::output::restart_uuid);
         match result {
             Ok(stored) => {
                 status.last_success_ms = Some(now_ms());

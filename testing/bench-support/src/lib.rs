@@ -3,7 +3,10 @@
 //! - [`callgrind`]: instructions executed inside one function, counted by
 //!   running the benchmark again under `valgrind --tool=callgrind`;
 //! - [`cortex_m`]: builds a program of `examples/cortex-m` for thumbv7em
-//!   with the firmware profile and says where cargo put it.
+//!   with the firmware profile and says where cargo put it;
+//! - [`fake_sp`]: SPs answering the protocol from a socket and a thread,
+//!   scripted responses and SPs that never run dry.
 
 pub mod callgrind;
 pub mod cortex_m;
+pub mod fake_sp;

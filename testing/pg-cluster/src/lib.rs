@@ -127,6 +127,17 @@ impl TempCluster {
         cluster
     }
 
+    /// The server's process id (the postmaster's), while it runs.
+    pub fn server_pid(&self) -> Option<u32> {
+        std::fs::read_to_string(self.dir.join("data").join("postmaster.pid"))
+            .ok()?
+            .lines()
+            .next()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
     /// Starts the server (again), waiting until it accepts connections.
     pub fn start_server(&self) {
         let st = as_postgres(&self.bindir.join("pg_ctl"))

@@ -12,9 +12,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use ereport_gateway::gateway::GatewayConfig;
-use ereport_sdk::cbor_len::encode_head;
-use ereport_sdk::wire::ResponseHeader;
-use ereport_sdk::{Ena, RestartId};
+use ereport_sdk::RestartId;
 use rusqlite::Connection;
 use sp_sim::sim::{Delivered, Rng};
 
@@ -306,44 +304,7 @@ impl Drop for TinySp {
     }
 }
 
-/// Writes a CBOR head (major type and argument).
-pub fn head(out: &mut Vec<u8>, major: u8, n: u64) {
-    let mut h = [0u8; 9];
-    let k = encode_head(major, n, &mut h);
-    out.extend_from_slice(&h[..k]);
-}
-
-/// One entry: (task name, generation, uptime, body).
-pub type E<'a> = (&'a str, u32, u64, &'a [u8]);
-
-/// A response with a metadata map of `serial` (if any) and `entries`.
-pub fn response(rid: u128, start: u64, id: u8, serial: Option<&str>, entries: &[E<'_>]) -> Vec<u8> {
-    let mut p = ResponseHeader::new(RestartId(rid), Ena(start), id)
-        .to_bytes()
-        .to_vec();
-    p.push(0xbf);
-    if let Some(s) = serial {
-        head(&mut p, 3, 23);
-        p.extend_from_slice(b"baseboard_serial_number");
-        head(&mut p, 3, s.len() as u64);
-        p.extend_from_slice(s.as_bytes());
-    }
-    p.push(0xff);
-    if !entries.is_empty() {
-        p.push(0x9f);
-        for (task, generation, uptime, body) in entries {
-            p.push(0x84);
-            head(&mut p, 3, task.len() as u64);
-            p.extend_from_slice(task.as_bytes());
-            head(&mut p, 0, u64::from(*generation));
-            head(&mut p, 0, *uptime);
-            head(&mut p, 2, body.len() as u64);
-            p.extend_from_slice(body);
-        }
-        p.push(0xff);
-    }
-    p
-}
+pub use bench_support::fake_sp::{E, head, response};
 
 /// `{"k": class}`.
 pub fn class_body(class: &str) -> Vec<u8> {
