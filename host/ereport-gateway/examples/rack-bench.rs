@@ -69,6 +69,43 @@ struct Args {
     /// database's own rate; `--sps 360` for ten racks.
     #[arg(long)]
     capacity: bool,
+    /// (Internal) Serve this many endless SPs for a capacity run, printing
+    /// their addresses; `dry` on standard input runs them dry, its end
+    /// stops them. A process of its own, so that the collectors' CPU is
+    /// measured apart from the SPs'.
+    #[arg(long, hide = true, value_name = "N")]
+    serve_endless_sps: Option<usize>,
+    /// (Internal) The restart ids' high bits for `--serve-endless-sps`.
+    #[arg(long, hide = true, default_value_t = 0)]
+    nonce: u64,
+}
+
+/// `--serve-endless-sps`: see [`Args::serve_endless_sps`].
+fn serve_endless(n: usize, nonce: u64) {
+    use bench_support::fake_sp::EndlessSp;
+    use std::io::BufRead;
+    let body = capacity_body();
+    let fakes: Vec<EndlessSp> = (0..n)
+        .map(|i| {
+            EndlessSp::start(
+                (u128::from(nonce) << 64) | (i as u128 + 1),
+                &format!("CAP{i:05}"),
+                &body,
+            )
+            .expect("an SP starts")
+        })
+        .collect();
+    for f in &fakes {
+        println!("{}", f.addr);
+    }
+    for line in std::io::stdin().lock().lines() {
+        match line.as_deref() {
+            Ok("dry") => fakes.iter().for_each(EndlessSp::run_dry),
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    fakes.iter().for_each(EndlessSp::signal);
 }
 
 /// Whether the collectors of the sustained run divide the SPs by claims.
@@ -373,6 +410,22 @@ fn server_ticks(postmaster: u32) -> u64 {
     total
 }
 
+/// Transactions the server has committed or rolled back, and index scans
+/// of the ereport table, so far.
+fn server_counts(db: &str) -> Option<(i64, i64)> {
+    let mut c = postgres::Client::connect(db, postgres::NoTls).ok()?;
+    let r = c
+        .query_one(
+            "SELECT (SELECT (xact_commit + xact_rollback)::INT8 FROM pg_stat_database
+                     WHERE datname = current_database()),
+                    COALESCE((SELECT idx_scan::INT8 FROM pg_stat_user_tables
+                              WHERE relname = 'ereport'), 0)",
+            &[],
+        )
+        .ok()?;
+    Some((r.get(0), r.get(1)))
+}
+
 /// A body as W1's thermal reports have it, and its report.
 fn capacity_body() -> Vec<u8> {
     use ereport_sdk::Ereport;
@@ -389,40 +442,66 @@ fn capacity_body() -> Vec<u8> {
 /// What one capacity run measured.
 struct Capacity {
     stored_per_second: f64,
-    bench_ms_per_10k: f64,
+    collectors_ms_per_10k: f64,
     server_ms_per_10k: Option<f64>,
     connections: Option<i64>,
+    /// Transactions and index scans of `ereport` per 10,000 ereports.
+    transactions_per_10k: Option<(f64, f64)>,
 }
 
 /// Capacity: `n` collectors following `sps` endless SPs for `seconds`.
-fn capacity(db: &str, n: usize, sps: usize, seconds: f64, postmaster: Option<u32>) -> Capacity {
-    use bench_support::fake_sp::EndlessSp;
+fn capacity(
+    db: &str,
+    n: usize,
+    sps: usize,
+    seconds: f64,
+    interval: Duration,
+    postmaster: Option<u32>,
+) -> Capacity {
+    use std::io::{BufRead, Write};
     use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-    let body = capacity_body();
-    // Restart ids no earlier run in this database used.
-    let nonce = u128::from(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()),
-    );
-    let fakes: Vec<EndlessSp> = (0..sps)
-        .map(|i| {
-            EndlessSp::start((nonce << 64) | (i as u128 + 1), &format!("CAP{i:05}"), &body)
-                .expect("an SP starts")
-        })
-        .collect();
-    let targets: Vec<Target> = fakes
+    // The SPs in a process of their own, so that this one's CPU is the
+    // collectors'. Restart ids no earlier run in this database used.
+    let nonce = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let mut server = Command::new(std::env::current_exe().expect("exe"))
+        .args([
+            "--serve-endless-sps",
+            &sps.to_string(),
+            "--nonce",
+            &nonce.to_string(),
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the SPs' process starts");
+    let mut stdin = server.stdin.take().expect("piped");
+    let addrs: Vec<std::net::SocketAddr> =
+        std::io::BufReader::new(server.stdout.take().expect("piped"))
+            .lines()
+            .take(sps)
+            .map(|l| l.expect("an address").parse().expect("an address"))
+            .collect();
+    assert_eq!(addrs.len(), sps, "the SPs' process printed every address");
+    let targets: Vec<Target> = addrs
         .iter()
         .enumerate()
-        .map(|(i, f)| Target {
+        .map(|(i, addr)| Target {
             name: format!("cap-{i:03}"),
             kind: Some("sled".into()),
             slot: u32::try_from(i).ok(),
             rack_id: None,
-            addr: f.addr,
+            addr: *addr,
         })
         .collect();
-    let cs = collectors(n, &targets, db);
+    let mut cs = collectors(n, &targets, db);
+    // An SP another collector holds is asked for again after the interval,
+    // backing off, doubling, to a second, as `--follow` does (to 30 s):
+    // not at once and without end.
+    for c in &mut cs {
+        c.set_quiet_backoff(Duration::from_secs(1));
+    }
     let stored = AtomicU64::new(0);
     let stop = AtomicBool::new(false);
     let ticks = || {
@@ -432,12 +511,13 @@ fn capacity(db: &str, n: usize, sps: usize, seconds: f64, postmaster: Option<u32
         )
     };
     let mut measured = (0.0, 0u64, (0u64, None), None);
+    let mut counts = None;
     std::thread::scope(|s| {
         for c in &cs {
             let (stop, stored) = (&stop, &stored);
             s.spawn(move || {
                 c.follow(
-                    Duration::ZERO,
+                    interval,
                     stop,
                     &|_, p| {
                         stored.fetch_add(p.stored.len() as u64, Ordering::Relaxed);
@@ -448,6 +528,7 @@ fn capacity(db: &str, n: usize, sps: usize, seconds: f64, postmaster: Option<u32
         }
         // A second to reach the steady state, then the window.
         std::thread::sleep(Duration::from_secs(1));
+        let x0 = postmaster.and_then(|_| server_counts(db));
         let (n0, t0, c0) = (stored.load(Ordering::Relaxed), Instant::now(), ticks());
         std::thread::sleep(Duration::from_secs_f64(seconds));
         let (n1, took, c1) = (
@@ -455,6 +536,12 @@ fn capacity(db: &str, n: usize, sps: usize, seconds: f64, postmaster: Option<u32
             t0.elapsed().as_secs_f64(),
             ticks(),
         );
+        let x1 = postmaster.and_then(|_| server_counts(db));
+        // Less the two reads of the counters, which are transactions too.
+        counts = x0.zip(x1).map(|(a, b)| {
+            let per = |d: i64| d.max(0) as f64 * 10_000.0 / (n1 - n0).max(1) as f64;
+            (per(b.0 - a.0 - 1), per(b.1 - a.1))
+        });
         let connections = postmaster.and_then(|_| {
             let mut c = postgres::Client::connect(db, postgres::NoTls).ok()?;
             c.query_one(
@@ -470,24 +557,22 @@ fn capacity(db: &str, n: usize, sps: usize, seconds: f64, postmaster: Option<u32
         );
         measured = (took, n1 - n0, cpu, connections);
         // The SPs run dry, every drain ends, the collectors stop.
-        for f in &fakes {
-            f.run_dry();
-        }
+        let _ = writeln!(stdin, "dry");
         stop.store(true, Ordering::SeqCst);
     });
     for c in &cs {
         c.release_claims();
     }
-    for f in &fakes {
-        f.signal();
-    }
+    drop(stdin);
+    let _ = server.wait();
     let (took, rows, (bench, server), connections) = measured;
     let per_10k = |ticks: u64| ticks as f64 * 10.0 * 10_000.0 / rows.max(1) as f64;
     Capacity {
         stored_per_second: rows as f64 / took,
-        bench_ms_per_10k: per_10k(bench),
+        collectors_ms_per_10k: per_10k(bench),
         server_ms_per_10k: server.map(per_10k),
         connections,
+        transactions_per_10k: counts,
     }
 }
 
@@ -602,19 +687,27 @@ fn capacity_runs(a: &Args, pg: &TempCluster, sqlite: &str) {
                 n,
                 a.sps,
                 a.seconds,
+                // Each SP drained again at once (a millisecond) when its
+                // store is full again; one another collector holds backs
+                // off, doubling, to a second.
+                Duration::from_millis(1),
                 postmaster.filter(|_| name == "postgres"),
             );
             let key = format!("rack.capacity.{name}.{}_sps.{n}_collectors", a.sps);
             println!("{key}.stored_per_second: {:.0}", c.stored_per_second);
             println!(
-                "{key}.bench_process_cpu_ms_per_10k_ereports: {:.0}",
-                c.bench_ms_per_10k
+                "{key}.collectors_cpu_ms_per_10k_ereports: {:.0}",
+                c.collectors_ms_per_10k
             );
             if let Some(ms) = c.server_ms_per_10k {
                 println!("{key}.postgres_cpu_ms_per_10k_ereports: {ms:.0}");
             }
             if let Some(conns) = c.connections {
                 println!("{key}.connections: {conns}");
+            }
+            if let Some((tx, scans)) = c.transactions_per_10k {
+                println!("{key}.transactions_per_10k_ereports: {tx:.0}");
+                println!("{key}.ereport_index_scans_per_10k_ereports: {scans:.0}");
             }
             rates.push((n, c));
         }
@@ -647,6 +740,10 @@ fn capacity_runs(a: &Args, pg: &TempCluster, sqlite: &str) {
 
 fn main() {
     let a = Args::parse();
+    if let Some(n) = a.serve_endless_sps {
+        serve_endless(n, a.nonce);
+        return;
+    }
     CLAIMS.store(!a.no_claims, std::sync::atomic::Ordering::Relaxed);
     let pg = TempCluster::start();
     let dir = tempfile::tempdir().expect("tempdir");

@@ -31,7 +31,7 @@ use ereport_sdk::{Ena, RestartId};
 use serde_json::{Map, Value as Json};
 
 use crate::catalog::Catalog;
-use crate::db::{Db, DbError, SpRow, trim_identity};
+use crate::db::{Checked, Db, DbError, SpRow, trim_identity};
 use crate::json::{ereport_json, invalid_error, metadata_json};
 use crate::validate::{Rejection, validate};
 pub use ereport_host::record::{Event, Gap, GapKind, GatewayStats, StoredEreport};
@@ -182,6 +182,10 @@ struct Plan {
     /// ENAs of the packet already stored (with the same body), as the
     /// conflict check found them.
     already: std::collections::BTreeSet<u64>,
+    /// Already stored, with the conflict check, in one statement
+    /// ([`crate::db::EreportStore::store_checked`]): the ereports and
+    /// whether each was new.
+    stored: Option<(Vec<StoredEreport>, Vec<bool>)>,
 }
 
 /// How a gateway reaches its SP: datagrams out, datagrams in. The real
@@ -476,6 +480,45 @@ impl<X: Transport, C: Clock> Gateway<X, C> {
         let restarted = asked != Some(rid);
         // A restart's stream is sent from its earliest record.
         let expected = if restarted { Ena::FIRST } else { requested };
+        // The common response: the stream as asked for, from the ENA
+        // asked for, no new metadata. The conflict check and the store are
+        // then one statement: what is stored already with the same body is
+        // left alone, one stored with another body rejects the response
+        // and nothing of it is stored.
+        if let Some(first) = packet.entries.first()
+            && !restarted
+            && first.ena == expected
+            && packet.metadata.is_empty()
+            && let Some(last) = packet.entries.last()
+        {
+            let ereports: Vec<StoredEreport> = packet
+                .entries
+                .iter()
+                .map(|e| self.stored_ereport(rid, e))
+                .collect();
+            return Ok(
+                match self
+                    .db
+                    .store_checked(&self.sp_row(), rid, &ereports, last.ena)?
+                {
+                    Checked::Conflict(ena) => Err(Rejection::Conflict { ena }),
+                    Checked::Stored(fresh) => Ok(Plan {
+                        restart_id: rid,
+                        restarted,
+                        already: packet
+                            .entries
+                            .iter()
+                            .zip(&fresh)
+                            .filter(|(_, new)| !**new)
+                            .map(|(e, _)| e.ena.0)
+                            .collect(),
+                        packet,
+                        gap: None,
+                        stored: Some((ereports, fresh)),
+                    }),
+                },
+            );
+        }
         // What is stored already for these ENAs, in one query.
         let stored = match (packet.entries.first(), packet.entries.last()) {
             (Some(a), Some(b)) => self.db.bodies(rid, a.ena, b.ena)?,
@@ -527,6 +570,7 @@ impl<X: Transport, C: Clock> Gateway<X, C> {
             packet,
             gap,
             already,
+            stored: None,
         }))
     }
 
@@ -592,7 +636,7 @@ impl<X: Transport, C: Clock> Gateway<X, C> {
         let committed = self.committed;
         let start = committed.next().unwrap_or(committed);
         let limit = self.cfg.limit;
-        let plan = self.exchange(
+        let mut plan = self.exchange(
             |id| Request::new(rid, start, committed, limit, id),
             &mut out.events,
             |g, p| g.plan(asked, start, p),
@@ -608,7 +652,7 @@ impl<X: Transport, C: Clock> Gateway<X, C> {
             self.db.save_restart(plan.restart_id, &self.metadata)?;
         }
         out.drained = plan.packet.entries.is_empty();
-        out.stored = self.store(&plan, &mut out.events)?;
+        out.stored = self.store(&mut plan, &mut out.events)?;
         out.already_stored = plan.packet.entries.len().saturating_sub(out.stored.len());
         self.stats.already_stored = self
             .stats
@@ -624,28 +668,36 @@ impl<X: Transport, C: Clock> Gateway<X, C> {
 
     fn store(
         &mut self,
-        plan: &Plan,
+        plan: &mut Plan,
         events: &mut Vec<Event>,
     ) -> Result<Vec<StoredEreport>, GatewayError> {
         let Some(last) = plan.packet.entries.last() else {
             return Ok(Vec::new());
         };
         let rid = plan.restart_id;
-        // What the conflict check found stored already (by another
-        // collector) is not sent again: a response stored whole by another
-        // costs no write at all, its cursor having moved past it then.
-        let ereports: Vec<StoredEreport> = plan
-            .packet
-            .entries
-            .iter()
-            .filter(|e| !plan.already.contains(&e.ena.0))
-            .map(|e| self.stored_ereport(rid, e))
-            .collect();
-        let fresh = if ereports.is_empty() && plan.gap.is_none() {
-            Vec::new()
-        } else {
-            self.db
-                .store(&self.sp_row(), rid, &ereports, plan.gap, last.ena)?
+        let (ereports, fresh) = match plan.stored.take() {
+            // Stored by the plan, with its conflict check.
+            Some(done) => done,
+            None => {
+                // What the conflict check found stored already (by another
+                // collector) is not sent again: a response stored whole by
+                // another costs no write at all, its cursor having moved
+                // past it then.
+                let ereports: Vec<StoredEreport> = plan
+                    .packet
+                    .entries
+                    .iter()
+                    .filter(|e| !plan.already.contains(&e.ena.0))
+                    .map(|e| self.stored_ereport(rid, e))
+                    .collect();
+                let fresh = if ereports.is_empty() && plan.gap.is_none() {
+                    Vec::new()
+                } else {
+                    self.db
+                        .store(&self.sp_row(), rid, &ereports, plan.gap, last.ena)?
+                };
+                (ereports, fresh)
+            }
         };
         self.committed = last.ena;
         if let Some(g) = plan.gap {

@@ -605,3 +605,60 @@ fn the_construct_check_matches_words_only() {
     assert!(contains_words("select nextval('s')", "nextval("));
     assert!(!contains_words("where x_ctid = 1", "ctid"));
 }
+
+/// The conflict check folded into the store (issue 22), on both
+/// databases: rows stored with the same body are left alone, a row stored
+/// with another body stores nothing of the response and moves no cursor.
+#[test]
+#[cfg_attr(
+    not(postgres_installed),
+    ignore = "PostgreSQL is not installed (apt-get install postgresql)"
+)]
+fn a_checked_store_refuses_a_conflict_whole_on_both_databases() {
+    use ereport_gateway::db::Checked;
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = dir.path().join("db.sqlite").to_string_lossy().into_owned();
+    let pg = PgCluster::start();
+    for target in [sqlite.as_str(), pg.url.as_str()] {
+        let db = ereport_gateway::store::open(Path::new(target)).unwrap();
+        let rid = RestartId(0xfeed);
+        db.save_restart(rid, &Map::new()).unwrap();
+        let row = |ena: u64, body: &[u8]| StoredEreport {
+            restart_id: rid,
+            ena: Ena(ena),
+            task_name: "thermal".into(),
+            task_gen: 0,
+            uptime_ms: ena,
+            body: body.to_vec(),
+            report: json!({"k": "hw.x"}),
+            invalid_error: None,
+            catalog_error: None,
+        };
+        let sp = SpRow {
+            name: "sled-0".into(),
+            ..SpRow::default()
+        };
+        let first = [row(1, b"\xa0"), row(2, b"\xa0")];
+        assert_eq!(
+            db.store_checked(&sp, rid, &first, Ena(2)).unwrap(),
+            Checked::Stored(vec![true, true]),
+            "{target}"
+        );
+        // 2 again with its body, 3 new: only 3 is new.
+        let again = [row(2, b"\xa0"), row(3, b"\xa0")];
+        assert_eq!(
+            db.store_checked(&sp, rid, &again, Ena(3)).unwrap(),
+            Checked::Stored(vec![false, true]),
+            "{target}"
+        );
+        // 3 with another body: nothing of 3 to 5 is stored.
+        let forged = [row(3, b"\xa1\x61x\x01"), row(4, b"\xa0"), row(5, b"\xa0")];
+        assert_eq!(
+            db.store_checked(&sp, rid, &forged, Ena(5)).unwrap(),
+            Checked::Conflict(Ena(3)),
+            "{target}"
+        );
+        assert!(db.info(rid, Ena(4)).unwrap().is_none(), "{target}");
+        assert_eq!(db.committed("sled-0").unwrap(), Some((rid, Ena(3))));
+    }
+}

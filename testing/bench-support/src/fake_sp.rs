@@ -20,6 +20,11 @@ pub fn head(out: &mut Vec<u8>, major: u8, n: u64) {
     out.extend_from_slice(&h[..k]);
 }
 
+/// Responses a full 4 KiB store of W1-sized records makes (about 70
+/// records, 15 a response), after which an [`EndlessSp`] answers once with
+/// none.
+pub const FULL_STORE_RESPONSES: u32 = 5;
+
 /// One entry: (task name, generation, uptime, body).
 pub type E<'a> = (&'a str, u32, u64, &'a [u8]);
 
@@ -52,11 +57,14 @@ pub fn response(rid: u128, start: u64, id: u8, serial: Option<&str>, entries: &[
     p
 }
 
-/// An SP whose store never runs dry: every request for its restart is
-/// answered with as many records as fit in one response (and the request's
-/// limit), from the ENA asked for; a request for another restart (first
-/// contact) gets its metadata and records from ENA 1. So a collector can
-/// drain it as fast as it is able: its offered load is unbounded.
+/// An SP whose store is full again whenever it is asked: every request for
+/// its restart is answered with as many records as fit in one response
+/// (and the request's limit), from the ENA asked for, except that every
+/// [`FULL_STORE_RESPONSES`]th answer has none, as a drained 4 KiB store's
+/// would (so drains end, and a collector's workers go round its SPs); a
+/// request for another restart (first contact) gets its metadata and
+/// records from ENA 1. So a collector can drain it as fast as it is able:
+/// its offered load is unbounded.
 pub struct EndlessSp {
     /// Its address.
     pub addr: SocketAddr,
@@ -81,6 +89,8 @@ impl EndlessSp {
         let (serial, body) = (serial.to_string(), body.to_vec());
         let thread = std::thread::spawn(move || {
             let mut buf = [0u8; 64];
+            let mut fits = 1usize;
+            let mut since_dry = 0u32;
             while !s.load(Ordering::Relaxed) {
                 let Ok((len, from)) = sock.recv_from(&mut buf) else {
                     continue;
@@ -91,23 +101,45 @@ impl EndlessSp {
                 let ours = req.restart_id() == RestartId(rid);
                 let start = if ours { req.start_ena().0.max(1) } else { 1 };
                 let serial = (!ours || req.limit == 0).then_some(serial.as_str());
-                let mut entries: Vec<E<'_>> = Vec::new();
-                let mut packet = response(rid, start, req.request_id, serial, &entries);
-                if req.limit > 0 && !d.load(Ordering::Relaxed) {
-                    // As many as fit, as packrat packs them.
-                    loop {
-                        let ena = start + entries.len() as u64;
-                        entries.push(("thermal", 0, ena, &body));
-                        let bigger = response(rid, start, req.request_id, serial, &entries);
-                        if bigger.len() > MAX_RESPONSE_LEN || entries.len() > usize::from(req.limit)
-                        {
-                            entries.pop();
-                            break;
-                        }
-                        packet = bigger;
-                    }
+                // As many records as fit, as packrat packs them: the count
+                // that fit last time, then one more or fewer until it is
+                // the most that fits (one or two encodings, not one per
+                // record).
+                let drained = ours && req.limit > 0 && since_dry >= FULL_STORE_RESPONSES;
+                since_dry = if drained {
+                    0
+                } else {
+                    since_dry + u32::from(req.limit > 0)
+                };
+                let limit = if d.load(Ordering::Relaxed) || drained {
+                    0
+                } else {
+                    usize::from(req.limit)
+                };
+                let build = |count: usize| {
+                    let entries: Vec<E<'_>> = (0..count as u64)
+                        .map(|i| ("thermal", 0, start + i, body.as_slice()))
+                        .collect();
+                    response(rid, start, req.request_id, serial, &entries)
+                };
+                let mut count = fits.min(limit);
+                let mut packet = build(count);
+                while count > 0 && packet.len() > MAX_RESPONSE_LEN {
+                    count -= 1;
+                    packet = build(count);
                 }
-                n.fetch_add(entries.len() as u64, Ordering::Relaxed);
+                while count < limit {
+                    let bigger = build(count + 1);
+                    if bigger.len() > MAX_RESPONSE_LEN {
+                        break;
+                    }
+                    count += 1;
+                    packet = bigger;
+                }
+                if limit > 0 {
+                    fits = count;
+                }
+                n.fetch_add(count as u64, Ordering::Relaxed);
                 let _ = sock.send_to(&packet, from);
             }
         });

@@ -312,6 +312,44 @@ pub trait EreportStore: Send + Sync {
         committed: Ena,
     ) -> Result<Vec<bool>, DbError>;
 
+    /// Stores a response's ereports as [`store`](Self::store) does (no
+    /// gap; those stored already with the same body are left alone and
+    /// come back as not new), unless one of its ENAs is stored with a
+    /// different body: then nothing is stored, and that ENA comes back as
+    /// [`Checked::Conflict`]. PostgreSQL does the check and the store in
+    /// one statement, so a response costs one round trip; this default
+    /// reads the stored bodies first.
+    fn store_checked(
+        &self,
+        sp: &SpRow,
+        rid: RestartId,
+        ereports: &[StoredEreport],
+        committed: Ena,
+    ) -> Result<Checked, DbError> {
+        let (Some(first), Some(last)) = (ereports.first(), ereports.last()) else {
+            return Ok(Checked::Stored(Vec::new()));
+        };
+        let stored = self.bodies(rid, first.ena, last.ena)?;
+        if let Some(e) = ereports
+            .iter()
+            .find(|e| stored.get(&e.ena.0).is_some_and(|b| *b != e.body))
+        {
+            return Ok(Checked::Conflict(e.ena));
+        }
+        let new: Vec<StoredEreport> = ereports
+            .iter()
+            .filter(|e| !stored.contains_key(&e.ena.0))
+            .cloned()
+            .collect();
+        let mut fresh = self.store(sp, rid, &new, None, committed)?.into_iter();
+        Ok(Checked::Stored(
+            ereports
+                .iter()
+                .map(|e| !stored.contains_key(&e.ena.0) && fresh.next().unwrap_or(false))
+                .collect(),
+        ))
+    }
+
     /// Moves the cursor without storing anything (a cursor found ahead of
     /// the SP).
     fn set_cursor(&self, sp: &str, rid: RestartId, committed: Ena) -> Result<(), DbError>;
@@ -372,6 +410,15 @@ pub trait EreportStore: Send + Sync {
             metadata: self.metadata(restart_id)?,
         }))
     }
+}
+
+/// What [`EreportStore::store_checked`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Checked {
+    /// Stored; per ereport, whether it was new.
+    Stored(Vec<bool>),
+    /// Nothing stored: this ENA is stored with a different body.
+    Conflict(Ena),
 }
 
 /// A store shared by a collector's sessions.

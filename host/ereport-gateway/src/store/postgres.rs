@@ -28,7 +28,7 @@ use serde_json::{Map, Value as Json};
 
 use super::migrations::{self, Dialect, HISTORY_TABLE, LATEST};
 use super::{
-    DbError, EreportStore, Filter, OpenOptions, RECENT_STORE, RETENTION_BATCH, RestartRow,
+    Checked, DbError, EreportStore, Filter, OpenOptions, RECENT_STORE, RETENTION_BATCH, RestartRow,
     SharedCursor, SpRow, StoredRow, SummaryRow, check_cutoff, gap_kind, gap_kind_text,
     glob_to_like, rid_uuid, row_class, sql, unix_ms, unsql,
 };
@@ -156,8 +156,10 @@ struct Prepared {
     /// [`INSERT_ROWS`] alone, for a store with a gap.
     insert: Statement,
     /// [`INSERT_ROWS`], the cursor and the restart's latest ereport in one
-    /// statement: the common store.
+    /// statement.
     store: Statement,
+    /// The same with the conflict check: the common store.
+    store_checked: Statement,
 }
 
 /// A response's rows as one `INSERT … SELECT … FROM UNNEST(…)`: the
@@ -314,6 +316,42 @@ fn store_statement() -> String {
     )
 }
 
+/// [`EreportStore::store_checked`]'s statement: [`store_statement`]'s
+/// writes, each only if no row of the response is stored already with a
+/// different body (`clash`: one range of the primary key, $20 to $21, read
+/// in the statement's snapshot), and the clashing ENAs returned beside the
+/// new ones.
+fn store_checked_statement() -> String {
+    format!(
+        "WITH u AS (SELECT * FROM UNNEST($9::INT8[], $10::TEXT[], $11::INT8[], $12::INT8[],
+                                         $13::BYTEA[], $14::TEXT[], $15::TEXT[], $16::TEXT[],
+                                         $17::TEXT[])
+                    AS u(ena, task_name, task_gen, uptime_ms, body, report, invalid_error,
+                         catalog_error, class)),
+         clash AS (SELECT e.ena FROM ereport e JOIN u ON e.ena = u.ena
+                   WHERE e.restart_id = $1 AND e.ena BETWEEN $20 AND $21
+                     AND e.body <> u.body),
+         ins AS (INSERT INTO ereport
+                     (restart_id, ena, task_name, task_gen, uptime_ms, body, report, invalid_error,
+                      catalog_error, sp_name, reporter, sp_type, sp_slot, part_number,
+                      serial_number, class, time_collected, collector_id)
+                 SELECT $1, u.ena, u.task_name, u.task_gen, u.uptime_ms, u.body, u.report::JSONB,
+                        u.invalid_error, u.catalog_error, $2, 'sp', CAST($3::TEXT AS sp_type),
+                        $4::INT4, $5, $6, u.class, $7, $8::UUID
+                 FROM u WHERE NOT EXISTS (SELECT 1 FROM clash)
+                 ON CONFLICT (restart_id, ena) DO NOTHING RETURNING ena),
+         cur AS (INSERT INTO sp_cursor (sp_name, restart_id, committed_ena)
+                 SELECT $2::TEXT, $1::UUID, $18::INT8 WHERE NOT EXISTS (SELECT 1 FROM clash)
+                 ON CONFLICT (sp_name) DO UPDATE SET restart_id = excluded.restart_id,
+                                                     committed_ena = excluded.committed_ena
+                 WHERE sp_cursor.restart_id <> excluded.restart_id
+                    OR sp_cursor.committed_ena < excluded.committed_ena),
+         rs AS ({} AND NOT EXISTS (SELECT 1 FROM clash))
+         SELECT ena, false FROM ins UNION ALL SELECT ena, true FROM clash",
+        restart_seen("$19")
+    )
+}
+
 /// Every statement the PostgreSQL store issues while collecting and
 /// answering `query`, `info`, `summary` and `purge`, by name, besides the
 /// migrations ([`super::migrations`]) and the schema-version checks
@@ -325,6 +363,7 @@ pub fn statements() -> Vec<(&'static str, String)> {
         ("plan_cache", PLAN_CACHE.to_string()),
         ("insert_rows", INSERT_ROWS.to_string()),
         ("store", store_statement()),
+        ("store_checked", store_checked_statement()),
         ("cursor", cursor_statement()),
         ("cursor_advance", CURSOR_ADVANCE.to_string()),
         ("restart_seen", restart_seen("$5")),
@@ -354,6 +393,7 @@ impl Prepared {
             bodies: client.prepare(BODIES)?,
             insert: client.prepare(INSERT_ROWS)?,
             store: client.prepare(&store_statement())?,
+            store_checked: client.prepare(&store_checked_statement())?,
         })
     }
 }
@@ -712,6 +752,68 @@ impl EreportStore for PgStore {
             .iter()
             .map(|e| fresh_enas.contains(&sql(e.ena.0)))
             .collect())
+    }
+
+    /// One statement, one round trip: the conflict check and the
+    /// writes of [`store`](EreportStore::store).
+    fn store_checked(
+        &self,
+        sp: &SpRow,
+        rid: RestartId,
+        ereports: &[StoredEreport],
+        committed: Ena,
+    ) -> Result<Checked, DbError> {
+        if ereports.is_empty() {
+            return Ok(Checked::Stored(Vec::new()));
+        }
+        let rid = rid_uuid(rid);
+        let now = SystemTime::now();
+        let rows = RowValues::new(ereports);
+        let committed = sql(committed.0);
+        let slot = sp.slot_int4();
+        let result: Vec<(i64, bool)> = self.with(|c| {
+            let st = c.prepared()?.store_checked.clone();
+            Ok(c.client
+                .query(
+                    &st,
+                    &[
+                        &rid,
+                        &sp.name,
+                        &sp.kind,
+                        &slot,
+                        &sp.part_number,
+                        &sp.serial_number,
+                        &now,
+                        &sp.collector_id,
+                        &rows.enas,
+                        &rows.task_names,
+                        &rows.gens,
+                        &rows.uptimes,
+                        &rows.bodies,
+                        &rows.reports,
+                        &rows.invalid,
+                        &rows.catalog,
+                        &rows.classes,
+                        &committed,
+                        &sp.rack_id,
+                        &rows.enas.first(),
+                        &rows.enas.last(),
+                    ],
+                )?
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect())
+        })?;
+        if let Some((ena, _)) = result.iter().filter(|(_, clash)| *clash).min() {
+            return Ok(Checked::Conflict(Ena(unsql(*ena))));
+        }
+        let fresh: BTreeSet<i64> = result.iter().map(|(ena, _)| *ena).collect();
+        Ok(Checked::Stored(
+            ereports
+                .iter()
+                .map(|e| fresh.contains(&sql(e.ena.0)))
+                .collect(),
+        ))
     }
 
     fn set_cursor(&self, sp: &str, rid: RestartId, committed: Ena) -> Result<(), DbError> {
