@@ -341,7 +341,14 @@ pub trait EreportStore: Send + Sync {
             .filter(|e| !stored.contains_key(&e.ena.0))
             .cloned()
             .collect();
-        let mut fresh = self.store(sp, rid, &new, None, committed)?.into_iter();
+        // A response stored whole by another collector costs no write,
+        // its cursor having moved past it then.
+        let mut fresh = if new.is_empty() {
+            Vec::new()
+        } else {
+            self.store(sp, rid, &new, None, committed)?
+        }
+        .into_iter();
         Ok(Checked::Stored(
             ereports
                 .iter()

@@ -317,8 +317,8 @@ fn store_statement() -> String {
 }
 
 /// [`EreportStore::store_checked`]'s statement: [`store_statement`]'s
-/// writes, each only if no row of the response is stored already with a
-/// different body (`clash`: one range of the primary key, $20 to $21, read
+/// writes (the restart's latest ereport only if a row was new), each only
+/// if no row of the response is stored already with a different body (`clash`: one range of the primary key, $20 to $21, read
 /// in the statement's snapshot), and the clashing ENAs returned beside the
 /// new ones.
 fn store_checked_statement() -> String {
@@ -346,7 +346,7 @@ fn store_checked_statement() -> String {
                                                      committed_ena = excluded.committed_ena
                  WHERE sp_cursor.restart_id <> excluded.restart_id
                     OR sp_cursor.committed_ena < excluded.committed_ena),
-         rs AS ({} AND NOT EXISTS (SELECT 1 FROM clash))
+         rs AS ({} AND EXISTS (SELECT 1 FROM ins))
          SELECT ena, false FROM ins UNION ALL SELECT ena, true FROM clash",
         restart_seen("$19")
     )
