@@ -697,6 +697,11 @@ fn purge(p: &PurgeArgs) -> Result<(), String> {
                 p.deleted_days
             )
         })?;
+    // Purging a database that is not there would make an empty one.
+    let text = p.db.to_string_lossy();
+    if !store::postgres::is_postgres(&text) && !p.db.exists() {
+        return Err(error_chain(&store::DbError::Missing(text.into_owned())));
+    }
     let db = store::open(&p.db).map_err(|e| error_chain(&e))?;
     let n = db.purge(before).map_err(|e| error_chain(&e))?;
     say!(

@@ -122,12 +122,20 @@ fn retention_and_time_filters_refuse_what_overflows() {
 }
 
 #[test]
-fn query_and_summary_never_create_a_database() {
+fn query_summary_info_and_purge_never_create_a_database() {
     let dir = tempfile::tempdir().unwrap();
     let mistyped = dir.path().join("ereprots.sqlite");
-    for sub in ["query", "summary"] {
+    let rid = "5f3c0a4e-1d2b-4c8e-9a61-0b7d2e4f8c13";
+    for args in [
+        &["query"][..],
+        &["summary"],
+        &["info", rid, "1"],
+        &["purge", "--deleted-days", "30"],
+    ] {
+        let sub = args[0];
         let out = gateway()
-            .args([sub, "--db"])
+            .args(args)
+            .arg("--db")
             .arg(&mistyped)
             .output()
             .unwrap();
