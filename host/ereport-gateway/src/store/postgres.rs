@@ -689,25 +689,7 @@ impl EreportStore for PgStore {
         let fresh_enas: BTreeSet<i64> = self.with(|c| {
             let prepared = c.prepared()?;
             let (store, insert) = (prepared.store.clone(), prepared.insert.clone());
-            let mut params: Vec<&(dyn ToSql + Sync)> = vec![
-                &rid,
-                &sp.name,
-                &sp.kind,
-                &slot,
-                &sp.part_number,
-                &sp.serial_number,
-                &now,
-                &sp.collector_id,
-                &rows.enas,
-                &rows.task_names,
-                &rows.gens,
-                &rows.uptimes,
-                &rows.bodies,
-                &rows.reports,
-                &rows.invalid,
-                &rows.catalog,
-                &rows.classes,
-            ];
+            let mut params = rows.params(&rid, sp, &slot, &now);
             if !ereports.is_empty() && gap.is_none() {
                 params.push(&committed_param);
                 params.push(&sp.rack_id);
@@ -771,35 +753,13 @@ impl EreportStore for PgStore {
         let rows = RowValues::new(ereports);
         let committed = sql(committed.0);
         let slot = sp.slot_int4();
+        let (first, last) = (rows.enas.first(), rows.enas.last());
         let result: Vec<(i64, bool)> = self.with(|c| {
             let st = c.prepared()?.store_checked.clone();
+            let mut params = rows.params(&rid, sp, &slot, &now);
+            params.extend_from_slice(&[&committed, &sp.rack_id, &first, &last]);
             Ok(c.client
-                .query(
-                    &st,
-                    &[
-                        &rid,
-                        &sp.name,
-                        &sp.kind,
-                        &slot,
-                        &sp.part_number,
-                        &sp.serial_number,
-                        &now,
-                        &sp.collector_id,
-                        &rows.enas,
-                        &rows.task_names,
-                        &rows.gens,
-                        &rows.uptimes,
-                        &rows.bodies,
-                        &rows.reports,
-                        &rows.invalid,
-                        &rows.catalog,
-                        &rows.classes,
-                        &committed,
-                        &sp.rack_id,
-                        &rows.enas.first(),
-                        &rows.enas.last(),
-                    ],
-                )?
+                .query(&st, &params)?
                 .iter()
                 .map(|r| (r.get(0), r.get(1)))
                 .collect())
@@ -989,6 +949,36 @@ struct RowValues<'a> {
 }
 
 impl<'a> RowValues<'a> {
+    /// The parameters [`INSERT_ROWS`] takes ($1 to $17): the restart, the
+    /// SP's columns, the time, the collector, then these arrays.
+    fn params<'p>(
+        &'p self,
+        rid: &'p Uuid,
+        sp: &'p SpRow,
+        slot: &'p Option<i32>,
+        now: &'p SystemTime,
+    ) -> Vec<&'p (dyn ToSql + Sync)> {
+        vec![
+            rid,
+            &sp.name,
+            &sp.kind,
+            slot,
+            &sp.part_number,
+            &sp.serial_number,
+            now,
+            &sp.collector_id,
+            &self.enas,
+            &self.task_names,
+            &self.gens,
+            &self.uptimes,
+            &self.bodies,
+            &self.reports,
+            &self.invalid,
+            &self.catalog,
+            &self.classes,
+        ]
+    }
+
     fn new(ereports: &'a [StoredEreport]) -> Self {
         RowValues {
             enas: ereports.iter().map(|e| sql(e.ena.0)).collect(),
