@@ -23,9 +23,9 @@ fn gateway() -> Command {
 
 /// A CBOR head: major type and argument.
 fn head(major: u8, n: u64) -> Vec<u8> {
-    let mut out = [0u8; 9];
-    let len = ereport_sdk::cbor_len::encode_head(major, n, &mut out);
-    out[..len].to_vec()
+    let mut out = Vec::new();
+    common::head(&mut out, major, n);
+    out
 }
 
 fn text(s: &str) -> Vec<u8> {

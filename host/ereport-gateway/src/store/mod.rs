@@ -336,17 +336,22 @@ pub trait EreportStore: Send + Sync {
         {
             return Ok(Checked::Conflict(e.ena));
         }
-        let new: Vec<StoredEreport> = ereports
-            .iter()
-            .filter(|e| !stored.contains_key(&e.ena.0))
-            .cloned()
-            .collect();
         // A response stored whole by another collector costs no write,
-        // its cursor having moved past it then.
-        let mut fresh = if new.is_empty() {
-            Vec::new()
+        // its cursor having moved past it then; one stored in part is
+        // written without what is stored (copied only then).
+        let mut fresh = if stored.is_empty() {
+            self.store(sp, rid, ereports, None, committed)?
         } else {
-            self.store(sp, rid, &new, None, committed)?
+            let new: Vec<StoredEreport> = ereports
+                .iter()
+                .filter(|e| !stored.contains_key(&e.ena.0))
+                .cloned()
+                .collect();
+            if new.is_empty() {
+                Vec::new()
+            } else {
+                self.store(sp, rid, &new, None, committed)?
+            }
         }
         .into_iter();
         Ok(Checked::Stored(
@@ -491,14 +496,6 @@ pub fn trim_identity(s: &str) -> String {
     s.replace('\0', "").trim_end_matches(' ').to_string()
 }
 
-/// The class a row records, by the control plane's rule
-/// ([`ereport_host::json::report_class`]): `"k"`, else `"class"`, else
-/// for a loss record `ereport.data_loss.possible` (`{"lost": null}`) or
-/// `ereport.data_loss.certain` (`{"lost": n}`).
-pub fn row_class(e: &StoredEreport) -> Option<String> {
-    e.class()
-}
-
 /// Whether `path` names an in-memory or temporary database rather than a
 /// file.
 pub fn is_durable_path(path: &str) -> bool {
@@ -587,7 +584,8 @@ pub struct StoredRow {
     pub serial_number: Option<String>,
     /// `baseboard_part_number`, trimmed.
     pub part_number: Option<String>,
-    /// The class (see [`row_class`]).
+    /// The class, by the control plane's rule
+    /// ([`ereport_host::json::report_class`]).
     pub class: Option<String>,
     /// The fault-management pass that marked it seen, if any.
     pub marked_seen_in: Option<Uuid>,

@@ -30,7 +30,7 @@ use super::migrations::{self, Dialect, HISTORY_TABLE, LATEST};
 use super::{
     Checked, DbError, EreportStore, Filter, OpenOptions, RECENT_STORE, RETENTION_BATCH, RestartRow,
     SharedCursor, SpRow, StoredRow, SummaryRow, check_cutoff, gap_kind, gap_kind_text,
-    glob_to_like, rid_uuid, row_class, sql, unix_ms, unsql,
+    glob_to_like, rid_uuid, sql, unix_ms, unsql,
 };
 use uuid::Uuid;
 
@@ -995,7 +995,7 @@ impl<'a> RowValues<'a> {
                 .iter()
                 .map(|e| e.catalog_error.as_deref())
                 .collect(),
-            classes: ereports.iter().map(row_class).collect(),
+            classes: ereports.iter().map(StoredEreport::class).collect(),
         }
     }
 }

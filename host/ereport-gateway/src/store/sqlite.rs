@@ -16,7 +16,7 @@ use super::migrations::{self, Dialect, HISTORY_TABLE, LATEST, LEGACY_LATEST};
 use super::{
     DbError, EreportStore, Filter, RECENT_STORE, RETENTION_BATCH, RestartRow, STORED_ROW_COLUMNS,
     SharedCursor, SpRow, StoredRow, SummaryRow, check_cutoff, gap_kind, gap_kind_text,
-    is_durable_path, now_ms, parse_restart_id, parse_rid, rid_text, row_class, sql, unix_ms, unsql,
+    is_durable_path, now_ms, parse_restart_id, parse_rid, rid_text, sql, unix_ms, unsql,
 };
 use uuid::Uuid;
 
@@ -290,7 +290,7 @@ impl EreportStore for SqliteStore {
                         slot,
                         sp.part_number,
                         sp.serial_number,
-                        row_class(e),
+                        e.class(),
                         now,
                         collector,
                     ])
