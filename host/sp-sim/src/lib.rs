@@ -27,7 +27,9 @@
 //! `ereport-gateway` library together in one process.
 
 pub mod catalog;
-pub mod classes;
+/// The ereport classes the simulated tasks report (from `sp-workload`,
+/// which the emulated SP shares).
+pub use sp_workload::classes;
 pub mod ipc;
 pub mod rack;
 pub mod sim;

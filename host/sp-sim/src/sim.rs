@@ -21,45 +21,20 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use ereport_sdk::{
-    Caboose, DeliverEreport, DeliverError, Ena, Identity, ReadEreports, ReadError, ReadRequest,
-    RestartId, TaskId,
+    DeliverEreport, DeliverError, Ena, Identity, ReadEreports, ReadError, ReadRequest, RestartId,
+    TaskId,
 };
 use lease_writer::ReadLease;
-use packrat_ereport::faults::{
-    FaultInfo, FaultReport, FaultSource, FaultTracker, Kernel, ReplyFaultReason,
-};
+use packrat_ereport::faults::{FaultInfo, FaultReport, FaultTracker, Kernel};
 use packrat_ereport::{IngestError, Store, StoreStats, TaskTable};
 use snitch::udp::UdpNet;
 use snitch::{Counters, Snitch};
 
-use crate::classes::{
-    EreportulatorReporter, FakeReport, Overtemp, PmbusAlert, PowerReporter, Reading, SeqFail,
-    SeqStep, SequencerReporter, ThermalReporter,
-};
 use crate::ipc::TaskSlot;
+use sp_workload::{Producer, SimReport, next_fault, storm_alert};
 
-/// The simulated image's tasks.
-pub enum SimTasks {}
+pub use sp_workload::{PACKRAT, PRODUCERS, Rng, SIM_TASKS, SimTasks, default_identity};
 
-impl TaskTable for SimTasks {
-    const NAMES: &'static [&'static str] = &[
-        "jefe",
-        "thermal",
-        "power",
-        "sequencer",
-        "ereportulator",
-        "packrat",
-        "snitch",
-        "net",
-    ];
-}
-
-/// Number of tasks in the simulated image.
-pub const SIM_TASKS: usize = 8;
-/// Packrat's task id.
-pub const PACKRAT: TaskId = TaskId::new(5, 0);
-/// Indices of the producer tasks.
-pub const PRODUCERS: [u16; 4] = [1, 2, 3, 4];
 /// Store sizes the simulator can build (the store's size is a const
 /// generic, as on the SP).
 pub const STORE_SIZES: [usize; 9] = [256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536];
@@ -115,33 +90,6 @@ pub fn store_size_for(requested: usize) -> Result<usize, SimError> {
         .copied()
         .find(|&s| s >= requested)
         .ok_or(SimError::StoreSize { requested })
-}
-
-/// A small deterministic RNG (SplitMix64), so runs with a seed repeat.
-#[derive(Clone, Debug)]
-pub struct Rng(u64);
-
-impl Rng {
-    /// Seeded.
-    pub fn new(seed: u64) -> Self {
-        Self(seed)
-    }
-    /// Next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    /// Uniform in `0..n` (`n > 0`).
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n.max(1)
-    }
-    /// Uniform in `[0, 1)`.
-    pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
 }
 
 /// A random non-zero restart id, different every run.
@@ -207,23 +155,6 @@ impl Default for SimConfig {
             storm_rate: 0.0,
             storm_control: true,
         }
-    }
-}
-
-/// The identity the simulator reports by default.
-pub fn default_identity() -> Identity {
-    fn s<const N: usize>(v: &str) -> heapless::String<N> {
-        v.try_into().unwrap_or_default()
-    }
-    Identity {
-        part_number: s("913-0000019"),
-        serial_number: s("SIM00000001"),
-        revision: 6,
-        caboose: Some(Caboose {
-            board: s("sim-gimlet"),
-            version: s("1.0.0"),
-            commit: s("0123456789abcdef"),
-        }),
     }
 }
 
@@ -734,9 +665,10 @@ fn count_report(shared: &Shared, index: u16, result: Result<Ena, DeliverError>) 
 
 /// The `power` task in a storm: its PMBus alert fires `rate` times a
 /// second, in steps of a millisecond.
-fn storm_task(shared: &Shared, client: &SimClient<'_>, power: &mut PowerReporter, rate: f64) {
+fn storm_task(shared: &Shared, client: &SimClient<'_>, power: &mut Producer, rate: f64) {
     let start = Instant::now();
     let mut fired = 0u64;
+    let alert = SimReport::PmbusAlert(storm_alert());
     while !shared.stop.load(Ordering::SeqCst) {
         std::thread::sleep(Duration::from_millis(1));
         // A storm that stopped is reported after a quiet second.
@@ -747,12 +679,7 @@ fn storm_task(shared: &Shared, client: &SimClient<'_>, power: &mut PowerReporter
         let due = (start.elapsed().as_secs_f64() * rate) as u64;
         while fired < due && !shared.stop.load(Ordering::SeqCst) {
             fired += 1;
-            let alert = PmbusAlert {
-                rail: "VDD_VCORE".try_into().unwrap_or_default(),
-                status_word: 0x0840,
-                reading: None,
-            };
-            let r = power.deliver_at(client, &alert, shared.uptime());
+            let r = power.deliver(client, &alert, shared.uptime());
             count_report(shared, client.index, r);
         }
     }
@@ -765,16 +692,12 @@ fn producer_task(shared: Arc<Shared>, index: u16, seed: u64) {
         shared: &shared,
         index,
     };
-    let mut thermal = ThermalReporter::new();
-    let mut power = PowerReporter::new();
-    let mut sequencer = SequencerReporter::new();
-    let mut fake = EreportulatorReporter::new();
-    power.enforce_rate_limits(shared.cfg.storm_control);
+    let mut producer = Producer::new(index);
+    producer.enforce_rate_limits(shared.cfg.storm_control);
     if index == 2 && shared.cfg.storm_rate > 0.0 {
-        storm_task(&shared, &client, &mut power, shared.cfg.storm_rate);
+        storm_task(&shared, &client, &mut producer, shared.cfg.storm_rate);
         return;
     }
-    let mut seq = 0u64;
     // A Poisson process at `per_task` a second: exponential gaps between
     // due times. The task sleeps at least a tick at a time and then
     // delivers everything due, so the rate is kept however late the
@@ -806,58 +729,8 @@ fn producer_task(shared: Arc<Shared>, index: u16, seed: u64) {
             due = now;
         }
         due += gap(&mut rng);
-        seq += 1;
-        let result = match index {
-            1 => thermal.deliver(
-                &client,
-                &Overtemp {
-                    sensor: rng.below(8) as u8,
-                    millidegrees: 85_000 + rng.below(20_000) as i32,
-                    limit_millidegrees: 85_000,
-                },
-            ),
-            2 => {
-                let rails = ["VDD_VCORE", "VDD_MEM_ABCD", "V3P3_SP", "V12_SYS"];
-                let reading = (rng.below(2) == 0).then(|| Reading {
-                    vout_mv: 800 + rng.below(400) as u16,
-                    iout_ma: rng.below(200_000) as u32,
-                });
-                power.deliver_at(
-                    &client,
-                    &PmbusAlert {
-                        rail: rails[rng.below(4) as usize].try_into().unwrap_or_default(),
-                        status_word: 1 << rng.below(16),
-                        reading,
-                    },
-                    shared.uptime(),
-                )
-            }
-            3 => {
-                let steps = [
-                    SeqStep::PowerUp,
-                    SeqStep::PowerGoodWait,
-                    SeqStep::ResetRelease,
-                ];
-                let mut rails = heapless::Vec::new();
-                for _ in 0..=rng.below(3) {
-                    let _ = rails.push(rng.below(32) as u8);
-                }
-                sequencer.deliver(
-                    &client,
-                    &SeqFail {
-                        step: steps[rng.below(3) as usize],
-                        rails,
-                    },
-                )
-            }
-            _ => {
-                let mut pad = heapless::Vec::new();
-                for _ in 0..rng.below(41) {
-                    let _ = pad.push(seq as u8);
-                }
-                fake.deliver(&client, &FakeReport { seq, pad })
-            }
-        };
+        let report = producer.report(&mut rng);
+        let result = producer.deliver(&client, &report, shared.uptime());
         count_report(&shared, index, result);
     }
 }
@@ -921,31 +794,8 @@ fn fault_task(shared: Arc<Shared>) {
         if shared.stop.load(Ordering::SeqCst) {
             return;
         }
-        let index = PRODUCERS[rng.below(4) as usize];
-        let (info, message) = match rng.below(5) {
-            0 => (
-                FaultInfo::Panic,
-                Some(b"sensor read timed out: i2c bus locked".to_vec()),
-            ),
-            1 => (
-                FaultInfo::MemoryAccess {
-                    address: Some(0x2000_0000 + rng.below(0x1000) as u32),
-                    source: FaultSource::User,
-                },
-                None,
-            ),
-            2 => (FaultInfo::DivideByZero, None),
-            3 => (
-                FaultInfo::FromServer(TaskId::new(7, 0), ReplyFaultReason::BadMessageContents),
-                None,
-            ),
-            _ => (
-                FaultInfo::StackOverflow {
-                    address: 0x2000_8000,
-                },
-                None,
-            ),
-        };
+        let (index, info, message) = next_fault(&mut rng);
+        let message = message.map(<[u8]>::to_vec);
         inject(&shared, index, info, message, rng.below(2) == 0);
     }
 }

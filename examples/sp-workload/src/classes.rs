@@ -1,4 +1,4 @@
-//! Ereport classes the simulated tasks report, declared with the SDK.
+//! The ereport classes the simulated tasks report, declared with the SDK.
 
 use ereport_sdk::{Ereport, EreportField};
 use heapless::{String, Vec};
