@@ -217,6 +217,13 @@ fn main() -> ! {
         }
         if producing && cfg.produce_for_ms > 0 && now >= cfg.produce_for_ms {
             producing = false;
+            // Suppression records now rather than after a quiet second:
+            // once stopped, the store changes only by what is read.
+            for t in &mut producers {
+                let at = now.saturating_add(ereport_sdk::SUPPRESSION_QUIET_MS);
+                let n = t.producer.flush_suppressed(&t.client, at);
+                counts.delivered = counts.delivered.wrapping_add(n as u32);
+            }
             hprintln!("emulated-sp: {} ms: producers and faults stopped", now);
         }
         if producing && let Some(mean) = mean_gap_us {
@@ -235,7 +242,7 @@ fn main() -> ! {
                 }
             }
         }
-        if now >= next_flush_ms {
+        if producing && now >= next_flush_ms {
             next_flush_ms = now.saturating_add(100);
             for t in &mut producers {
                 let n = t.producer.flush_suppressed(&t.client, now);
