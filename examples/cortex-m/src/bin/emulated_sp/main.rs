@@ -292,12 +292,12 @@ fn status(now: u64, c: &Counts, snitch: &Snitch<SpNet<'_>, SnitchClient>) {
     let (stats, held, faults) = tasks::packrat_stats();
     let s = snitch.counters();
     let nic = snitch.net().nic().stats();
-    let mut out = heapless::String::<320>::new();
+    let mut out = heapless::String::<384>::new();
     let _ = write!(
         out,
         "emulated-sp: {now} ms: producers attempted {}, delivered {}, suppressed {}, lost {}, went away {}; \
          faults {} ({} recorded); store holds {}, lost {}; snitch requests {}, responses {}, dropped {}; \
-         nic rx {} tx {}",
+         udp sent {} ({} bytes); nic rx {} tx {}",
         c.attempted,
         c.delivered,
         c.suppressed,
@@ -310,6 +310,8 @@ fn status(now: u64, c: &Counts, snitch: &Snitch<SpNet<'_>, SnitchClient>) {
         s.requests,
         s.responses_sent,
         s.short + s.long + s.bad_version + s.send_dropped + s.read_errors,
+        snitch.net().sent,
+        snitch.net().sent_bytes,
         nic.rx_frames,
         nic.tx_frames,
     );

@@ -28,6 +28,10 @@ pub struct SpNet<'a> {
     /// Datagrams the socket received that were longer than the snitch's
     /// buffer (handed over truncated, with their real length).
     pub truncated: u32,
+    /// Datagrams queued to send, and their payload bytes.
+    pub sent: u32,
+    /// Payload bytes of the datagrams sent.
+    pub sent_bytes: u64,
 }
 
 /// The socket's buffers, kept by the caller (no allocator).
@@ -78,6 +82,8 @@ impl<'a> SpNet<'a> {
             sockets,
             udp,
             truncated: 0,
+            sent: 0,
+            sent_bytes: 0,
         })
     }
 
@@ -118,6 +124,8 @@ impl Net for SpNet<'_> {
         let socket = self.sockets.get_mut::<udp::Socket>(self.udp);
         match socket.send_slice(data, *to) {
             Ok(()) => {
+                self.sent = self.sent.wrapping_add(1);
+                self.sent_bytes = self.sent_bytes.wrapping_add(data.len() as u64);
                 // Out at once: the snitch's buffer is free again anyway,
                 // and the reply should not wait for the next loop.
                 self.poll();

@@ -28,7 +28,11 @@ pub struct Packrat {
     /// The ereport store.
     pub store: Store<STORE_BYTES, SimTasks>,
     faults: FaultTracker<SIM_TASKS>,
-    identity: Option<Identity>,
+    /// The identity, once `identity_known` (kept apart from it: an
+    /// `Option<Identity>`'s `None` is not all zeroes, and would move this
+    /// static and its 4 KiB store from `.bss` to `.data`).
+    identity: Identity,
+    identity_known: bool,
     /// Fault ereports recorded so far.
     pub faults_recorded: u32,
 }
@@ -38,7 +42,8 @@ pub struct Packrat {
 pub static PACKRAT: Mutex<RefCell<Packrat>> = Mutex::new(RefCell::new(Packrat {
     store: Store::new(),
     faults: FaultTracker::new(),
-    identity: None,
+    identity: Identity::empty(),
+    identity_known: false,
     faults_recorded: 0,
 }));
 
@@ -132,7 +137,11 @@ pub fn start_packrat(restart_id: RestartId) {
 
 /// Sets the identity packrat reports as metadata (the VPD read).
 pub fn set_identity(identity: Identity) {
-    interrupt::free(|cs| PACKRAT.borrow(cs).borrow_mut().identity = Some(identity));
+    interrupt::free(|cs| {
+        let mut p = PACKRAT.borrow(cs).borrow_mut();
+        p.identity = identity;
+        p.identity_known = true;
+    });
 }
 
 /// Injects `info` into task `index` (with a panic message), lets packrat
@@ -236,9 +245,8 @@ impl ReadEreports for SnitchClient {
         interrupt::free(|cs| {
             let mut p = PACKRAT.borrow(cs).borrow_mut();
             let p = &mut *p;
-            let r = p
-                .store
-                .read_ereports(req, KernelWriteLease(out), p.identity.as_ref());
+            let identity = p.identity_known.then_some(&p.identity);
+            let r = p.store.read_ereports(req, KernelWriteLease(out), identity);
             // A commit may have freed room for faults that waited.
             let k = KERNEL.borrow(cs).borrow();
             let report = p.faults.record_pending(&mut p.store, &*k, now_ms());
