@@ -89,16 +89,18 @@ gw_pid=""
 summary=$(grep "new ereports stored" "$work/gw.log" | tail -n 1)
 stored=$(sed -n 's/.*: \([0-9]*\) new ereports stored.*/\1/p' <<<"$summary")
 requests=$(sed -n 's/.* \([0-9]*\) requests sent.*/\1/p' <<<"$summary")
+losses=$(sed -n 's/.* \([0-9]*\) loss records.*/\1/p' <<<"$summary")
 status=$(grep "udp sent" "$work/sp.log" | tail -n 1)
 bytes=$(sed -n 's/.*udp sent [0-9]* (\([0-9]*\) bytes).*/\1/p' <<<"$status")
 [ -n "$stored" ] && [ -n "$requests" ] && [ -n "$bytes" ] && [ "$stored" -gt 0 ] || {
     echo "sp-bench.sh: no figures; the gateway said: $summary; the SP said: $status" >&2
     exit 1
 }
-awk -v n="$stored" -v r="$requests" -v b="$bytes" -v ns=$((end - start)) -v s="$seconds" 'BEGIN {
+awk -v n="$stored" -v r="$requests" -v l="${losses:-0}" -v b="$bytes" -v ns=$((end - start)) -v s="$seconds" 'BEGIN {
     printf "sp.follow.seconds: %.1f\n", ns / 1e9
     printf "sp.follow.ereports_stored: %d\n", n
     printf "sp.follow.ereports_per_second: %.0f\n", n / (ns / 1e9)
+    printf "sp.follow.loss_records: %d\n", l
     printf "sp.follow.requests_per_ereport: %.3f\n", r / n
     printf "sp.follow.bytes_per_ereport: %.1f\n", b / n
 }'
