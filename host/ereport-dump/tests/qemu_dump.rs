@@ -11,12 +11,11 @@ mod common;
 
 use bench_support::cortex_m as host_build;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use bench_support::qemu::{Emulator, Monitor};
 
 use common::w1_partly_committed;
 use ereport_dump::{Image, elf, find_store, read_store};
@@ -26,22 +25,12 @@ use ereport_sdk::Ena;
 const RAM_BASE: u64 = 0x2000_0000;
 const RAM_LEN: u64 = 0x40_0000;
 
-/// Kills QEMU on drop.
-struct Qemu(Child);
-
-impl Drop for Qemu {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Runs `elf` until it prints `dump-ready`, then saves the RAM to `image`
-/// through QEMU's monitor.
+/// Runs `elf` until it prints `dump-ready`, then saves the RAM to a file in
+/// `dir` through QEMU's monitor.
 fn run_and_dump(elf: &Path, dir: &Path) -> PathBuf {
     let socket = dir.join("monitor.sock");
     let image = dir.join("ram.bin");
-    let mut qemu = Qemu(
+    let mut qemu = Emulator::new(
         Command::new("qemu-system-arm")
             .args(["-cpu", "cortex-m7", "-machine", "mps2-an500", "-nographic"])
             .args(["-semihosting-config", "enable=on,target=native"])
@@ -54,50 +43,10 @@ fn run_and_dump(elf: &Path, dir: &Path) -> PathBuf {
             .spawn()
             .expect("qemu-system-arm is installed (apt-get install qemu-system-arm)"),
     );
-    let stdout = qemu.0.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(line) if line == "dump-ready" => break,
-            Ok(line) => assert!(!line.contains("failed"), "w1-dump: {line}"),
-            Err(e) => panic!("no dump-ready from w1-dump within 60 s: {e}"),
-        }
-    }
-    let mut monitor = UnixStream::connect(&socket).expect("QEMU's monitor socket");
-    monitor
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    writeln!(
-        monitor,
-        "pmemsave {RAM_BASE:#x} {RAM_LEN:#x} \"{}\"",
-        image.display()
-    )
-    .unwrap();
-    // The monitor answers with a new prompt once the file is written.
-    let mut seen = Vec::new();
-    let mut buf = [0u8; 4096];
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        let n = monitor.read(&mut buf).unwrap_or(0);
-        seen.extend_from_slice(&buf[..n]);
-        let prompts = seen.windows(7).filter(|w| w == b"(qemu) ").count();
-        if prompts >= 2 && std::fs::metadata(&image).is_ok_and(|m| m.len() == RAM_LEN) {
-            break;
-        }
-    }
-    let _ = writeln!(monitor, "quit");
-    assert_eq!(
-        std::fs::metadata(&image).unwrap().len(),
-        RAM_LEN,
-        "the RAM image"
-    );
+    qemu.wait_for("dump-ready", Duration::from_secs(60));
+    assert!(!qemu.seen("failed"), "w1-dump: {}", qemu.log.join("\n"));
+    let mut monitor = Monitor::connect(&socket, Duration::from_secs(30));
+    monitor.pmemsave(RAM_BASE, RAM_LEN, &image);
     image
 }
 
