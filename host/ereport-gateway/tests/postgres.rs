@@ -573,3 +573,98 @@ fn a_following_collector_never_scans_a_large_table() {
     );
     assert_eq!(stored_rows(&pg.url), 1_000_002, "nothing deleted, 2 stored");
 }
+
+/// Plans PostgreSQL keeps for prepared statements are made once, here
+/// while the table is nearly empty (a new database): none of them may turn
+/// into a scan once the table is large. The table grows by a million rows
+/// under a following collector, with no `ANALYZE` (autovacuum off for it),
+/// so nothing makes the server plan again; a plan that scanned the table
+/// would read the million rows at its next execution.
+#[test]
+#[cfg_attr(
+    not(postgres_installed),
+    ignore = "PostgreSQL is not installed (apt-get install postgresql)"
+)]
+fn plans_made_on_an_empty_table_never_scan_it_once_large() {
+    use std::process::{Command, Stdio};
+    let pg = PgCluster::start();
+    drop(ereport_gateway::store::open(Path::new(&pg.url)).unwrap());
+    let mut admin = postgres::Client::connect(&pg.url, postgres::NoTls).unwrap();
+    admin
+        .batch_execute("ALTER TABLE ereport SET (autovacuum_enabled = false)")
+        .unwrap();
+    // Progress read from the cursor (a small table), never from ereport.
+    let committed = |admin: &mut postgres::Client| -> i64 {
+        admin
+            .query_opt("SELECT committed_ena FROM sp_cursor", &[])
+            .unwrap()
+            .map_or(0, |r| r.get(0))
+    };
+    let sp = sim(31);
+    let mut gateway = Command::new(env!("CARGO_BIN_EXE_ereport-gateway"))
+        .args(["--follow", "--interval", "20ms", "--max-interval", "100ms"])
+        .args(["--run-for", "300s", "--db", &pg.url])
+        .args(["--sp", &sp.local_addr().to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // A few stores while the table is small: PostgreSQL settles on a
+    // generic plan after five executions of a prepared statement.
+    assert!(
+        eventually(Duration::from_secs(60), || committed(&mut admin) >= 100),
+        "the collector stored too little"
+    );
+    admin
+        .batch_execute(
+            "INSERT INTO ereport (restart_id, ena, task_name, task_gen, uptime_ms, body,
+                                  report, time_collected, collector_id, sp_name, class, reporter)
+             SELECT CAST(lpad(to_hex(i / 1000), 32, '0') AS UUID), i % 1000 + 1, 't', 0, i,
+                    '\\xa0', '{}', now(), '00000000-0000-4000-8000-00000000000a',
+                    'other', 'hw.x', 'sp'
+             FROM generate_series(0, 999999) AS i",
+        )
+        .unwrap();
+    let tuples_read = |admin: &mut postgres::Client| -> i64 {
+        admin
+            .batch_execute("SELECT pg_stat_clear_snapshot()")
+            .unwrap();
+        admin
+            .query_one(
+                "SELECT COALESCE(seq_tup_read, 0) FROM pg_stat_user_tables
+                 WHERE relname = 'ereport'",
+                &[],
+            )
+            .unwrap()
+            .get(0)
+    };
+    let before = tuples_read(&mut admin);
+    let at_load = committed(&mut admin);
+    assert!(
+        eventually(Duration::from_secs(60), || committed(&mut admin)
+            >= at_load + 500),
+        "the collector stopped storing once the table was large"
+    );
+    let _ = gateway.kill();
+    let _ = gateway.wait();
+    // A backend reports its statistics when it ends: wait for the
+    // collector's to be gone.
+    assert!(eventually(Duration::from_secs(30), || {
+        admin
+            .query_one(
+                "SELECT COUNT(*) FROM pg_stat_activity
+                 WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()",
+                &[],
+            )
+            .unwrap()
+            .get::<_, i64>(0)
+            == 0
+    }));
+    let read = tuples_read(&mut admin) - before;
+    // Scans made before the load read at most the few hundred rows there
+    // were; one scan after it reads a million.
+    assert!(
+        read < 100_000,
+        "{read} rows of ereport read by sequential scans after it grew"
+    );
+}

@@ -20,6 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 use std::time::{Duration, SystemTime};
 
+use ::postgres::error::SqlState;
 use ::postgres::types::ToSql;
 use ::postgres::{Client, Config, NoTls, Statement};
 use ereport_host::{Gap, StoredEreport};
@@ -150,24 +151,33 @@ pub fn is_connection_error(e: &::postgres::Error) -> bool {
 
 /// The statements made for every request, prepared once per connection
 /// (a query by text is prepared again each time: a round trip more).
+///
+/// Only statements whose plan cannot depend on how many rows the ereport
+/// table holds are prepared: they read small tables by key, or write the
+/// ereport table without reading it (its primary key is checked by the
+/// index, whatever the plan). PostgreSQL may keep a generic plan for them,
+/// made once, even on an empty table. Statements that read the ereport
+/// table (the conflict check, `query`, retention, ...) are sent as text,
+/// so each is planned with its values and uses the indexes however large
+/// the table has grown.
 struct Prepared {
     cursor: Statement,
-    bodies: Statement,
     /// [`INSERT_ROWS`] alone, for a store with a gap.
     insert: Statement,
     /// [`INSERT_ROWS`], the cursor and the restart's latest ereport in one
     /// statement.
     store: Statement,
-    /// The same with the conflict check: the common store.
-    store_checked: Statement,
+    /// [`store_new_statement`]: the common store, which fails if any row
+    /// is stored already.
+    store_new: Statement,
+    /// [`CLAIM`], made before every drain while following.
+    claim: Statement,
 }
 
-/// A response's rows as one `INSERT … SELECT … FROM UNNEST(…)`: the
-/// columns every row shares as single parameters ($1 to $8), the others as
-/// one array each ($9 to $17), so the statement is the same, and planned
-/// once, for any number of rows, and costs the server a fixed number of
-/// expressions rather than 17 a row. The report travels as JSON text.
-const INSERT_ROWS: &str = "INSERT INTO ereport
+/// The text [`INSERT_ROWS`] and [`INSERT_NEW_ROWS`] share.
+macro_rules! insert_rows {
+    () => {
+        "INSERT INTO ereport
      (restart_id, ena, task_name, task_gen, uptime_ms, body, report, invalid_error,
       catalog_error, sp_name, reporter, sp_type, sp_slot, part_number, serial_number, class,
       time_collected, collector_id)
@@ -177,8 +187,23 @@ const INSERT_ROWS: &str = "INSERT INTO ereport
      FROM UNNEST($9::INT8[], $10::TEXT[], $11::INT8[], $12::INT8[], $13::BYTEA[],
                  $14::TEXT[], $15::TEXT[], $16::TEXT[], $17::TEXT[])
           AS u(ena, task_name, task_gen, uptime_ms, body, report, invalid_error,
-               catalog_error, class)
-     ON CONFLICT (restart_id, ena) DO NOTHING RETURNING ena";
+               catalog_error, class)"
+    };
+}
+/// A response's rows as one `INSERT … SELECT … FROM UNNEST(…)`: the
+/// columns every row shares as single parameters ($1 to $8), the others as
+/// one array each ($9 to $17), so the statement is the same, and planned
+/// once, for any number of rows, and costs the server a fixed number of
+/// expressions rather than 17 a row. The report travels as JSON text.
+/// Rows another collector stored already are skipped.
+const INSERT_ROWS: &str = concat!(
+    insert_rows!(),
+    "\n     ON CONFLICT (restart_id, ena) DO NOTHING RETURNING ena"
+);
+
+/// [`INSERT_ROWS`] for rows none of which may be stored already: a row
+/// that is fails the statement (a unique violation).
+const INSERT_NEW_ROWS: &str = concat!(insert_rows!(), "\n     RETURNING ena");
 
 /// A restart's latest ereport and where it was seen, after a store ($1
 /// the restart, $2 the SP's name, $3 and $4 its slot type and slot, the
@@ -199,9 +224,6 @@ const CURSOR_ADVANCE: &str =
                                          committed_ena = excluded.committed_ena
      WHERE sp_cursor.restart_id <> excluded.restart_id
         OR sp_cursor.committed_ena < excluded.committed_ena";
-
-/// Every statement planned with its values (see `Manager::connect`).
-const PLAN_CACHE: &str = "SET plan_cache_mode = force_custom_plan";
 
 /// A restart's metadata.
 const METADATA: &str = "SELECT metadata FROM sp_restarts WHERE restart_id = $1";
@@ -302,8 +324,13 @@ fn cursor_statement() -> String {
 /// The common store: the rows, the cursor and the restart in one
 /// statement.
 fn store_statement() -> String {
+    store_with(INSERT_ROWS)
+}
+
+/// The rows by `insert`, the cursor and the restart in one statement.
+fn store_with(insert: &str) -> String {
     format!(
-        "WITH ins AS ({INSERT_ROWS}),
+        "WITH ins AS ({insert}),
          cur AS (INSERT INTO sp_cursor (sp_name, restart_id, committed_ena)
                  VALUES ($2, $1, $18)
                  ON CONFLICT (sp_name) DO UPDATE SET restart_id = excluded.restart_id,
@@ -314,6 +341,16 @@ fn store_statement() -> String {
          SELECT ena FROM ins",
         restart_seen("$19")
     )
+}
+
+/// The common store as [`store_statement`], with the rows inserted without
+/// `ON CONFLICT`: if any of them is stored already the statement fails
+/// (a unique violation) and writes nothing, and the store falls back to
+/// [`store_checked_statement`]. Its plan reads no table that grows: the
+/// rows come from the parameters and the primary key is checked by its
+/// index.
+fn store_new_statement() -> String {
+    store_with(INSERT_NEW_ROWS)
 }
 
 /// [`EreportStore::store_checked`]'s statement: [`store_statement`]'s
@@ -360,9 +397,9 @@ fn store_checked_statement() -> String {
 /// accepts (docs/architecture.md, "SQL both databases accept").
 pub fn statements() -> Vec<(&'static str, String)> {
     vec![
-        ("plan_cache", PLAN_CACHE.to_string()),
         ("insert_rows", INSERT_ROWS.to_string()),
         ("store", store_statement()),
+        ("store_new", store_new_statement()),
         ("store_checked", store_checked_statement()),
         ("cursor", cursor_statement()),
         ("cursor_advance", CURSOR_ADVANCE.to_string()),
@@ -390,10 +427,10 @@ impl Prepared {
     fn new(client: &mut Client) -> Result<Self, ::postgres::Error> {
         Ok(Prepared {
             cursor: client.prepare(&cursor_statement())?,
-            bodies: client.prepare(BODIES)?,
             insert: client.prepare(INSERT_ROWS)?,
             store: client.prepare(&store_statement())?,
-            store_checked: client.prepare(&store_checked_statement())?,
+            store_new: client.prepare(&store_new_statement())?,
+            claim: client.prepare(CLAIM)?,
         })
     }
 }
@@ -442,16 +479,10 @@ impl r2d2::ManageConnection for Manager {
     type Error = ConnectError;
 
     fn connect(&self) -> Result<Conn, ConnectError> {
-        let mut client = self
+        let client = self
             .config
             .connect(NoTls)
             .map_err(|e| ConnectError(super::describe_pg(&e)))?;
-        // Every statement is planned with its values, so the time and
-        // restart-id indexes serve retention, `query` and the conflict
-        // check however large the table, and no plan made while the table
-        // was empty (a new database) lingers once it is not. Where the
-        // server has no such setting, its default stands.
-        let _ = client.batch_execute(PLAN_CACHE);
         Ok(Conn {
             client,
             prepared: None,
@@ -636,10 +667,10 @@ impl EreportStore for PgStore {
         first: Ena,
         last: Ena,
     ) -> Result<BTreeMap<u64, Vec<u8>>, DbError> {
+        // As text: planned with its values (it reads the ereport table).
         let rows = self.with(|c| {
-            let st = c.prepared()?.bodies.clone();
             c.client
-                .query(&st, &[&rid_uuid(rid), &sql(first.0), &sql(last.0)])
+                .query(BODIES, &[&rid_uuid(rid), &sql(first.0), &sql(last.0)])
         })?;
         Ok(rows.iter().map(|r| (unsql(r.get(0)), r.get(1))).collect())
     }
@@ -736,8 +767,14 @@ impl EreportStore for PgStore {
             .collect())
     }
 
-    /// One statement, one round trip: the conflict check and the
-    /// writes of [`store`](EreportStore::store).
+    /// One statement, one round trip, in the common case: the rows, none
+    /// of them stored yet, with the writes of [`store`](EreportStore::store)
+    /// ([`store_new_statement`], whose plan reads no growing table). When
+    /// some row is stored already (another collector stored it, or the SP
+    /// sent something else under its ENA), that statement fails and writes
+    /// nothing, and the conflict check runs as its own statement
+    /// ([`store_checked_statement`], sent as text so it is planned with its
+    /// values and reads the primary key's range).
     fn store_checked(
         &self,
         sp: &SpRow,
@@ -754,16 +791,27 @@ impl EreportStore for PgStore {
         let committed = sql(committed.0);
         let slot = sp.slot_int4();
         let (first, last) = (rows.enas.first(), rows.enas.last());
-        let result: Vec<(i64, bool)> = self.with(|c| {
-            let st = c.prepared()?.store_checked.clone();
+        let result: Option<Vec<(i64, bool)>> = self.with(|c| {
+            let st = c.prepared()?.store_new.clone();
             let mut params = rows.params(&rid, sp, &slot, &now);
-            params.extend_from_slice(&[&committed, &sp.rack_id, &first, &last]);
-            Ok(c.client
-                .query(&st, &params)?
-                .iter()
-                .map(|r| (r.get(0), r.get(1)))
-                .collect())
+            params.extend_from_slice(&[&committed, &sp.rack_id]);
+            match c.client.query(&st, &params) {
+                Ok(_) => return Ok(None),
+                Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {}
+                Err(e) => return Err(e),
+            }
+            params.extend_from_slice(&[&first, &last]);
+            Ok(Some(
+                c.client
+                    .query(&store_checked_statement(), &params)?
+                    .iter()
+                    .map(|r| (r.get(0), r.get(1)))
+                    .collect(),
+            ))
         })?;
+        let Some(result) = result else {
+            return Ok(Checked::Stored(vec![true; ereports.len()]));
+        };
         if let Some((ena, _)) = result.iter().filter(|(_, clash)| *clash).min() {
             return Ok(Checked::Conflict(Ena(unsql(*ena))));
         }
@@ -786,7 +834,10 @@ impl EreportStore for PgStore {
 
     fn claim(&self, sp: &str, collector: Uuid, ttl: Duration) -> Result<bool, DbError> {
         let ttl = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
-        let row = self.with(|c| c.client.query_opt(CLAIM, &[&sp, &collector, &ttl]))?;
+        let row = self.with(|c| {
+            let st = c.prepared()?.claim.clone();
+            c.client.query_opt(&st, &[&sp, &collector, &ttl])
+        })?;
         Ok(row.is_some())
     }
 
