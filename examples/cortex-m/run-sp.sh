@@ -9,7 +9,7 @@ usage() {
     cat <<'EOF'
 usage: run-sp.sh [--port P] [--seed N] [--rate R] [--fault-every D]
                  [--vpd-delay D] [--produce-for D] [--run-for D]
-                 [--no-rate-limit] [--monitor SOCKET] [--gdb PORT]
+                 [--no-rate-limit] [--icount] [--monitor SOCKET] [--gdb PORT]
 
 Runs the emulated SP until Ctrl-C (or --run-for). Collect from it with:
   cargo run -p ereport-gateway -- --sp emulated=127.0.0.1:57005 --db sp.sqlite --follow
@@ -26,6 +26,9 @@ Runs the emulated SP until Ctrl-C (or --run-for). Collect from it with:
                     (default 0: never)
   --run-for D       the SP exits after D (default 0: runs until Ctrl-C)
   --no-rate-limit   the power task's PMBus alert is not rate-limited
+  --icount          QEMU counts instructions for time (-icount shift=0: one
+                    instruction a nanosecond), so the SP's "core ticks per
+                    response" is 1/40 of the instructions a response takes
   --monitor SOCKET  QEMU's monitor on this Unix socket (for system_reset, or
                     pmemsave 0x20000000 0x400000 "ram.bin" for ereport-dump)
   --gdb PORT        a gdb server on 127.0.0.1:PORT (target remote :PORT)
@@ -45,7 +48,7 @@ is_duration() { [[ $1 =~ ^[0-9]+(ms|s|m)?$ ]]; }
 is_number() { [[ $1 =~ ^[0-9]+$ ]]; }
 
 port=57005 seed=1 rate=200 fault_every=5s vpd_delay=2s produce_for=0 run_for=0
-rate_limit=on monitor="" gdb=""
+rate_limit=on monitor="" gdb="" icount=no
 while [ $# -gt 0 ]; do
     flag=$1
     case $flag in
@@ -55,6 +58,11 @@ while [ $# -gt 0 ]; do
         ;;
     --no-rate-limit)
         rate_limit=off
+        shift
+        continue
+        ;;
+    --icount)
+        icount=yes
         shift
         continue
         ;;
@@ -116,6 +124,9 @@ if [ -n "$monitor" ]; then
 fi
 if [ -n "$gdb" ]; then
     args+=(-gdb "tcp:127.0.0.1:$gdb")
+fi
+if [ "$icount" = yes ]; then
+    args+=(-icount shift=0)
 fi
 
 echo "run-sp.sh: the emulated SP listens on udp 127.0.0.1:$port (seed $seed, $rate ereports/s); Ctrl-C stops it"

@@ -29,6 +29,7 @@ mod tasks;
 
 use core::fmt::{self, Write as _};
 
+use cortex_m::peripheral::SYST;
 use cortex_m_rt::entry;
 use cortex_m_semihosting::hprintln;
 use ereport_cortex_m::{exit_failure, exit_success};
@@ -83,9 +84,27 @@ struct Counts {
     lost: u32,
     went_away: u32,
     faults: u32,
+    /// Core clock ticks spent answering requests (receive, packrat's
+    /// encode, send), and how many were timed.
+    response_ticks: u64,
+    responses_timed: u32,
 }
 
 impl Counts {
+    /// Adds one response's time, from SysTick's counter before and after
+    /// (it counts down from its reload; a response takes well under a
+    /// millisecond, so it wrapped at most once).
+    fn timed(&mut self, before: u32, after: u32) {
+        let period = startup::CORE_HZ / 1_000;
+        let ticks = if before >= after {
+            before - after
+        } else {
+            before + period - after
+        };
+        self.response_ticks = self.response_ticks.saturating_add(u64::from(ticks));
+        self.responses_timed = self.responses_timed.saturating_add(1);
+    }
+
     fn count(&mut self, r: Result<ereport_sdk::Ena, DeliverError>) {
         self.attempted = self.attempted.wrapping_add(1);
         let c = match r {
@@ -203,7 +222,12 @@ fn main() -> ! {
         // The snitch: answer what arrived.
         let mut idle = false;
         for _ in 0..SNITCH_BURST {
-            if snitch.poll() == Event::Waited {
+            let before = SYST::get_current();
+            let event = snitch.poll();
+            if event == Event::Responded {
+                counts.timed(before, SYST::get_current());
+            }
+            if event == Event::Waited {
                 idle = true;
                 break;
             }
@@ -292,12 +316,12 @@ fn status(now: u64, c: &Counts, snitch: &Snitch<SpNet<'_>, SnitchClient>) {
     let (stats, held, faults) = tasks::packrat_stats();
     let s = snitch.counters();
     let nic = snitch.net().nic().stats();
-    let mut out = heapless::String::<384>::new();
+    let mut out = heapless::String::<448>::new();
     let _ = write!(
         out,
         "emulated-sp: {now} ms: producers attempted {}, delivered {}, suppressed {}, lost {}, went away {}; \
          faults {} ({} recorded); store holds {}, lost {}; snitch requests {}, responses {}, dropped {}; \
-         udp sent {} ({} bytes); nic rx {} tx {}",
+         udp sent {} ({} bytes); nic rx {} tx {}; {} core ticks per response",
         c.attempted,
         c.delivered,
         c.suppressed,
@@ -314,6 +338,7 @@ fn status(now: u64, c: &Counts, snitch: &Snitch<SpNet<'_>, SnitchClient>) {
         snitch.net().sent_bytes,
         nic.rx_frames,
         nic.tx_frames,
+        c.response_ticks / u64::from(c.responses_timed.max(1)),
     );
     hprintln!("{}", out);
 }
