@@ -15,6 +15,7 @@
 //! migrating the schema); [`open_read_only`] opens one to read, which
 //! needs no schema rights and never creates a database.
 
+mod group_commit;
 pub mod migrations;
 pub mod postgres;
 pub mod sqlite;

@@ -27,6 +27,7 @@ use ereport_host::{Gap, StoredEreport};
 use ereport_sdk::{Ena, RestartId};
 use serde_json::{Map, Value as Json};
 
+use super::group_commit::GroupCommit;
 use super::migrations::{self, Dialect, HISTORY_TABLE, LATEST};
 use super::{
     Checked, DbError, EreportStore, Filter, OpenOptions, RECENT_STORE, RETENTION_BATCH, RestartRow,
@@ -172,6 +173,8 @@ struct Prepared {
     store_new: Statement,
     /// [`CLAIM`], made before every drain while following.
     claim: Statement,
+    /// [`STORE_BATCH`]: several SPs' common stores at once.
+    store_batch: Statement,
 }
 
 /// The text [`INSERT_ROWS`] and [`INSERT_NEW_ROWS`] share.
@@ -353,6 +356,44 @@ fn store_new_statement() -> String {
     store_with(INSERT_NEW_ROWS)
 }
 
+/// Several SPs' common stores in one statement (group commit,
+/// [`super::group_commit`]): every column an array, one element a row
+/// ($1 to $15), the time and the collector shared ($16, $17), then per SP
+/// its cursor ($18 to $20) and its restart's latest ereport ($21 to $25).
+/// The rows are inserted without `ON CONFLICT`: if any is stored already
+/// the statement fails, writes nothing, and each SP's store is made alone.
+/// Like [`store_new_statement`] its plan reads no growing table.
+const STORE_BATCH: &str = "WITH ins AS (
+         INSERT INTO ereport
+             (restart_id, ena, task_name, task_gen, uptime_ms, body, report, invalid_error,
+              catalog_error, class, sp_name, reporter, sp_type, sp_slot, part_number,
+              serial_number, time_collected, collector_id)
+         SELECT u.restart_id, u.ena, u.task_name, u.task_gen, u.uptime_ms, u.body,
+                u.report::JSONB, u.invalid_error, u.catalog_error, u.class, u.sp_name, 'sp',
+                CAST(u.sp_type AS sp_type), u.sp_slot, u.part_number, u.serial_number,
+                $16, $17::UUID
+         FROM UNNEST($1::UUID[], $2::INT8[], $3::TEXT[], $4::INT8[], $5::INT8[], $6::BYTEA[],
+                     $7::TEXT[], $8::TEXT[], $9::TEXT[], $10::TEXT[], $11::TEXT[], $12::TEXT[],
+                     $13::INT4[], $14::TEXT[], $15::TEXT[])
+              AS u(restart_id, ena, task_name, task_gen, uptime_ms, body, report, invalid_error,
+                   catalog_error, class, sp_name, sp_type, sp_slot, part_number, serial_number)
+         RETURNING ena),
+     cur AS (
+         INSERT INTO sp_cursor (sp_name, restart_id, committed_ena)
+         SELECT * FROM UNNEST($18::TEXT[], $19::UUID[], $20::INT8[])
+         ON CONFLICT (sp_name) DO UPDATE SET restart_id = excluded.restart_id,
+                                             committed_ena = excluded.committed_ena
+         WHERE sp_cursor.restart_id <> excluded.restart_id
+            OR sp_cursor.committed_ena < excluded.committed_ena),
+     rs AS (
+         UPDATE sp_restarts r
+         SET latest_ereport = now(), sp_name = v.sp_name, sp_type = CAST(v.sp_type AS sp_type),
+             sp_slot = v.sp_slot, rack_id = v.rack_id
+         FROM UNNEST($21::UUID[], $22::TEXT[], $23::TEXT[], $24::INT4[], $25::UUID[])
+              AS v(restart_id, sp_name, sp_type, sp_slot, rack_id)
+         WHERE r.restart_id = v.restart_id)
+     SELECT COUNT(*) FROM ins";
+
 /// [`EreportStore::store_checked`]'s statement: [`store_statement`]'s
 /// writes (the restart's latest ereport only if a row was new), each only
 /// if no row of the response is stored already with a different body (`clash`: one range of the primary key, $20 to $21, read
@@ -400,6 +441,7 @@ pub fn statements() -> Vec<(&'static str, String)> {
         ("insert_rows", INSERT_ROWS.to_string()),
         ("store", store_statement()),
         ("store_new", store_new_statement()),
+        ("store_batch", STORE_BATCH.to_string()),
         ("store_checked", store_checked_statement()),
         ("cursor", cursor_statement()),
         ("cursor_advance", CURSOR_ADVANCE.to_string()),
@@ -431,6 +473,7 @@ impl Prepared {
             store: client.prepare(&store_statement())?,
             store_new: client.prepare(&store_new_statement())?,
             claim: client.prepare(CLAIM)?,
+            store_batch: client.prepare(STORE_BATCH)?,
         })
     }
 }
@@ -506,6 +549,8 @@ pub struct PgStore {
     pool: r2d2::Pool<Manager>,
     /// The connection string, password redacted.
     shown: String,
+    /// Common stores ready at the same time, stored together.
+    group: GroupCommit<OwnedStore, Result<Checked, DbError>>,
 }
 
 impl PgStore {
@@ -535,7 +580,11 @@ impl PgStore {
             .test_on_check_out(false)
             .error_handler(Box::new(r2d2::NopErrorHandler))
             .build_unchecked(Manager { config });
-        Ok(PgStore { pool, shown })
+        Ok(PgStore {
+            pool,
+            shown,
+            group: GroupCommit::new(WRITERS, MAX_BATCH),
+        })
     }
 
     fn err(&self, error: ::postgres::Error) -> DbError {
@@ -562,6 +611,99 @@ impl PgStore {
     /// Connections open now (idle or lent): for tests and status.
     pub fn connections_open(&self) -> usize {
         self.pool.state().connections as usize
+    }
+
+    /// Stores a batch of common stores: one alone, more in one statement.
+    /// A batch that fails leaves each of its stores to be made alone (its
+    /// session then meets the conflict, or the error, itself).
+    fn store_group(&self, batch: &[OwnedStore]) -> Vec<Option<Result<Checked, DbError>>> {
+        if let [one] = batch {
+            return vec![Some(self.store_alone(one))];
+        }
+        match self.store_batch(batch) {
+            Ok(()) => batch
+                .iter()
+                .map(|r| Some(Ok(Checked::Stored(vec![true; r.rows.enas.len()]))))
+                .collect(),
+            Err(_) => batch.iter().map(|_| None).collect(),
+        }
+    }
+
+    /// One SP's common store by itself.
+    fn store_alone(&self, req: &OwnedStore) -> Result<Checked, DbError> {
+        let now = SystemTime::now();
+        let rows = req.rows.values();
+        let slot = req.sp.slot_int4();
+        let (first, last) = (rows.enas.first(), rows.enas.last());
+        let result: Option<Vec<(i64, bool)>> = self.with(|c| {
+            let st = c.prepared()?.store_new.clone();
+            let mut params = rows.params(&req.rid, &req.sp, &slot, &now);
+            params.extend_from_slice(&[&req.committed, &req.sp.rack_id]);
+            match c.client.query(&st, &params) {
+                Ok(_) => return Ok(None),
+                Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {}
+                Err(e) => return Err(e),
+            }
+            params.extend_from_slice(&[&first, &last]);
+            Ok(Some(
+                c.client
+                    .query(&store_checked_statement(), &params)?
+                    .iter()
+                    .map(|r| (r.get(0), r.get(1)))
+                    .collect(),
+            ))
+        })?;
+        let Some(result) = result else {
+            return Ok(Checked::Stored(vec![true; rows.enas.len()]));
+        };
+        if let Some((ena, _)) = result.iter().filter(|(_, clash)| *clash).min() {
+            return Ok(Checked::Conflict(Ena(unsql(*ena))));
+        }
+        let fresh: BTreeSet<i64> = result.iter().map(|(ena, _)| *ena).collect();
+        Ok(Checked::Stored(
+            rows.enas.iter().map(|e| fresh.contains(e)).collect(),
+        ))
+    }
+
+    /// Several SPs' common stores in one statement ([`STORE_BATCH`]).
+    fn store_batch(&self, batch: &[OwnedStore]) -> Result<(), DbError> {
+        let now = SystemTime::now();
+        let collector = batch.first().map(|r| r.sp.collector_id);
+        let mut b = BatchValues::default();
+        for r in batch {
+            b.add(r);
+        }
+        self.with(|c| {
+            let st = c.prepared()?.store_batch.clone();
+            let params: [&(dyn ToSql + Sync); 25] = [
+                &b.rids,
+                &b.enas,
+                &b.task_names,
+                &b.gens,
+                &b.uptimes,
+                &b.bodies,
+                &b.reports,
+                &b.invalid,
+                &b.catalog,
+                &b.classes,
+                &b.sp_names,
+                &b.sp_types,
+                &b.slots,
+                &b.parts,
+                &b.serials,
+                &now,
+                &collector,
+                &b.cursor_sps,
+                &b.cursor_rids,
+                &b.cursor_committed,
+                &b.restart_rids,
+                &b.restart_sps,
+                &b.restart_types,
+                &b.restart_slots,
+                &b.restart_racks,
+            ];
+            c.client.query_one(&st, &params).map(drop)
+        })
     }
 }
 
@@ -767,12 +909,13 @@ impl EreportStore for PgStore {
             .collect())
     }
 
-    /// One statement, one round trip, in the common case: the rows, none
-    /// of them stored yet, with the writes of [`store`](EreportStore::store)
-    /// ([`store_new_statement`], whose plan reads no growing table). When
-    /// some row is stored already (another collector stored it, or the SP
-    /// sent something else under its ENA), that statement fails and writes
-    /// nothing, and the conflict check runs as its own statement
+    /// The common store. Responses that several sessions have ready at
+    /// once are stored together ([`STORE_BATCH`], one statement for all of
+    /// them: group commit); one that is alone, or whose batch found a row
+    /// stored already, is stored by itself: one statement, one round trip,
+    /// if none of its rows is stored yet ([`store_new_statement`], whose
+    /// plan reads no growing table); otherwise that statement fails having
+    /// written nothing, and the conflict check runs as its own statement
     /// ([`store_checked_statement`], sent as text so it is planned with its
     /// values and reads the primary key's range).
     fn store_checked(
@@ -785,43 +928,19 @@ impl EreportStore for PgStore {
         if ereports.is_empty() {
             return Ok(Checked::Stored(Vec::new()));
         }
-        let rid = rid_uuid(rid);
-        let now = SystemTime::now();
-        let rows = RowValues::new(ereports);
-        let committed = sql(committed.0);
-        let slot = sp.slot_int4();
-        let (first, last) = (rows.enas.first(), rows.enas.last());
-        let result: Option<Vec<(i64, bool)>> = self.with(|c| {
-            let st = c.prepared()?.store_new.clone();
-            let mut params = rows.params(&rid, sp, &slot, &now);
-            params.extend_from_slice(&[&committed, &sp.rack_id]);
-            match c.client.query(&st, &params) {
-                Ok(_) => return Ok(None),
-                Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {}
-                Err(e) => return Err(e),
+        let req = OwnedStore::new(sp, rid_uuid(rid), ereports, sql(committed.0));
+        let outcome = self.group.submit(
+            req,
+            |r| r.sp.name.as_str(),
+            |batch| self.store_group(&batch),
+        );
+        match outcome {
+            Some(done) => done,
+            None => {
+                let req = OwnedStore::new(sp, rid_uuid(rid), ereports, sql(committed.0));
+                self.store_alone(&req)
             }
-            params.extend_from_slice(&[&first, &last]);
-            Ok(Some(
-                c.client
-                    .query(&store_checked_statement(), &params)?
-                    .iter()
-                    .map(|r| (r.get(0), r.get(1)))
-                    .collect(),
-            ))
-        })?;
-        let Some(result) = result else {
-            return Ok(Checked::Stored(vec![true; ereports.len()]));
-        };
-        if let Some((ena, _)) = result.iter().filter(|(_, clash)| *clash).min() {
-            return Ok(Checked::Conflict(Ena(unsql(*ena))));
         }
-        let fresh: BTreeSet<i64> = result.iter().map(|(ena, _)| *ena).collect();
-        Ok(Checked::Stored(
-            ereports
-                .iter()
-                .map(|e| fresh.contains(&sql(e.ena.0)))
-                .collect(),
-        ))
     }
 
     fn set_cursor(&self, sp: &str, rid: RestartId, committed: Ena) -> Result<(), DbError> {
@@ -1048,6 +1167,150 @@ impl<'a> RowValues<'a> {
                 .collect(),
             classes: ereports.iter().map(StoredEreport::class).collect(),
         }
+    }
+}
+
+/// Most SPs' stores one statement takes (group commit).
+const MAX_BATCH: usize = 32;
+
+/// Batches a collector stores at once: one. Its sessions' stores queue
+/// behind the one being made and go together in the next, so the busier
+/// the collector the larger its batches, and three collectors make three
+/// concurrent writers, as three plain clients would. (Measured with
+/// `rack-bench --capacity`: with two writers a collector made more, smaller
+/// transactions and PostgreSQL spent more CPU a row; BENCHMARKS.md.)
+const WRITERS: usize = 1;
+
+/// A response's rows, owned (a store waiting in a batch outlives the
+/// borrow of its session's ereports).
+struct OwnedRows {
+    enas: Vec<i64>,
+    task_names: Vec<String>,
+    gens: Vec<i64>,
+    uptimes: Vec<i64>,
+    bodies: Vec<Vec<u8>>,
+    reports: Vec<String>,
+    invalid: Vec<Option<String>>,
+    catalog: Vec<Option<String>>,
+    classes: Vec<Option<String>>,
+}
+
+impl OwnedRows {
+    fn new(ereports: &[StoredEreport]) -> Self {
+        OwnedRows {
+            enas: ereports.iter().map(|e| sql(e.ena.0)).collect(),
+            task_names: ereports.iter().map(|e| e.task_name.clone()).collect(),
+            gens: ereports.iter().map(|e| i64::from(e.task_gen)).collect(),
+            uptimes: ereports.iter().map(|e| sql(e.uptime_ms)).collect(),
+            bodies: ereports.iter().map(|e| e.body.clone()).collect(),
+            reports: ereports.iter().map(|e| e.report.to_string()).collect(),
+            invalid: ereports.iter().map(|e| e.invalid_error.clone()).collect(),
+            catalog: ereports.iter().map(|e| e.catalog_error.clone()).collect(),
+            classes: ereports.iter().map(StoredEreport::class).collect(),
+        }
+    }
+
+    /// The rows as [`INSERT_ROWS`]'s arrays.
+    fn values(&self) -> RowValues<'_> {
+        RowValues {
+            enas: self.enas.clone(),
+            task_names: self.task_names.iter().map(String::as_str).collect(),
+            gens: self.gens.clone(),
+            uptimes: self.uptimes.clone(),
+            bodies: self.bodies.iter().map(Vec::as_slice).collect(),
+            reports: self.reports.clone(),
+            invalid: self.invalid.iter().map(Option::as_deref).collect(),
+            catalog: self.catalog.iter().map(Option::as_deref).collect(),
+            classes: self.classes.clone(),
+        }
+    }
+}
+
+/// One SP's common store: its rows, the SP, the restart and the ENA the
+/// cursor moves to.
+struct OwnedStore {
+    sp: SpRow,
+    rid: Uuid,
+    committed: i64,
+    rows: OwnedRows,
+}
+
+impl OwnedStore {
+    fn new(sp: &SpRow, rid: Uuid, ereports: &[StoredEreport], committed: i64) -> Self {
+        OwnedStore {
+            sp: sp.clone(),
+            rid,
+            committed,
+            rows: OwnedRows::new(ereports),
+        }
+    }
+}
+
+/// [`STORE_BATCH`]'s arrays, borrowed from the batch's stores.
+#[derive(Default)]
+struct BatchValues<'a> {
+    rids: Vec<Uuid>,
+    enas: Vec<i64>,
+    task_names: Vec<&'a str>,
+    gens: Vec<i64>,
+    uptimes: Vec<i64>,
+    bodies: Vec<&'a [u8]>,
+    reports: Vec<&'a str>,
+    invalid: Vec<Option<&'a str>>,
+    catalog: Vec<Option<&'a str>>,
+    classes: Vec<Option<&'a str>>,
+    sp_names: Vec<&'a str>,
+    sp_types: Vec<Option<&'a str>>,
+    slots: Vec<Option<i32>>,
+    parts: Vec<Option<&'a str>>,
+    serials: Vec<Option<&'a str>>,
+    cursor_sps: Vec<&'a str>,
+    cursor_rids: Vec<Uuid>,
+    cursor_committed: Vec<i64>,
+    restart_rids: Vec<Uuid>,
+    restart_sps: Vec<&'a str>,
+    restart_types: Vec<Option<&'a str>>,
+    restart_slots: Vec<Option<i32>>,
+    restart_racks: Vec<Option<Uuid>>,
+}
+
+impl<'a> BatchValues<'a> {
+    fn add(&mut self, r: &'a OwnedStore) {
+        let rows = &r.rows;
+        let n = rows.enas.len();
+        let sp = &r.sp;
+        let slot = sp.slot_int4();
+        self.rids.extend(std::iter::repeat_n(r.rid, n));
+        self.enas.extend_from_slice(&rows.enas);
+        self.task_names
+            .extend(rows.task_names.iter().map(String::as_str));
+        self.gens.extend_from_slice(&rows.gens);
+        self.uptimes.extend_from_slice(&rows.uptimes);
+        self.bodies.extend(rows.bodies.iter().map(Vec::as_slice));
+        self.reports.extend(rows.reports.iter().map(String::as_str));
+        self.invalid
+            .extend(rows.invalid.iter().map(Option::as_deref));
+        self.catalog
+            .extend(rows.catalog.iter().map(Option::as_deref));
+        self.classes
+            .extend(rows.classes.iter().map(Option::as_deref));
+        self.sp_names
+            .extend(std::iter::repeat_n(sp.name.as_str(), n));
+        self.sp_types
+            .extend(std::iter::repeat_n(sp.kind.as_deref(), n));
+        self.slots.extend(std::iter::repeat_n(slot, n));
+        self.parts
+            .extend(std::iter::repeat_n(sp.part_number.as_deref(), n));
+        self.serials
+            .extend(std::iter::repeat_n(sp.serial_number.as_deref(), n));
+        self.cursor_sps.push(&sp.name);
+        self.cursor_rids.push(r.rid);
+        self.cursor_committed.push(r.committed);
+        self.restart_rids.push(r.rid);
+        self.restart_sps.push(&sp.name);
+        self.restart_types.push(sp.kind.as_deref());
+        self.restart_slots.push(slot);
+        self.restart_racks.push(sp.rack_id);
     }
 }
 
