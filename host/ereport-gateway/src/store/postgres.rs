@@ -1318,6 +1318,83 @@ impl<'a> BatchValues<'a> {
 mod tests {
     use super::*;
 
+    fn ereport(ena: u64, body: &[u8]) -> StoredEreport {
+        StoredEreport {
+            restart_id: RestartId(0),
+            ena: Ena(ena),
+            task_name: "t".into(),
+            task_gen: 1,
+            uptime_ms: ena,
+            body: body.to_vec(),
+            report: serde_json::json!({"k": "hw.x"}),
+            invalid_error: None,
+            catalog_error: None,
+        }
+    }
+
+    /// Group commit's batch statement: several SPs' rows, cursors and
+    /// restarts in one statement, or nothing at all when a row is stored
+    /// already; then each store alone finds its own outcome.
+    #[test]
+    #[cfg_attr(
+        not(postgres_installed),
+        ignore = "PostgreSQL is not installed (apt-get install postgresql)"
+    )]
+    fn a_batch_stores_every_sp_or_none() {
+        let pg = pg_cluster::TempCluster::start();
+        let db = PgStore::open(&pg.url, &OpenOptions::default()).unwrap();
+        let sp = |name: &str| SpRow {
+            name: name.into(),
+            kind: Some("sled".into()),
+            slot: Some(3),
+            ..SpRow::default()
+        };
+        let req = |name: &str, rid: u128, enas: &[(u64, &[u8])]| {
+            let rows: Vec<StoredEreport> = enas.iter().map(|(e, b)| ereport(*e, b)).collect();
+            let last = enas.last().map_or(0, |(e, _)| *e);
+            OwnedStore::new(&sp(name), Uuid::from_u128(rid), &rows, sql(last))
+        };
+        for rid in [1, 2, 3] {
+            db.save_restart(RestartId(rid), &Map::new()).unwrap();
+        }
+        let batch = [
+            req("sp-1", 1, &[(1, b"\xa0"), (2, b"\xa1")]),
+            req("sp-2", 2, &[(1, b"\xa2")]),
+            req("sp-3", 3, &[(5, b"\xa3"), (6, b"\xa4"), (7, b"\xa5")]),
+        ];
+        let out = db.store_group(&batch);
+        assert!(
+            out.iter()
+                .zip(&batch)
+                .all(|(o, r)| matches!(o, Some(Ok(Checked::Stored(f))) if f.len() == r.rows.enas.len() && f.iter().all(|n| *n))),
+            "{out:?}"
+        );
+        assert_eq!(db.committed("sp-3").unwrap(), Some((RestartId(3), Ena(7))));
+        assert_eq!(db.committed("sp-1").unwrap(), Some((RestartId(1), Ena(2))));
+        let stored = db.bodies(RestartId(3), Ena(5), Ena(7)).unwrap();
+        assert_eq!(stored.get(&6).map(Vec::as_slice), Some(&b"\xa4"[..]));
+        let restart = db.restart(RestartId(2)).unwrap().unwrap();
+        assert_eq!(restart.sp_name.as_deref(), Some("sp-2"));
+        assert!(restart.latest_ereport_ms.is_some());
+
+        // One row stored already, with another body: the batch writes
+        // nothing and leaves both to be stored alone.
+        let batch = [
+            req("sp-1", 1, &[(3, b"\xb0")]),
+            req("sp-2", 2, &[(1, b"\xff"), (2, b"\xb1")]),
+        ];
+        let out = db.store_group(&batch);
+        assert!(out.iter().all(Option::is_none), "{out:?}");
+        assert_eq!(db.bodies(RestartId(1), Ena(3), Ena(3)).unwrap().len(), 0);
+        assert_eq!(db.committed("sp-1").unwrap(), Some((RestartId(1), Ena(2))));
+        assert!(matches!(db.store_alone(&batch[0]), Ok(Checked::Stored(f)) if f == [true]));
+        assert!(matches!(
+            db.store_alone(&batch[1]),
+            Ok(Checked::Conflict(Ena(1)))
+        ));
+        assert_eq!(db.committed("sp-2").unwrap(), Some((RestartId(2), Ena(1))));
+    }
+
     #[test]
     fn passwords_never_reach_output() {
         for (given, shown) in [
