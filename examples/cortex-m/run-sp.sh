@@ -108,7 +108,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 # CARGO_TARGET_DIR elsewhere is honoured.
 elf=$(cd "$here" && cargo build --quiet --profile firmware --target thumbv7em-none-eabihf \
     --bin emulated-sp --message-format=json-render-diagnostics |
-    sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1)
+    sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1) ||
+    { echo "$(basename "$0"): building the emulated SP failed (cargo's errors above)" >&2; exit 1; }
 [ -n "$elf" ] && [ -f "$elf" ] || die "building the emulated SP failed"
 
 args=(

@@ -30,7 +30,8 @@ nm="$tools/llvm-nm"
 
 elf=$(cd "$here" && cargo build --quiet --profile firmware --target thumbv7em-none-eabihf \
     --bin emulated-sp --message-format=json-render-diagnostics |
-    sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1)
+    sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1) ||
+    { echo "$(basename "$0"): building the emulated SP failed (cargo's errors above)" >&2; exit 1; }
 [ -n "$elf" ] || { echo "sp-bench.sh: building the emulated SP failed" >&2; exit 1; }
 
 section() { "$size" -A "$elf" | awk -v s="$1" '$1 == s { print $2; f = 1 } END { if (!f) print 0 }'; }

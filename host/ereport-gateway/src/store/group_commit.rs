@@ -81,17 +81,36 @@ impl<R, O> GroupCommit<R, O> {
                 let batch = self.take_batch(&mut state, &key);
                 drop(state);
                 let (tickets, requests): (Vec<u64>, Vec<R>) = batch.into_iter().unzip();
-                let mut outcomes = store(requests).into_iter();
-                state = self.lock();
-                state.leaders -= 1;
-                for t in tickets {
-                    state.done.insert(t, outcomes.next().flatten());
-                }
-                self.ended.notify_all();
+                // Should `store` unwind, the guard still ends the batch
+                // (its requests then left to their callers), so no caller
+                // waits for ever.
+                let mut guard = Leading {
+                    group: self,
+                    tickets,
+                };
+                let outcomes = store(requests);
+                state = guard.end(outcomes);
                 continue;
             }
             state = self.ended.wait(state).unwrap_or_else(|p| p.into_inner());
         }
+    }
+
+    /// Ends a batch: its outcomes recorded, one leader fewer, the waiting
+    /// callers woken.
+    fn end_batch(
+        &self,
+        tickets: &mut Vec<u64>,
+        outcomes: Vec<Option<O>>,
+    ) -> MutexGuard<'_, State<R, O>> {
+        let mut state = self.lock();
+        state.leaders = state.leaders.saturating_sub(1);
+        let mut outcomes = outcomes.into_iter();
+        for t in tickets.drain(..) {
+            state.done.insert(t, outcomes.next().flatten());
+        }
+        self.ended.notify_all();
+        state
     }
 
     /// The oldest waiting requests, at most one per key and at most
@@ -108,6 +127,27 @@ impl<R, O> GroupCommit<R, O> {
         }
         state.queue = rest;
         batch
+    }
+}
+
+/// A batch being stored: ends it when dropped if [`Leading::end`] did
+/// not.
+struct Leading<'a, R, O> {
+    group: &'a GroupCommit<R, O>,
+    tickets: Vec<u64>,
+}
+
+impl<'a, R, O> Leading<'a, R, O> {
+    fn end(&mut self, outcomes: Vec<Option<O>>) -> MutexGuard<'a, State<R, O>> {
+        self.group.end_batch(&mut self.tickets, outcomes)
+    }
+}
+
+impl<R, O> Drop for Leading<'_, R, O> {
+    fn drop(&mut self) {
+        if !self.tickets.is_empty() {
+            drop(self.group.end_batch(&mut self.tickets, Vec::new()));
+        }
     }
 }
 
@@ -220,5 +260,39 @@ mod tests {
         let outcome = g.submit("y".to_string(), |r| r.as_str(), |b| vec![None; b.len()]);
         assert_eq!(outcome, None);
         assert_eq!(g.lock().done.get(&7), Some(&None));
+    }
+
+    /// A store that unwinds still ends its batch: the others in it are
+    /// left to their callers, and the next caller can lead.
+    #[test]
+    fn a_store_that_unwinds_ends_its_batch() {
+        let g: GroupCommit<String, usize> = GroupCommit::new(1, 8);
+        {
+            let mut state = g.lock();
+            state.queue.push_back((0, "waiting".to_string()));
+            state.next_ticket = 1;
+        }
+        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            g.submit(
+                "lead".to_string(),
+                |r| r.as_str(),
+                |_| panic!("store failed"),
+            )
+        }));
+        assert!(unwound.is_err());
+        {
+            let state = g.lock();
+            assert_eq!(state.leaders, 0);
+            assert_eq!(state.done.get(&0), Some(&None));
+        }
+        let batches = Mutex::new(Vec::new());
+        assert_eq!(
+            g.submit(
+                "next".to_string(),
+                |r| r.as_str(),
+                |b| store_batches(&batches, b)
+            ),
+            None
+        );
     }
 }
