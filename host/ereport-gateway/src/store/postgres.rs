@@ -910,13 +910,13 @@ impl EreportStore for PgStore {
     }
 
     /// The common store. Responses that several sessions have ready at
-    /// once are stored together ([`STORE_BATCH`], one statement for all of
+    /// once are stored together (`STORE_BATCH`, one statement for all of
     /// them: group commit); one that is alone, or whose batch found a row
     /// stored already, is stored by itself: one statement, one round trip,
-    /// if none of its rows is stored yet ([`store_new_statement`], whose
+    /// if none of its rows is stored yet (`store_new_statement`, whose
     /// plan reads no growing table); otherwise that statement fails having
     /// written nothing, and the conflict check runs as its own statement
-    /// ([`store_checked_statement`], sent as text so it is planned with its
+    /// (`store_checked_statement`, sent as text so it is planned with its
     /// values and reads the primary key's range).
     fn store_checked(
         &self,
