@@ -547,7 +547,9 @@ fn a_following_collector_never_scans_a_large_table() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    // And what an operator runs: the last hour's ereports, a day's window.
+    // And what an operator runs: the last hour's ereports, a day's window,
+    // by class, serial number and slot (each has its index), and one
+    // ereport.
     for args in [
         vec!["query", "--since", "1h", "--limit", "20"],
         vec![
@@ -557,6 +559,18 @@ fn a_following_collector_never_scans_a_large_table() {
             "--before",
             "2001-01-02T00:00:00Z",
         ],
+        vec!["query", "--class", "hw.tiny*", "--limit", "20"],
+        vec!["query", "--serial", "SIM00000001", "--limit", "20"],
+        vec![
+            "query",
+            "--slot-type",
+            "sled",
+            "--slot",
+            "3",
+            "--limit",
+            "20",
+        ],
+        vec!["info", "00000000-0000-0000-0000-000000001388", "1"],
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_ereport-gateway"))
             .args(&args)

@@ -98,6 +98,9 @@ impl TempCluster {
                 "--no-sync",
                 "-E",
                 "UTF8",
+                // The same collation whatever the environment's locale: C
+                // (text ordered by its bytes).
+                "--locale=C",
                 "-D",
             ])
             .arg(&data)

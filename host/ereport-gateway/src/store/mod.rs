@@ -507,6 +507,30 @@ pub fn is_durable_path(path: &str) -> bool {
             && (p.contains("mode=memory") || p.starts_with("file::memory:"))))
 }
 
+/// The range of text every match of `glob` lies in, in byte order: its
+/// literal prefix (before the first `*` or `?`) and the least text after
+/// all texts with that prefix; `None` if the prefix is empty or cannot be
+/// bounded. Where the database compares text by bytes (PostgreSQL's `C`
+/// collations, CockroachDB) the range lets an index on the class serve a
+/// glob, which `LIKE` alone cannot there; the `LIKE` still decides.
+pub fn glob_prefix_range(glob: &str) -> Option<(String, String)> {
+    let prefix: String = glob
+        .chars()
+        .take_while(|c| !matches!(c, '*' | '?'))
+        .collect();
+    let mut upper: Vec<char> = prefix.chars().collect();
+    // The successor of the prefix: its last character moved on by one
+    // (characters that cannot be are dropped first).
+    while let Some(last) = upper.pop() {
+        let next = (u32::from(last) + 1..=u32::from(char::MAX)).find_map(char::from_u32);
+        if let Some(next) = next {
+            upper.push(next);
+            return Some((prefix, upper.into_iter().collect()));
+        }
+    }
+    None
+}
+
 /// A glob (`*`, `?`) as a LIKE pattern, with `\` escaping LIKE's own
 /// wildcards.
 pub fn glob_to_like(glob: &str) -> String {
@@ -686,5 +710,20 @@ mod tests {
     #[test]
     fn globs_escape_like_wildcards() {
         assert_eq!(glob_to_like("hw.*_x?%"), "hw.%\\_x_\\%");
+        assert_eq!(
+            glob_prefix_range("hw.pwr.*"),
+            Some(("hw.pwr.".to_string(), "hw.pwr/".to_string()))
+        );
+        assert_eq!(
+            glob_prefix_range("hw.x"),
+            Some(("hw.x".to_string(), "hw.y".to_string()))
+        );
+        assert_eq!(glob_prefix_range("*.fault"), None);
+        let top = format!("a{}", char::MAX);
+        assert_eq!(
+            glob_prefix_range(&top),
+            Some((top.clone(), "b".to_string()))
+        );
+        assert_eq!(glob_prefix_range(&char::MAX.to_string()), None);
     }
 }

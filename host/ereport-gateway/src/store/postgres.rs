@@ -32,7 +32,7 @@ use super::migrations::{self, Dialect, HISTORY_TABLE, LATEST};
 use super::{
     Checked, DbError, EreportStore, Filter, OpenOptions, RECENT_STORE, RETENTION_BATCH, RestartRow,
     SharedCursor, SpRow, StoredRow, SummaryRow, check_cutoff, gap_kind, gap_kind_text,
-    glob_to_like, rid_uuid, sql, unix_ms, unsql,
+    glob_prefix_range, glob_to_like, rid_uuid, sql, unix_ms, unsql,
 };
 use uuid::Uuid;
 
@@ -304,9 +304,18 @@ fn query_statement() -> String {
            AND ($8::TEXT IS NULL OR part_number = $8)
            AND ($9::TEXT IS NULL OR sp_type = CAST($9::TEXT AS sp_type))
            AND ($10::INT4 IS NULL OR sp_slot = $10)
+           AND ($11::TEXT IS NULL OR (class >= $11 AND class < $12))
          ORDER BY time_collected DESC, restart_id, ena DESC LIMIT $6"
     )
 }
+
+/// The database's collation.
+const COLLATION: &str =
+    "SELECT datcollate::TEXT FROM pg_database WHERE datname = current_database()";
+
+/// Collations that order text by its bytes (UTF-8's bytes are in code
+/// point order).
+const BYTEWISE_COLLATIONS: [&str; 4] = ["C", "POSIX", "C.UTF-8", "C.utf8"];
 
 /// `info`'s statement.
 fn info_statement() -> String {
@@ -448,6 +457,7 @@ pub fn statements() -> Vec<(&'static str, String)> {
         ("restart_seen", restart_seen("$5")),
         ("query", query_statement()),
         ("info", info_statement()),
+        ("collation", COLLATION.to_string()),
         ("metadata", METADATA.to_string()),
         ("save_restart", SAVE_RESTART.to_string()),
         ("bodies", BODIES.to_string()),
@@ -551,6 +561,9 @@ pub struct PgStore {
     shown: String,
     /// Common stores ready at the same time, stored together.
     group: GroupCommit<OwnedStore, Result<Checked, DbError>>,
+    /// Whether the database orders text by its bytes (a `C` collation), so
+    /// a class glob's prefix can be a range on the class index.
+    bytewise: bool,
 }
 
 impl PgStore {
@@ -570,6 +583,10 @@ impl PgStore {
         }
         let mut client = config.connect(NoTls).map_err(pg)?;
         prepare_schema(&mut client, &shown, options.read_only)?;
+        let bytewise = client
+            .query_one(COLLATION, &[])
+            .map(|r| BYTEWISE_COLLATIONS.contains(&r.get::<_, String>(0).as_str()))
+            .unwrap_or(false);
         drop(client);
         let pool = r2d2::Pool::builder()
             .max_size(u32::try_from(options.pg_connections.max(1)).unwrap_or(u32::MAX))
@@ -584,6 +601,7 @@ impl PgStore {
             pool,
             shown,
             group: GroupCommit::new(WRITERS, MAX_BATCH),
+            bytewise,
         })
     }
 
@@ -995,6 +1013,14 @@ impl EreportStore for PgStore {
 
     fn query(&self, f: &Filter) -> Result<Vec<StoredRow>, DbError> {
         let like = f.class_glob.as_deref().map(glob_to_like);
+        // The glob's prefix as a range the class index serves, where text
+        // is ordered by bytes (`LIKE` alone uses no index there).
+        let (low, high) = f
+            .class_glob
+            .as_deref()
+            .filter(|_| self.bytewise)
+            .and_then(glob_prefix_range)
+            .unzip();
         let limit = i64::try_from(f.limit).unwrap_or(i64::MAX);
         let rid = f.restart_id.map(rid_uuid);
         let slot = f.slot.map(|s| i32::try_from(s).unwrap_or(-1));
@@ -1012,6 +1038,8 @@ impl EreportStore for PgStore {
                     &f.part_number,
                     &f.sp_type,
                     &slot,
+                    &low,
+                    &high,
                 ],
             )
         })?;
