@@ -11,6 +11,8 @@
 //!
 //! Every register access goes through [`Mmio`], the only `unsafe` here.
 
+use core::sync::atomic::{AtomicBool, Ordering};
+
 use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 
@@ -84,12 +86,12 @@ struct Mmio {
 
 impl Mmio {
     fn read(&self, offset: usize) -> u32 {
-        // SAFETY: `base` is the controller's register block (the board's
-        // memory map, fixed by `Lan9118::new`'s caller), `offset` is one of
-        // the register offsets above (all below 0x100, the block's size,
-        // and 4-aligned), and the register is a device register, not
-        // memory Rust owns: a volatile 32-bit read is how it is accessed
-        // and aliases nothing.
+        // SAFETY: `base` is the controller's register block in the board's
+        // memory map (`MPS2_AN500_BASE`, the only value `Lan9118::take`
+        // gives it, once), `offset` is one of the register offsets above
+        // (all below 0x100, the block's size, and 4-aligned), and the
+        // register is a device register, not memory Rust owns: a volatile
+        // 32-bit read is how it is accessed and aliases nothing.
         unsafe { core::ptr::read_volatile((self.base + offset) as *const u32) }
     }
 
@@ -122,9 +124,14 @@ fn spin_until(mut done: impl FnMut() -> bool) -> Option<()> {
     (0..SPIN_LIMIT).any(|_| done()).then_some(())
 }
 
+/// Whether the controller has been taken ([`Lan9118::take`]).
+static TAKEN: AtomicBool = AtomicBool::new(false);
+
 /// Why the controller could not be brought up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Error {
+    /// It was taken already.
+    Taken,
     /// `BYTE_TEST` read something else: no controller at this address, or
     /// not in 32-bit mode.
     NotThere(u32),
@@ -165,14 +172,17 @@ struct TxPath {
 }
 
 impl Lan9118 {
-    /// Resets the controller at `base` and starts its MAC, with the MAC
-    /// address the device holds (QEMU's `-nic ...,mac=`, or its default).
-    ///
-    /// `base` must be the address of a LAN9118's register block in this
-    /// board's memory map ([`MPS2_AN500_BASE`] on the MPS2 AN500); nothing
-    /// else may use that block.
-    pub fn new(base: usize) -> Result<Self, Error> {
-        let regs = Mmio { base };
+    /// Takes the board's controller (at [`MPS2_AN500_BASE`]), resets it
+    /// and starts its MAC, with the MAC address the device holds (QEMU's
+    /// `-nic ...,mac=`, or its default). There is one: a second call is
+    /// refused, so no two drivers ever drive the registers.
+    pub fn take() -> Result<Self, Error> {
+        if TAKEN.swap(true, Ordering::AcqRel) {
+            return Err(Error::Taken);
+        }
+        let regs = Mmio {
+            base: MPS2_AN500_BASE,
+        };
         let test = regs.read(BYTE_TEST);
         if test != BYTE_TEST_VALUE {
             return Err(Error::NotThere(test));

@@ -142,7 +142,7 @@ fn main() -> ! {
     };
     startup::start_clock(core.SYST);
 
-    let nic = match Lan9118::new(MPS2_AN500_BASE) {
+    let nic = match Lan9118::take() {
         Ok(n) => n,
         Err(e) => {
             hprintln!("emulated-sp: no LAN9118 at {:#x}: {:?}", MPS2_AN500_BASE, e);
