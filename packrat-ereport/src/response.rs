@@ -3,11 +3,8 @@
 use ereport_sdk::cbor_len::encode_head;
 use ereport_sdk::wire::{RESPONSE_HEADER_LEN, ResponseHeader, metadata_keys};
 use ereport_sdk::{Ena, Identity, ReadError, ReadRequest};
-use lease_writer::{
-    DEFAULT_STAGING, Fit, ItemError, LeaseWriter, WriteError, WriteLease, encode_if_fits,
-};
-use minicbor::Encoder;
-use minicbor::encode::{Error, Write};
+use lease_writer::{DEFAULT_STAGING, LeaseWriter, WriteError, WriteLease};
+use minicbor::encode::Write;
 
 use crate::store::{MAX_TASK_NAME_LEN, RecordRef, Store, TaskTable, check_task_names};
 
@@ -29,10 +26,21 @@ fn map_write_err(e: WriteError) -> ReadError {
     }
 }
 
-fn item_err(e: ItemError) -> ReadError {
-    match e {
-        ItemError::WentAway => ReadError::WentAway,
-        ItemError::Encode => ReadError::LeaseTooShort,
+/// Writes one item with `f`, whole or not at all: if the lease runs out of
+/// room part-way, the writer goes back to where it was and the answer is
+/// `false` (the item did not fit); a lender that went away is an error.
+fn put_whole<L: WriteLease, const S: usize>(
+    w: &mut LeaseWriter<L, S>,
+    f: impl FnOnce(&mut LeaseWriter<L, S>) -> Result<(), WriteError>,
+) -> Result<bool, ReadError> {
+    let cp = w.checkpoint();
+    match f(w) {
+        Ok(()) => Ok(true),
+        Err(WriteError::OutOfSpace) => {
+            w.rollback(cp);
+            Ok(false)
+        }
+        Err(WriteError::WentAway) => Err(ReadError::WentAway),
     }
 }
 
@@ -141,28 +149,22 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
         // so the gateway hears of them without waiting for another ereport.
         self.report_losses();
 
-        // The encoder borrows the writer, so the writer (and its staging
-        // area) stays where it is.
         let mut w =
             LeaseWriter::<L, S>::starting_at(lease, RESPONSE_HEADER_LEN).map_err(map_write_err)?;
-        let mut e = Encoder::new(&mut w);
 
         // Metadata: an indefinite map whose content fits whole or not at
         // all (an empty map tells MGS to keep asking).
-        e.writer_mut().write_bytes(&[0xbf]).map_err(map_write_err)?;
-        e.writer_mut().reserve(1).map_err(map_write_err)?;
+        w.write_bytes(&[0xbf]).map_err(map_write_err)?;
+        w.reserve(1).map_err(map_write_err)?;
         if let (false, Some(id)) = (matches, identity) {
-            encode_if_fits(&mut e, |e| {
-                write_metadata(e.writer_mut(), id).map_err(Error::write)
-            })
-            .map_err(item_err)?;
+            put_whole(&mut w, |w| write_metadata(w, id))?;
         }
-        e.writer_mut().release(1);
-        e.writer_mut().write_bytes(&[0xff]).map_err(map_write_err)?;
+        w.release(1);
+        w.write_bytes(&[0xff]).map_err(map_write_err)?;
 
         let mut first = Ena::NONE;
         if limit > 0 {
-            first = self.write_entries(&mut e, start, limit)?;
+            first = self.write_entries(&mut w, start, limit)?;
         }
 
         let len = w.finish().map_err(map_write_err)?;
@@ -176,18 +178,17 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
     /// entry fitted, in which case nothing at all was written).
     fn write_entries<L: WriteLease, const S: usize>(
         &self,
-        e: &mut Encoder<&mut LeaseWriter<L, S>>,
+        w: &mut LeaseWriter<L, S>,
         start: Ena,
         limit: u8,
     ) -> Result<Ena, ReadError> {
-        let before = e.writer().checkpoint();
+        let before = w.checkpoint();
         // 0x9f now, and one byte kept for the closing 0xff.
-        let w = e.writer_mut();
         if w.write_bytes(&[0x9f]).is_err() || w.reserve(1).is_err() {
-            if e.writer().went_away() {
+            if w.went_away() {
                 return Err(ReadError::WentAway);
             }
-            e.writer_mut().rollback(before);
+            w.rollback(before);
             return Ok(Ena::NONE);
         }
         // Back-references are by name, not task index: two indices with
@@ -213,13 +214,8 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
                     (name, by_name.map(|s| s.2))
                 }
             };
-            let fit = encode_if_fits(e, |e| {
-                self.write_entry(e.writer_mut(), &rec, name, earlier)
-                    .map_err(Error::write)
-            });
-            match fit.map_err(item_err)? {
-                Fit::Fitted => {}
-                Fit::DidNotFit => break,
+            if !put_whole(w, |w| self.write_entry(w, &rec, name, earlier))? {
+                break;
             }
             if let (None, Some(slot)) = (earlier, names.get_mut(named)) {
                 *slot = (rec.task.index, name, count);
@@ -230,12 +226,12 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
             }
             count = count.saturating_add(1);
         }
-        e.writer_mut().release(1);
+        w.release(1);
         if count == 0 {
-            e.writer_mut().rollback(before);
+            w.rollback(before);
             return Ok(Ena::NONE);
         }
-        e.writer_mut().write_bytes(&[0xff]).map_err(map_write_err)?;
+        w.write_bytes(&[0xff]).map_err(map_write_err)?;
         Ok(first)
     }
 
@@ -336,8 +332,8 @@ impl EntryHead {
     /// Appends a CBOR head, written in place.
     fn head(&mut self, major: u8, n: u64) {
         // The one-byte form (a generation, a back-reference) directly.
-        // (The two-byte form too was tried: 692 instructions a record in
-        // W1 instead of 701, for 40 bytes of `.text` more.)
+        // (The two-byte form too was tried: 689 instructions a record in
+        // W1 instead of 698, for 40 bytes of `.text` more.)
         if n < 24 {
             return self.byte(major << 5 | n as u8);
         }
