@@ -176,7 +176,6 @@ fn the_emulated_sp_is_collected_reset_and_dumped() {
             "fewer than 500 ereports within {LINE_WAIT:?}; the SP printed:\n{}",
             sp.log.join("\n")
         );
-        std::thread::sleep(Duration::from_millis(300));
         collect_once(port, sqlite);
     }
     sp.wait_for("identity set", LINE_WAIT);

@@ -317,9 +317,10 @@ pub trait EreportStore: Send + Sync {
     /// gap; those stored already with the same body are left alone and
     /// come back as not new), unless one of its ENAs is stored with a
     /// different body: then nothing is stored, and that ENA comes back as
-    /// [`Checked::Conflict`]. PostgreSQL does the check and the store in
-    /// one statement, so a response costs one round trip; this default
-    /// reads the stored bodies first.
+    /// [`Checked::Conflict`]. PostgreSQL stores a response none of whose
+    /// rows is stored yet in one statement (several sessions' responses
+    /// together when they are ready at once) and checks only when that
+    /// fails; this default reads the stored bodies first.
     fn store_checked(
         &self,
         sp: &SpRow,

@@ -641,7 +641,7 @@ impl PgStore {
         match self.store_batch(batch) {
             Ok(()) => batch
                 .iter()
-                .map(|r| Some(Ok(Checked::Stored(vec![true; r.rows.enas.len()]))))
+                .map(|r| Some(Ok(Checked::Stored(vec![true; r.rows.derived.enas.len()]))))
                 .collect(),
             Err(_) => batch.iter().map(|_| None).collect(),
         }
@@ -874,7 +874,8 @@ impl EreportStore for PgStore {
     ) -> Result<Vec<bool>, DbError> {
         let rid = rid_uuid(rid);
         let now = SystemTime::now();
-        let rows = RowValues::new(ereports);
+        let derived = Derived::new(ereports);
+        let rows = RowValues::new(ereports, &derived);
         let committed_param = sql(committed.0);
         let slot = sp.slot_int4();
         let fresh_enas: BTreeSet<i64> = self.with(|c| {
@@ -1132,18 +1133,41 @@ fn stored_row(r: &::postgres::Row) -> StoredRow {
     }
 }
 
-/// The per-row columns of a store, one array each, borrowing the
-/// ereports' names and bodies.
-struct RowValues<'a> {
+/// The columns a store computes from its ereports (ENAs and uptimes as
+/// the database's integers, each report as JSON text, the class), kept
+/// for [`RowValues`] to borrow.
+struct Derived {
     enas: Vec<i64>,
-    task_names: Vec<&'a str>,
     gens: Vec<i64>,
     uptimes: Vec<i64>,
-    bodies: Vec<&'a [u8]>,
     reports: Vec<String>,
+    classes: Vec<Option<String>>,
+}
+
+impl Derived {
+    fn new(ereports: &[StoredEreport]) -> Self {
+        Derived {
+            enas: ereports.iter().map(|e| sql(e.ena.0)).collect(),
+            gens: ereports.iter().map(|e| i64::from(e.task_gen)).collect(),
+            uptimes: ereports.iter().map(|e| sql(e.uptime_ms)).collect(),
+            reports: ereports.iter().map(|e| e.report.to_string()).collect(),
+            classes: ereports.iter().map(StoredEreport::class).collect(),
+        }
+    }
+}
+
+/// The per-row columns of a store, one array each, all borrowed (from the
+/// ereports and their [`Derived`] columns, or from an [`OwnedRows`]).
+struct RowValues<'a> {
+    enas: &'a [i64],
+    task_names: Vec<&'a str>,
+    gens: &'a [i64],
+    uptimes: &'a [i64],
+    bodies: Vec<&'a [u8]>,
+    reports: Vec<&'a str>,
     invalid: Vec<Option<&'a str>>,
     catalog: Vec<Option<&'a str>>,
-    classes: Vec<Option<String>>,
+    classes: Vec<Option<&'a str>>,
 }
 
 impl<'a> RowValues<'a> {
@@ -1177,14 +1201,10 @@ impl<'a> RowValues<'a> {
         ]
     }
 
-    fn new(ereports: &'a [StoredEreport]) -> Self {
+    fn new(ereports: &'a [StoredEreport], derived: &'a Derived) -> Self {
         RowValues {
-            enas: ereports.iter().map(|e| sql(e.ena.0)).collect(),
             task_names: ereports.iter().map(|e| e.task_name.as_str()).collect(),
-            gens: ereports.iter().map(|e| i64::from(e.task_gen)).collect(),
-            uptimes: ereports.iter().map(|e| sql(e.uptime_ms)).collect(),
             bodies: ereports.iter().map(|e| e.body.as_slice()).collect(),
-            reports: ereports.iter().map(|e| e.report.to_string()).collect(),
             invalid: ereports
                 .iter()
                 .map(|e| e.invalid_error.as_deref())
@@ -1193,7 +1213,22 @@ impl<'a> RowValues<'a> {
                 .iter()
                 .map(|e| e.catalog_error.as_deref())
                 .collect(),
-            classes: ereports.iter().map(StoredEreport::class).collect(),
+            ..Self::derived(derived)
+        }
+    }
+
+    /// The derived columns borrowed, the others empty.
+    fn derived(d: &'a Derived) -> Self {
+        RowValues {
+            enas: &d.enas,
+            task_names: Vec::new(),
+            gens: &d.gens,
+            uptimes: &d.uptimes,
+            bodies: Vec::new(),
+            reports: d.reports.iter().map(String::as_str).collect(),
+            invalid: Vec::new(),
+            catalog: Vec::new(),
+            classes: d.classes.iter().map(Option::as_deref).collect(),
         }
     }
 }
@@ -1212,44 +1247,32 @@ const WRITERS: usize = 1;
 /// A response's rows, owned (a store waiting in a batch outlives the
 /// borrow of its session's ereports).
 struct OwnedRows {
-    enas: Vec<i64>,
+    derived: Derived,
     task_names: Vec<String>,
-    gens: Vec<i64>,
-    uptimes: Vec<i64>,
     bodies: Vec<Vec<u8>>,
-    reports: Vec<String>,
     invalid: Vec<Option<String>>,
     catalog: Vec<Option<String>>,
-    classes: Vec<Option<String>>,
 }
 
 impl OwnedRows {
     fn new(ereports: &[StoredEreport]) -> Self {
         OwnedRows {
-            enas: ereports.iter().map(|e| sql(e.ena.0)).collect(),
+            derived: Derived::new(ereports),
             task_names: ereports.iter().map(|e| e.task_name.clone()).collect(),
-            gens: ereports.iter().map(|e| i64::from(e.task_gen)).collect(),
-            uptimes: ereports.iter().map(|e| sql(e.uptime_ms)).collect(),
             bodies: ereports.iter().map(|e| e.body.clone()).collect(),
-            reports: ereports.iter().map(|e| e.report.to_string()).collect(),
             invalid: ereports.iter().map(|e| e.invalid_error.clone()).collect(),
             catalog: ereports.iter().map(|e| e.catalog_error.clone()).collect(),
-            classes: ereports.iter().map(StoredEreport::class).collect(),
         }
     }
 
-    /// The rows as [`INSERT_ROWS`]'s arrays.
+    /// The rows as [`INSERT_ROWS`]'s arrays, borrowed.
     fn values(&self) -> RowValues<'_> {
         RowValues {
-            enas: self.enas.clone(),
             task_names: self.task_names.iter().map(String::as_str).collect(),
-            gens: self.gens.clone(),
-            uptimes: self.uptimes.clone(),
             bodies: self.bodies.iter().map(Vec::as_slice).collect(),
-            reports: self.reports.clone(),
             invalid: self.invalid.iter().map(Option::as_deref).collect(),
             catalog: self.catalog.iter().map(Option::as_deref).collect(),
-            classes: self.classes.clone(),
+            ..RowValues::derived(&self.derived)
         }
     }
 }
@@ -1305,23 +1328,23 @@ struct BatchValues<'a> {
 impl<'a> BatchValues<'a> {
     fn add(&mut self, r: &'a OwnedStore) {
         let rows = &r.rows;
-        let n = rows.enas.len();
+        let d = &rows.derived;
+        let n = d.enas.len();
         let sp = &r.sp;
         let slot = sp.slot_int4();
         self.rids.extend(std::iter::repeat_n(r.rid, n));
-        self.enas.extend_from_slice(&rows.enas);
+        self.enas.extend_from_slice(&d.enas);
         self.task_names
             .extend(rows.task_names.iter().map(String::as_str));
-        self.gens.extend_from_slice(&rows.gens);
-        self.uptimes.extend_from_slice(&rows.uptimes);
+        self.gens.extend_from_slice(&d.gens);
+        self.uptimes.extend_from_slice(&d.uptimes);
         self.bodies.extend(rows.bodies.iter().map(Vec::as_slice));
-        self.reports.extend(rows.reports.iter().map(String::as_str));
+        self.reports.extend(d.reports.iter().map(String::as_str));
         self.invalid
             .extend(rows.invalid.iter().map(Option::as_deref));
         self.catalog
             .extend(rows.catalog.iter().map(Option::as_deref));
-        self.classes
-            .extend(rows.classes.iter().map(Option::as_deref));
+        self.classes.extend(d.classes.iter().map(Option::as_deref));
         self.sp_names
             .extend(std::iter::repeat_n(sp.name.as_str(), n));
         self.sp_types
@@ -1394,7 +1417,7 @@ mod tests {
         assert!(
             out.iter()
                 .zip(&batch)
-                .all(|(o, r)| matches!(o, Some(Ok(Checked::Stored(f))) if f.len() == r.rows.enas.len() && f.iter().all(|n| *n))),
+                .all(|(o, r)| matches!(o, Some(Ok(Checked::Stored(f))) if f.len() == r.rows.derived.enas.len() && f.iter().all(|n| *n))),
             "{out:?}"
         );
         assert_eq!(db.committed("sp-3").unwrap(), Some((RestartId(3), Ena(7))));
