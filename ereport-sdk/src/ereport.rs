@@ -58,22 +58,25 @@ pub const fn head_len(n: u64) -> usize {
 /// bounds checks and no calls: cheap enough for a hot path. Pass a window
 /// into the destination buffer to write in place.
 pub fn encode_head(major: u8, n: u64, out: &mut [u8; 9]) -> usize {
-    // One compare chain, the same one `head_len` makes.
+    // One compare chain, the same one `head_len` makes; each form converts
+    // only the bytes it writes.
     let mt = major << 5;
-    let [b0, b1, b2, b3, b4, b5, b6, b7] = n.to_be_bytes();
     if n < 24 {
-        out[0] = mt | b7;
+        out[0] = mt | n as u8;
         1
-    } else if n <= u8::MAX as u64 {
-        [out[0], out[1]] = [mt | 24, b7];
+    } else if let Ok(n) = u8::try_from(n) {
+        [out[0], out[1]] = [mt | 24, n];
         2
-    } else if n <= u16::MAX as u64 {
-        [out[0], out[1], out[2]] = [mt | 25, b6, b7];
+    } else if let Ok(n) = u16::try_from(n) {
+        let [b0, b1] = n.to_be_bytes();
+        [out[0], out[1], out[2]] = [mt | 25, b0, b1];
         3
-    } else if n <= u32::MAX as u64 {
-        [out[0], out[1], out[2], out[3], out[4]] = [mt | 26, b4, b5, b6, b7];
+    } else if let Ok(n) = u32::try_from(n) {
+        let [b0, b1, b2, b3] = n.to_be_bytes();
+        [out[0], out[1], out[2], out[3], out[4]] = [mt | 26, b0, b1, b2, b3];
         5
     } else {
+        let [b0, b1, b2, b3, b4, b5, b6, b7] = n.to_be_bytes();
         *out = [mt | 27, b0, b1, b2, b3, b4, b5, b6, b7];
         9
     }

@@ -12,10 +12,15 @@ use crate::store::{MAX_TASK_NAME_LEN, RecordRef, Store, TaskTable, check_task_na
 /// map (`0xbf 0xff`).
 pub const MIN_RESPONSE_LEN: usize = RESPONSE_HEADER_LEN + 2;
 
-/// Tasks whose first entry in this packet is remembered, so later entries
-/// can name it by index. More distinct tasks than this in one packet are
-/// written as text again (correct, just longer).
-const NAME_SLOTS: usize = 32;
+/// Task indices (below 64) whose first entry in this packet is remembered,
+/// so later entries can name their task by that entry's index; a task with
+/// a higher index is written as text every time (correct, just longer).
+/// One more slot holds the tasks outside the task table, which all share
+/// the name "unknown".
+const NAMED_SLOTS: usize = 65;
+
+/// The slot of every task index outside the task table.
+const UNKNOWN_SLOT: usize = NAMED_SLOTS - 1;
 
 fn map_write_err(e: WriteError) -> ReadError {
     match e {
@@ -102,7 +107,9 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
     ///    entries, as many as fit, each written straight into the lease and
     ///    rolled back if it does not fit; a task's name is text the first
     ///    time it appears in the packet and the index of that entry
-    ///    afterwards.
+    ///    afterwards (for task indices below 64, and for the tasks outside
+    ///    the table, which share "unknown"; a task at 64 or above is named
+    ///    as text each time).
     ///
     /// Any lease of at least [`MIN_RESPONSE_LEN`] bytes gets a valid
     /// response; a shorter one is `LeaseTooShort`, with nothing freed.
@@ -191,35 +198,39 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
             w.rollback(before);
             return Ok(Ena::NONE);
         }
-        // Back-references are by name, not task index: two indices with
-        // one name (two unknown tasks, say) share it.
-        // The task index is compared first: the same index is the same
-        // name, and far cheaper to compare.
-        let mut names: [(u16, &'static str, u8); NAME_SLOTS] = [(0, "", 0); NAME_SLOTS];
-        let mut named = 0usize;
+        // The entry (plus one; 0: none yet) that first named each task in
+        // this packet, by task index, with every index outside the task
+        // table under one slot: they all share the name "unknown".
+        let mut named = [0u8; NAMED_SLOTS];
         let mut count = 0u8;
         let mut first = Ena::NONE;
+        // One head buffer for every entry: cleared once, not per entry.
+        let mut head = EntryHead::new();
         for (ena, rec) in self.records_from(start) {
             if count >= limit {
                 break;
             }
-            let seen = names.get(..named).unwrap_or(&[]);
-            // By index first (most entries' task is already named), then by
-            // name (another index with the same name) only when that fails.
-            let (name, earlier) = match seen.iter().find(|s| s.0 == rec.task.index) {
-                Some(&(_, name, entry)) => (name, Some(entry)),
-                None => {
-                    let name = task_name::<T>(rec.task.index);
-                    let by_name = seen.iter().find(|s| same_name(s.1, name));
-                    (name, by_name.map(|s| s.2))
-                }
+            let index = usize::from(rec.task.index);
+            let slot = if index >= T::NAMES.len() {
+                UNKNOWN_SLOT
+            } else if index < UNKNOWN_SLOT {
+                index
+            } else {
+                // No slot: named as text every time.
+                NAMED_SLOTS
             };
-            if !put_whole(w, |w| self.write_entry(w, &rec, name, earlier))? {
+            // Entries are numbered below 255 (`count < limit`), so one
+            // more still fits in a byte.
+            let earlier = match named.get(slot) {
+                Some(&e) if e > 0 => Some(e.wrapping_sub(1)),
+                _ => None,
+            };
+            let name = task_name::<T>(rec.task.index);
+            if !put_whole(w, |w| self.write_entry(w, &mut head, &rec, name, earlier))? {
                 break;
             }
-            if let (None, Some(slot)) = (earlier, names.get_mut(named)) {
-                *slot = (rec.task.index, name, count);
-                named = named.saturating_add(1);
+            if let (None, Some(e)) = (earlier, named.get_mut(slot)) {
+                *e = count.wrapping_add(1);
             }
             if count == 0 {
                 first = ena;
@@ -242,22 +253,23 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
     fn write_entry<L: WriteLease, const S: usize>(
         &self,
         w: &mut LeaseWriter<L, S>,
+        head: &mut EntryHead,
         rec: &RecordRef,
         name: &str,
         earlier: Option<u8>,
     ) -> Result<(), WriteError> {
         const { check_task_names(T::NAMES) };
-        let mut head = EntryHead::new();
+        head.len = 0;
         head.byte(0x84);
         match earlier {
-            Some(index) => head.head(0, u64::from(index)),
+            Some(index) => head.small(0, index),
             None => {
-                head.head(3, name.len() as u64);
-                // Always fits: names are checked to be at most 32 bytes.
+                // Names are at most 32 bytes (checked at compile time).
+                head.small(3, name.len() as u8);
                 head.bytes(name.as_bytes());
             }
         }
-        head.head(0, u64::from(rec.task.generation));
+        head.small(0, rec.task.generation);
         head.head(0, rec.uptime);
         head.head(2, rec.len as u64);
         w.write_bytes(head.as_slice())?;
@@ -269,13 +281,6 @@ impl<const N: usize, T: TaskTable> Store<N, T> {
         }
         Ok(())
     }
-}
-
-/// Whether two task names are the same text: lengths first, then a byte
-/// loop (names are at most 32 bytes), which is smaller on the SP than a
-/// call to `memcmp`.
-fn same_name(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
 }
 
 /// The name packrat reports for task `index`: its name in the task table,
@@ -329,14 +334,20 @@ impl EntryHead {
         }
     }
 
-    /// Appends a CBOR head, written in place.
-    fn head(&mut self, major: u8, n: u64) {
-        // The one-byte form (a generation, a back-reference) directly.
-        // (The two-byte form too was tried: 689 instructions a record in
-        // W1 instead of 698, for 40 bytes of `.text` more.)
+    /// Appends the CBOR head of an argument under 256: one byte, or two.
+    #[inline(always)]
+    fn small(&mut self, major: u8, n: u8) {
         if n < 24 {
-            return self.byte(major << 5 | n as u8);
+            self.byte(major << 5 | n);
+        } else {
+            self.byte(major << 5 | 24);
+            self.byte(n);
         }
+    }
+
+    /// Appends a CBOR head, written in place through a 9-byte window.
+    #[inline(never)]
+    fn head(&mut self, major: u8, n: u64) {
         if let Some(window) = self
             .buf
             .get_mut(self.len..)
