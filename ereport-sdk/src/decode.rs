@@ -333,7 +333,7 @@ fn value(d: &mut Decoder<'_>, base: usize, depth: usize) -> Result<Value, Decode
         }
         Type::Array | Type::ArrayIndef => {
             let len = d.array().map_err(|e| err(d, e))?;
-            let mut items = Vec::new();
+            let mut items = Vec::with_capacity(capacity_hint(d, len, 1));
             match len {
                 Some(n) => {
                     for _ in 0..n {
@@ -352,7 +352,7 @@ fn value(d: &mut Decoder<'_>, base: usize, depth: usize) -> Result<Value, Decode
         }
         Type::Map | Type::MapIndef => {
             let len = d.map().map_err(|e| err(d, e))?;
-            let mut entries = Vec::new();
+            let mut entries = Vec::with_capacity(capacity_hint(d, len, 2));
             match len {
                 Some(n) => {
                     for _ in 0..n {
@@ -388,6 +388,18 @@ fn value(d: &mut Decoder<'_>, base: usize, depth: usize) -> Result<Value, Decode
             });
         }
     })
+}
+
+/// Room to reserve for a container of `len` items (`None`: indefinite),
+/// each at least `min_bytes` long: never more than the input left could
+/// hold (a forged length reserves nothing it cannot fill), and a few for
+/// an indefinite one, so most containers are allocated once.
+fn capacity_hint(d: &Decoder<'_>, len: Option<u64>, min_bytes: usize) -> usize {
+    let left = d.input().len().saturating_sub(d.position()) / min_bytes;
+    match len {
+        Some(n) => usize::try_from(n).unwrap_or(usize::MAX).min(left),
+        None => left.min(16),
+    }
 }
 
 fn f16_to_f64(bits: u16) -> f64 {
@@ -446,6 +458,7 @@ pub fn decode_packet(packet: &[u8]) -> Result<Packet, DecodeError> {
             Value::Array(items) => items,
             _ => return Err(DecodeError::EntriesNotArray),
         };
+        entries.reserve_exact(items.len());
         let start = header.start_ena();
         if !items.is_empty() && start.is_none() {
             return Err(DecodeError::BadStartEna);

@@ -231,3 +231,21 @@ fn simple_values_are_not_integers() {
     assert_eq!(decode_value(&[0xf0]).unwrap().diagnostic(), "simple(16)");
     assert_eq!(decode_value(&[0xf5]), Ok(Value::Bool(true)));
 }
+
+/// A container whose head claims more items than the input could hold is
+/// an error, found without reserving room for what it claims.
+#[test]
+fn forged_container_lengths_reserve_nothing_they_cannot_fill() {
+    for forged in [
+        &[0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00][..],
+        &[0xbb, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00][..],
+        &[0x9a, 0xff, 0xff, 0xff, 0xff][..],
+    ] {
+        assert!(ereport_sdk::decode::decode_value(forged).is_err(), "{forged:x?}");
+    }
+    // A definite array with every item there still decodes whole.
+    assert_eq!(
+        ereport_sdk::decode::decode_value(&[0x83, 0x01, 0x02, 0x03]).unwrap(),
+        Value::Array(vec![Value::Int(1), Value::Int(2), Value::Int(3)])
+    );
+}

@@ -11,8 +11,9 @@
 //! - capacity (`--capacity`): SPs whose stores never run dry (their
 //!   offered load has no bound), so what is stored is what the collectors
 //!   can store; beside it, in the same run, the database's own rate for the
-//!   same rows in the same batches from plain inserts, and the CPU each
-//!   side spends per 10,000 ereports.
+//!   same rows in the same batches from plain inserts (measured before the
+//!   collectors and after them, and averaged), and the CPU each side
+//!   spends per 10,000 ereports.
 //!
 //! Everything runs on this machine: the simulator's 36 SPs, the
 //! collectors, and the database server.
@@ -680,6 +681,18 @@ fn capacity_runs(a: &Args, pg: &TempCluster, sqlite: &str) {
         } else {
             vec![1]
         };
+        // The database's own rate before the collectors and again after,
+        // the two averaged: this machine's speed drifts by tens of percent
+        // within a minute, and a ratio to one measurement taken after
+        // both collector runs carried that drift.
+        let own_before = match (postmaster, name) {
+            (Some(pm), "postgres") => {
+                // The schema the copy is made from.
+                drop(ereport_gateway::store::open(Path::new(db)).expect("the database opens"));
+                Some(plain_inserts(db, a.collectors, 15, a.seconds, pm))
+            }
+            _ => None,
+        };
         let mut rates = Vec::new();
         for n in counts {
             let c = capacity(
@@ -711,9 +724,18 @@ fn capacity_runs(a: &Args, pg: &TempCluster, sqlite: &str) {
             }
             rates.push((n, c));
         }
-        if let (Some(pm), "postgres") = (postmaster, name) {
-            let (own, own_cpu) = plain_inserts(db, a.collectors, 15, a.seconds, pm);
+        if let (Some(pm), "postgres", Some((before, before_cpu))) = (postmaster, name, own_before) {
+            let (after, after_cpu) = plain_inserts(db, a.collectors, 15, a.seconds, pm);
+            let (own, own_cpu) = ((before + after) / 2.0, (before_cpu + after_cpu) / 2.0);
             let key = format!("rack.capacity.postgres.{}_sps", a.sps);
+            println!(
+                "{key}.database_own_rate.{}_clients.rows_per_second_before: {before:.0}",
+                a.collectors
+            );
+            println!(
+                "{key}.database_own_rate.{}_clients.rows_per_second_after: {after:.0}",
+                a.collectors
+            );
             println!(
                 "{key}.database_own_rate.{}_clients.rows_per_second: {own:.0}",
                 a.collectors

@@ -242,6 +242,10 @@ impl SpStatus {
 struct SpSlot {
     gateway: Mutex<Gateway>,
     status: Mutex<SpStatus>,
+    /// While this collector holds the SP's claim: until when, at the
+    /// latest, the claim lasts (measured from before the claim was asked
+    /// for, so never later than the database's own expiry).
+    claimed_until: Mutex<Option<Instant>>,
 }
 
 /// Collects from many SPs.
@@ -425,6 +429,7 @@ impl Collector {
             sps.push(SpSlot {
                 gateway: Mutex::new(gw),
                 status: Mutex::new(status),
+                claimed_until: Mutex::new(None),
             });
         }
         let pool = rayon::ThreadPoolBuilder::new()
@@ -463,8 +468,8 @@ impl Collector {
     }
 
     /// With [`follow`](Self::follow), drain an SP only while holding its
-    /// claim in the database ([`EreportStore::claim`], renewed at each
-    /// turn, lasting `ttl`): collectors sharing a database divide the SPs
+    /// claim in the database ([`EreportStore::claim`], lasting `ttl`, and
+    /// renewed at a turn that finds less than half of it left): collectors sharing a database divide the SPs
     /// between them instead of fetching the same records, and an SP whose
     /// collector dies is taken over once its claim expires. `ttl` should
     /// outlast the longest wait between turns (`set_quiet_backoff`), or a
@@ -531,7 +536,18 @@ impl Collector {
             .name
             .clone();
         if let Some(ttl) = self.claim_ttl {
-            let held = self.db.claim(&name, self.collector_id, ttl);
+            let mut until = sp.claimed_until.lock().unwrap_or_else(|p| p.into_inner());
+            let asked = Instant::now();
+            // A claim with more than half its length left is not renewed:
+            // a busy SP's drains cost no claim statement each, and every
+            // drain still starts with at least half a claim's length in
+            // hand.
+            let fresh = until.is_some_and(|u| u > later(asked, ttl / 2));
+            let held = if fresh {
+                Ok(true)
+            } else {
+                self.db.claim(&name, self.collector_id, ttl)
+            };
             let mut status = sp.status.lock().unwrap_or_else(|p| p.into_inner());
             match held {
                 Ok(true) => {
@@ -539,13 +555,18 @@ impl Collector {
                     // cursor in between.
                     gw.set_cursor_is_ours(status.held);
                     status.held = true;
+                    if !fresh {
+                        *until = Some(later(asked, ttl));
+                    }
                 }
                 Ok(false) => {
+                    *until = None;
                     status.held = false;
                     status.held_elsewhere = status.held_elsewhere.saturating_add(1);
                     return Ok((name, 0));
                 }
                 Err(e) => {
+                    *until = None;
                     status.consecutive_failures = status.consecutive_failures.saturating_add(1);
                     status.last_error = Some(e.to_string());
                     return Err((name, GatewayError::Db(e)));
@@ -670,6 +691,7 @@ impl Collector {
             return;
         }
         for sp in &self.sps {
+            *sp.claimed_until.lock().unwrap_or_else(|p| p.into_inner()) = None;
             let mut status = sp.status.lock().unwrap_or_else(|p| p.into_inner());
             if status.held {
                 let _ = self.db.release(&status.name, self.collector_id);

@@ -505,3 +505,54 @@ fn a_claim_shorter_than_the_wait_between_drains_is_refused() {
         assert!(err.contains("--claim"), "{args:?}: {err}");
     }
 }
+
+/// A held claim is renewed only once less than half of it is left: a busy
+/// SP's drains cost no claim statement each (issue 22), and a claim about
+/// to lapse is renewed before the drain.
+#[test]
+fn a_held_claim_is_renewed_only_when_half_spent() {
+    use ereport_gateway::collector::{Collector, Target};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    let sp = common::TinySp::start(7);
+    let db = ereport_gateway::store::open(&path).unwrap();
+    let targets = [Target {
+        name: "sp-0".into(),
+        kind: None,
+        slot: None,
+        rack_id: None,
+        addr: sp.addr,
+    }];
+    let expires = || -> i64 {
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .query_row(
+                "SELECT expires FROM sp_leases WHERE sp_name = 'sp-0'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    let mut c = Collector::new(&targets, &common::gateway_cfg(sp.addr), &db, None, 1).unwrap();
+    c.set_claims(Some(Duration::from_secs(60)));
+    assert!(c.round(&|_, _| {}).is_empty());
+    let first = expires();
+    for _ in 0..3 {
+        // At least a millisecond later: a renewal would move the expiry.
+        std::thread::sleep(Duration::from_millis(2));
+        assert!(c.round(&|_, _| {}).is_empty());
+    }
+    assert_eq!(expires(), first, "not renewed with most of it left");
+    assert_eq!(c.stats().stored, 2, "drained all the same");
+    assert!(c.status()[0].held);
+
+    // A short claim: past half of it, the next drain renews it.
+    c.set_claims(Some(Duration::from_millis(200)));
+    c.release_claims();
+    assert!(c.round(&|_, _| {}).is_empty());
+    let short = expires();
+    std::thread::sleep(Duration::from_millis(120));
+    assert!(c.round(&|_, _| {}).is_empty());
+    assert!(expires() > short, "renewed once past half");
+    c.release_claims();
+}

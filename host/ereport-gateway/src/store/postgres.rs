@@ -1150,9 +1150,20 @@ impl Derived {
             enas: ereports.iter().map(|e| sql(e.ena.0)).collect(),
             gens: ereports.iter().map(|e| i64::from(e.task_gen)).collect(),
             uptimes: ereports.iter().map(|e| sql(e.uptime_ms)).collect(),
-            reports: ereports.iter().map(|e| e.report.to_string()).collect(),
+            reports: ereports.iter().map(|e| json_text(&e.report)).collect(),
             classes: ereports.iter().map(StoredEreport::class).collect(),
         }
+    }
+}
+
+/// A report as JSON text, written into room for a typical report at once
+/// rather than grown a few bytes at a time.
+fn json_text(report: &Json) -> String {
+    let mut out = Vec::with_capacity(512);
+    match serde_json::to_writer(&mut out, report) {
+        // serde_json writes UTF-8.
+        Ok(()) => String::from_utf8(out).unwrap_or_else(|_| report.to_string()),
+        Err(_) => report.to_string(),
     }
 }
 
