@@ -395,7 +395,12 @@ fn value(d: &mut Decoder<'_>, base: usize, depth: usize) -> Result<Value, Decode
 /// hold (a forged length reserves nothing it cannot fill), and a few for
 /// an indefinite one, so most containers are allocated once.
 fn capacity_hint(d: &Decoder<'_>, len: Option<u64>, min_bytes: usize) -> usize {
-    let left = d.input().len().saturating_sub(d.position()) / min_bytes;
+    let left = d
+        .input()
+        .len()
+        .saturating_sub(d.position())
+        .checked_div(min_bytes)
+        .unwrap_or(0);
     match len {
         Some(n) => usize::try_from(n).unwrap_or(usize::MAX).min(left),
         None => left.min(16),

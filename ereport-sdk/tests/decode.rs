@@ -238,10 +238,15 @@ fn simple_values_are_not_integers() {
 fn forged_container_lengths_reserve_nothing_they_cannot_fill() {
     for forged in [
         &[0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00][..],
-        &[0xbb, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00][..],
+        &[
+            0xbb, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00,
+        ][..],
         &[0x9a, 0xff, 0xff, 0xff, 0xff][..],
     ] {
-        assert!(ereport_sdk::decode::decode_value(forged).is_err(), "{forged:x?}");
+        assert!(
+            ereport_sdk::decode::decode_value(forged).is_err(),
+            "{forged:x?}"
+        );
     }
     // A definite array with every item there still decodes whole.
     assert_eq!(
