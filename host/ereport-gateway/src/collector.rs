@@ -469,8 +469,9 @@ impl Collector {
 
     /// With [`follow`](Self::follow), drain an SP only while holding its
     /// claim in the database ([`EreportStore::claim`], lasting `ttl`, and
-    /// renewed at a turn that finds less than half of it left): collectors sharing a database divide the SPs
-    /// between them instead of fetching the same records, and an SP whose
+    /// renewed at a turn that finds less than half of it left): collectors
+    /// sharing a database divide the SPs between them instead of fetching
+    /// the same records, and an SP whose
     /// collector dies is taken over once its claim expires. `ttl` should
     /// outlast the longest wait between turns (`set_quiet_backoff`), or a
     /// quiet SP's claim lapses between its holder's turns. Claims held are

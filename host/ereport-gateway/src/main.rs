@@ -130,9 +130,9 @@ struct Args {
     /// With --follow, collectors sharing a database divide the SPs by
     /// claims in it: this collector drains an SP only while it holds the
     /// SP's claim, lasting this long and renewed before a drain that finds
-    /// less than half of it left (it must
-    /// outlast --interval and --max-interval), and takes over SPs whose collector stopped
-    /// once their claims expire. A collector that exits normally gives its
+    /// less than half of it left (it must outlast --interval and
+    /// --max-interval), and takes over SPs whose collector stopped once
+    /// their claims expire. A collector that exits normally gives its
     /// claims up at once. 0s turns claims off (every collector drains every
     /// SP, taking turns when it finds another at work).
     #[arg(long, default_value_t = DEFAULT_CLAIM.into(), value_name = "DURATION")]
